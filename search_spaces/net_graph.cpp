@@ -1,0 +1,197 @@
+#include "search_spaces/net_graph.h"
+
+#include <cstring>
+
+namespace tinynas {
+
+const char* op_kind_name(OpKind kind) {
+  switch (kind) {
+    case OpKind::Conv: return "conv";
+    case OpKind::Pointwise: return "pointwise";
+    case OpKind::Depthwise: return "depthwise";
+    case OpKind::Add: return "add";
+    case OpKind::AvgPool: return "avgpool";
+    case OpKind::FullyConnected: return "fc";
+  }
+  return "?";
+}
+
+bool parse_op_kind(const std::string& name, OpKind* kind) {
+  for (int i = 0; i < kNumOpKinds; ++i) {
+    if (name == op_kind_name(static_cast<OpKind>(i))) {
+      *kind = static_cast<OpKind>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* layer_role_name(LayerRole role) {
+  switch (role) {
+    case LayerRole::Stem: return "stem";
+    case LayerRole::Expand: return "expand";
+    case LayerRole::Depthwise: return "dw";
+    case LayerRole::Project: return "project";
+    case LayerRole::Residual: return "add";
+    case LayerRole::Head: return "head";
+    case LayerRole::Pool: return "pool";
+    case LayerRole::Classifier: return "fc";
+  }
+  return "?";
+}
+
+std::string Layer::name() const {
+  if (stage < 0) return layer_role_name(role);
+  return "s" + std::to_string(stage) + ".b" + std::to_string(block) + "." + layer_role_name(role);
+}
+
+int64_t NetGraph::macs() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.macs;
+  return n;
+}
+
+int64_t NetGraph::params() const { return weight_count() + bias_count(); }
+
+int64_t NetGraph::weight_count() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.weights;
+  return n;
+}
+
+int64_t NetGraph::bias_count() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.biases;
+  return n;
+}
+
+int NetGraph::patch_stage_end() const {
+  if (!patch.enabled()) return 0;
+  for (int i = 0; i < static_cast<int>(layers.size()); ++i) {
+    if (layers[i].block >= patch.split) return i;
+  }
+  return static_cast<int>(layers.size());
+}
+
+namespace {
+
+struct Builder {
+  NetGraph* g;
+
+  int add_tensor(Shape s, int producer) {
+    TensorInfo t;
+    t.shape = s;
+    t.producer = producer;
+    g->tensors.push_back(t);
+    return static_cast<int>(g->tensors.size()) - 1;
+  }
+
+  // Appends a layer reading `in` (and `in2` for Add) and returns its output tensor.
+  int add(OpKind kind, LayerRole role, int in, int in2, int out_c, int kernel, int stride,
+          bool relu6, int stage, int block) {
+    Layer l;
+    l.kind = kind;
+    l.role = role;
+    l.inputs[0] = in;
+    l.inputs[1] = in2;
+    l.in = g->tensors[in].shape;
+    l.kernel = kernel;
+    l.stride = stride;
+    l.pad = kernel / 2;
+    l.relu6 = relu6;
+    l.stage = stage;
+    l.block = block;
+    const int cin = l.in.c;
+    switch (kind) {
+      case OpKind::Conv:
+      case OpKind::Pointwise:
+      case OpKind::Depthwise: {
+        l.out = {conv_out_size(l.in.h, kernel, stride), conv_out_size(l.in.w, kernel, stride),
+                 out_c};
+        const int64_t pix = static_cast<int64_t>(l.out.h) * l.out.w;
+        const int64_t taps = static_cast<int64_t>(kernel) * kernel;
+        if (kind == OpKind::Depthwise) {
+          l.macs = pix * out_c * taps;
+          l.weights = out_c * taps;
+        } else {
+          l.macs = pix * out_c * taps * cin;
+          l.weights = static_cast<int64_t>(out_c) * taps * cin;
+        }
+        l.biases = out_c;
+        break;
+      }
+      case OpKind::Add:
+        l.out = l.in;
+        break;
+      case OpKind::AvgPool:
+        l.out = {1, 1, cin};
+        break;
+      case OpKind::FullyConnected:
+        l.out = {1, 1, out_c};
+        l.macs = static_cast<int64_t>(cin) * out_c;
+        l.weights = static_cast<int64_t>(cin) * out_c;
+        l.biases = out_c;
+        break;
+    }
+    const int layer_index = static_cast<int>(g->layers.size());
+    l.output = add_tensor(l.out, layer_index);
+    g->tensors[in].last_consumer = layer_index;
+    if (in2 >= 0) g->tensors[in2].last_consumer = layer_index;
+    g->layers.push_back(l);
+    return l.output;
+  }
+};
+
+}  // namespace
+
+void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
+  g->tensors.clear();
+  g->layers.clear();
+  g->patch = arch.patch;
+  Builder b{g};
+  const double w = arch.width;
+  g->input = b.add_tensor({arch.resolution, arch.resolution, space.input_channels}, -1);
+
+  int x = b.add(OpKind::Conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel,
+                space.stem_stride, true, -1, -1);
+  int block = 0;
+  for (std::size_t s = 0; s < arch.stages.size(); ++s) {
+    const int out_c = space.stage_width(s, w);
+    for (std::size_t i = 0; i < arch.stages[s].size(); ++i) {
+      const BlockChoice& bc = arch.stages[s][i];
+      const int stride = i == 0 ? space.stages[s].stride : 1;
+      const int in_c = g->tensors[x].shape.c;
+      const int hidden = space.hidden_width(in_c, bc.expand);
+      const int st = static_cast<int>(s);
+      int y = x;
+      if (bc.expand != 1) {
+        y = b.add(OpKind::Pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, true, st, block);
+      }
+      y = b.add(OpKind::Depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, stride, true,
+                st, block);
+      y = b.add(OpKind::Pointwise, LayerRole::Project, y, -1, out_c, 1, 1, false, st, block);
+      if (stride == 1 && in_c == out_c) {
+        y = b.add(OpKind::Add, LayerRole::Residual, y, x, out_c, 1, 1, false, st, block);
+      }
+      x = y;
+      ++block;
+    }
+  }
+  g->num_blocks = block;
+  const int head_c = space.head_width(w);
+  if (head_c > 0) {
+    x = b.add(OpKind::Pointwise, LayerRole::Head, x, -1, head_c, 1, 1, true, -1, block);
+  }
+  x = b.add(OpKind::AvgPool, LayerRole::Pool, x, -1, 0, 1, 1, false, -1, block);
+  x = b.add(OpKind::FullyConnected, LayerRole::Classifier, x, -1, space.num_classes, 1, 1, false,
+            -1, block);
+  g->output = x;
+}
+
+NetGraph lower(const SearchSpace& space, const ArchSpec& arch) {
+  NetGraph g;
+  lower(space, arch, &g);
+  return g;
+}
+
+}  // namespace tinynas

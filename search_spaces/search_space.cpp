@@ -1,0 +1,159 @@
+#include "search_spaces/search_space.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "search_spaces/hash.h"
+
+namespace tinynas {
+
+int make_divisible(double value, int divisor) {
+  int v = std::max(divisor, static_cast<int>(value + divisor / 2.0) / divisor * divisor);
+  if (v < 0.9 * value) v += divisor;
+  return v;
+}
+
+int StageSpec::max_depth() const { return *std::max_element(depths.begin(), depths.end()); }
+int StageSpec::min_depth() const { return *std::min_element(depths.begin(), depths.end()); }
+
+namespace {
+
+std::vector<int> int_choices(const ConfigNode& n, int64_t min, int64_t max) {
+  std::vector<int> out;
+  for (int64_t v : n.as_int_list(min, max)) {
+    if (std::find(out.begin(), out.end(), v) != out.end()) {
+      n.fail("duplicate choice " + std::to_string(v));
+    }
+    out.push_back(static_cast<int>(v));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void check_odd(const ConfigNode& n, const std::vector<int>& kernels) {
+  for (int k : kernels) {
+    if (k % 2 == 0) n.fail("kernel sizes must be odd, got " + std::to_string(k));
+  }
+}
+
+}  // namespace
+
+SearchSpace SearchSpace::from_config(const ConfigNode& node) {
+  node.check_keys({"name", "input_channels", "num_classes", "stem", "stages", "head",
+                   "kernel_sizes", "expand_ratios", "depths", "width_multipliers", "resolutions",
+                   "channel_divisor", "patch"});
+  SearchSpace s;
+  s.origin = node.file();
+  s.name = node.at("name").as_string();
+  s.input_channels = static_cast<int>(node.at("input_channels").as_int(1, 64));
+  s.num_classes = static_cast<int>(node.at("num_classes").as_int(2, 100000));
+  s.channel_divisor = static_cast<int>(node.get_int("channel_divisor", 8, 1, 64));
+
+  const ConfigNode stem = node.at("stem");
+  stem.check_keys({"channels", "kernel", "stride"});
+  s.stem_channels = static_cast<int>(stem.at("channels").as_int(1, 4096));
+  s.stem_kernel = static_cast<int>(stem.get_int("kernel", 3, 1, 11));
+  if (s.stem_kernel % 2 == 0) stem.at("kernel").fail("expected an odd kernel size");
+  s.stem_stride = static_cast<int>(stem.get_int("stride", 2, 1, 4));
+
+  const auto kernels = int_choices(node.at("kernel_sizes"), 1, 11);
+  check_odd(node.at("kernel_sizes"), kernels);
+  const auto expands = int_choices(node.at("expand_ratios"), 1, 16);
+  const auto depths = int_choices(node.at("depths"), 1, 16);
+
+  const ConfigNode stages = node.at("stages");
+  if (stages.size() == 0) stages.fail("expected at least one stage");
+  for (const ConfigNode& st : stages.items()) {
+    st.check_keys({"channels", "stride", "depths", "kernel_sizes", "expand_ratios"});
+    StageSpec spec;
+    spec.channels = static_cast<int>(st.at("channels").as_int(1, 8192));
+    spec.stride = static_cast<int>(st.get_int("stride", 1, 1, 2));
+    spec.depths = st.has("depths") ? int_choices(st.at("depths"), 1, 16) : depths;
+    spec.kernel_sizes = st.has("kernel_sizes") ? int_choices(st.at("kernel_sizes"), 1, 11) : kernels;
+    if (st.has("kernel_sizes")) check_odd(st.at("kernel_sizes"), spec.kernel_sizes);
+    spec.expand_ratios =
+        st.has("expand_ratios") ? int_choices(st.at("expand_ratios"), 1, 16) : expands;
+    s.stages.push_back(spec);
+  }
+
+  if (const auto head = node.find("head")) {
+    head->check_keys({"channels", "width_below_one"});
+    s.head_channels = static_cast<int>(head->at("channels").as_int(0, 8192));
+    s.head_width_below_one = head->get_bool("width_below_one", false);
+  }
+
+  const ConfigNode widths = node.at("width_multipliers");
+  s.width_multipliers = widths.as_double_list(0.05, 4.0);
+  std::sort(s.width_multipliers.begin(), s.width_multipliers.end());
+  if (std::adjacent_find(s.width_multipliers.begin(), s.width_multipliers.end()) !=
+      s.width_multipliers.end()) {
+    widths.fail("duplicate width multiplier");
+  }
+  s.resolutions = int_choices(node.at("resolutions"), 8, 1024);
+
+  if (const auto patch = node.find("patch")) {
+    patch->check_keys({"patches", "max_split"});
+    s.patch.patches = int_choices(patch->at("patches"), 1, 8);
+    s.patch.max_split = static_cast<int>(patch->get_int("max_split", 0, 0, 64));
+    if (s.patch.max_split > s.max_blocks()) {
+      patch->at("max_split").fail("expected at most " + std::to_string(s.max_blocks()) +
+                                  " (the space's largest block count)");
+    }
+  }
+  return s;
+}
+
+SearchSpace SearchSpace::load(const std::string& path) {
+  const ConfigNode root = ConfigNode::load_file(path);
+  return from_config(root);
+}
+
+int SearchSpace::stem_width(double width) const {
+  return make_divisible(stem_channels * width, channel_divisor);
+}
+
+int SearchSpace::stage_width(std::size_t stage, double width) const {
+  return make_divisible(stages.at(stage).channels * width, channel_divisor);
+}
+
+int SearchSpace::head_width(double width) const {
+  if (head_channels == 0) return 0;
+  const double w = head_width_below_one ? width : std::max(1.0, width);
+  return make_divisible(head_channels * w, channel_divisor);
+}
+
+int SearchSpace::hidden_width(int in, int expand) const {
+  return expand == 1 ? in : make_divisible(static_cast<double>(in) * expand, channel_divisor);
+}
+
+int SearchSpace::max_blocks() const {
+  int n = 0;
+  for (const auto& st : stages) n += st.max_depth();
+  return n;
+}
+
+double SearchSpace::max_width() const { return width_multipliers.back(); }
+double SearchSpace::min_width() const { return width_multipliers.front(); }
+int SearchSpace::max_resolution() const { return resolutions.back(); }
+int SearchSpace::min_resolution() const { return resolutions.front(); }
+
+bool SearchSpace::has_width(double w) const {
+  return std::any_of(width_multipliers.begin(), width_multipliers.end(),
+                     [w](double c) { return std::abs(c - w) < 1e-9; });
+}
+
+uint64_t SearchSpace::fingerprint() const {
+  Fnv1a h;
+  h.add(input_channels).add(num_classes).add(stem_channels).add(stem_kernel).add(stem_stride);
+  for (const auto& st : stages) {
+    h.add(st.channels).add(st.stride);
+    for (int d : st.depths) h.add(d);
+    for (int k : st.kernel_sizes) h.add(k);
+    for (int e : st.expand_ratios) h.add(e);
+  }
+  h.add(head_channels).add(head_width_below_one ? 1 : 0).add(channel_divisor);
+  for (double w : width_multipliers) h.add(static_cast<int64_t>(std::llround(w * 1e6)));
+  return h.value();
+}
+
+}  // namespace tinynas

@@ -1,0 +1,72 @@
+// A search space as data: a MobileNetV2-style backbone (stem, stages of inverted-residual
+// blocks, head) and the choice sets each subnet picks from. Loaded from YAML (configs/spaces/).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "search_spaces/config_node.h"
+
+namespace tinynas {
+
+// MobileNetV2's channel rounding: nearest multiple of `divisor`, never below it, and never more
+// than 10% under the unrounded value.
+int make_divisible(double value, int divisor = 8);
+
+struct StageSpec {
+  int channels = 0;  // output channels at width multiplier 1.0
+  int stride = 1;    // stride of the stage's first block
+  // Choice sets of this stage; a stage may fix them (MobileNetV2's t=1 first block:
+  // depths [1], expand_ratios [1]).
+  std::vector<int> depths;
+  std::vector<int> kernel_sizes;
+  std::vector<int> expand_ratios;
+
+  int max_depth() const;
+  int min_depth() const;
+};
+
+struct PatchSpace {
+  std::vector<int> patches{1};  // patches per side (p x p); 1 = layer-by-layer
+  int max_split = 0;            // most inverted-residual blocks in the patch stage
+};
+
+struct SearchSpace {
+  std::string name;
+  std::string origin;  // file it was loaded from
+  int input_channels = 3;
+  int num_classes = 1000;
+  int stem_channels = 32;
+  int stem_kernel = 3;
+  int stem_stride = 2;
+  std::vector<StageSpec> stages;
+  int head_channels = 0;             // 1x1 conv before pooling; 0 = none
+  bool head_width_below_one = false;  // MobileNetV2 keeps 1280 for widths < 1
+  int channel_divisor = 8;
+  std::vector<double> width_multipliers;
+  std::vector<int> resolutions;
+  PatchSpace patch;
+
+  static SearchSpace from_config(const ConfigNode& node);
+  static SearchSpace load(const std::string& path);
+
+  // Channels at a width multiplier.
+  int stem_width(double width) const;
+  int stage_width(std::size_t stage, double width) const;
+  int head_width(double width) const;
+  // Hidden channels of an inverted-residual block with `in` inputs and expand ratio `t`.
+  int hidden_width(int in, int expand) const;
+
+  int max_blocks() const;  // sum of the stages' largest depths
+  double max_width() const;
+  double min_width() const;
+  int max_resolution() const;
+  int min_resolution() const;
+  bool has_width(double w) const;
+  // A stable digest of everything that shapes the supernet's weights; a checkpoint is only
+  // accepted by the space it was trained on.
+  uint64_t fingerprint() const;
+};
+
+}  // namespace tinynas

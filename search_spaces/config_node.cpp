@@ -91,6 +91,11 @@ std::optional<ConfigNode> ConfigNode::find(const std::string& key) const {
   return child(n, key);
 }
 
+ConfigNode ConfigNode::section(const std::string& key) const {
+  if (const auto n = find(key)) return *n;
+  return child(YAML::Node(YAML::NodeType::Map), key);
+}
+
 std::vector<std::string> ConfigNode::keys() const {
   std::vector<std::string> out;
   if (!node_.IsMap()) return out;

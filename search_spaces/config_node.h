@@ -44,6 +44,8 @@ class ConfigNode {
   bool has(const std::string& key) const;
   ConfigNode at(const std::string& key) const;                  // required key
   std::optional<ConfigNode> find(const std::string& key) const;  // optional key
+  // An optional section: the child map, or an empty map with the same key path.
+  ConfigNode section(const std::string& key) const;
   std::vector<std::string> keys() const;
   // Rejects any key not in `allowed`, suggesting the nearest allowed one ("did you mean").
   void check_keys(const std::vector<std::string>& allowed) const;

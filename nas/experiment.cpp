@@ -1,0 +1,49 @@
+#include "nas/experiment.h"
+
+namespace tinynas {
+
+SearchConfig SearchConfig::from_config(const ConfigNode& node) {
+  node.check_keys({"population", "parents", "mutations", "crossovers", "mutation_prob",
+                   "generations", "seed", "latency_limit_ms", "val_images", "search_patches"});
+  SearchConfig s;
+  s.population = static_cast<int>(node.get_int("population", s.population, 2, 100000));
+  s.parents = static_cast<int>(node.get_int("parents", s.parents, 1, s.population));
+  s.mutations = static_cast<int>(node.get_int("mutations", s.mutations, 0, 100000));
+  s.crossovers = static_cast<int>(node.get_int("crossovers", s.crossovers, 0, 100000));
+  s.mutation_prob = node.get_double("mutation_prob", s.mutation_prob, 0.0, 1.0);
+  s.generations = static_cast<int>(node.get_int("generations", s.generations, 1, 100000));
+  s.seed = static_cast<uint64_t>(node.get_int("seed", 0, 0, INT64_MAX));
+  s.latency_limit_ms = node.get_double("latency_limit_ms", 0.0, 0.0, 1e9);
+  s.val_images = static_cast<int>(node.get_int("val_images", 0, 0, 1000000));
+  s.search_patches = node.get_bool("search_patches", s.search_patches);
+  if (s.mutations + s.crossovers == 0) {
+    node.fail("expected mutations + crossovers > 0, or the search cannot make children");
+  }
+  return s;
+}
+
+ExportConfig ExportConfig::from_config(const ConfigNode& node) {
+  node.check_keys({"calibration_images", "run_on_qemu"});
+  ExportConfig e;
+  e.calibration_images =
+      static_cast<int>(node.get_int("calibration_images", e.calibration_images, 1, 60000));
+  e.run_on_qemu = node.get_bool("run_on_qemu", e.run_on_qemu);
+  return e;
+}
+
+Experiment Experiment::load(const std::string& path) {
+  const ConfigNode root = ConfigNode::load_file(path);
+  root.check_keys({"mcu", "space", "data", "train", "search", "export"});
+  Experiment e{path, "", "", {}, {}, {}, {}, {}, {}, root};
+  e.mcu_path = root.at("mcu").as_path();
+  e.space_path = root.at("space").as_path();
+  e.mcu = McuSpec::load(e.mcu_path);
+  e.space = SearchSpace::load(e.space_path);
+  e.data = DataConfig::from_config(root.section("data"));
+  e.train = TrainConfig::from_config(root.section("train"));
+  e.search = SearchConfig::from_config(root.section("search"));
+  e.export_ = ExportConfig::from_config(root.section("export"));
+  return e;
+}
+
+}  // namespace tinynas

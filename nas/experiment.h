@@ -1,0 +1,52 @@
+// An experiment config (configs/*.yaml): the MCU, the search space and the data, train, search
+// and export sections, all validated by one loader. Bad input throws ConfigError (exit code 2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "estimators/mcu.h"
+#include "search_spaces/config_node.h"
+#include "search_spaces/search_space.h"
+#include "supernet/train_config.h"
+
+namespace tinynas {
+
+struct SearchConfig {
+  int population = 100;
+  int parents = 20;
+  int mutations = 50;
+  int crossovers = 50;
+  double mutation_prob = 0.1;
+  int generations = 30;
+  uint64_t seed = 0;
+  double latency_limit_ms = 0;  // 0 = no latency constraint
+  int val_images = 0;           // 0 = the whole validation split
+  bool search_patches = true;   // choose a patch schedule per candidate (MCUNetV2)
+
+  static SearchConfig from_config(const ConfigNode& node);
+};
+
+struct ExportConfig {
+  int calibration_images = 512;  // training images used to calibrate activation ranges
+  bool run_on_qemu = false;
+
+  static ExportConfig from_config(const ConfigNode& node);
+};
+
+struct Experiment {
+  std::string path;        // the config file
+  std::string mcu_path;
+  std::string space_path;
+  McuSpec mcu;
+  SearchSpace space;
+  DataConfig data;
+  TrainConfig train;
+  SearchConfig search;
+  ExportConfig export_;
+  ConfigNode root;         // for sections that later stages read themselves
+
+  static Experiment load(const std::string& path);
+};
+
+}  // namespace tinynas

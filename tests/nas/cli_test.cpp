@@ -1,0 +1,63 @@
+// Runs the real `tinynas` binary: exit codes and messages are part of its interface.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(TINYNAS_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const char* c :
+       {"train", "eval", "search", "space", "estimate", "export", "calibrate", "sweep"}) {
+    const Result r = run(std::string(c) + " --help");
+    EXPECT_EQ(r.code, 0) << c;
+    EXPECT_THAT(r.out, HasSubstr("Usage")) << c;
+  }
+}
+
+TEST(Cli, EstimateJsonOnMobileNetV2) {
+  const Result r = run("estimate --config configs/stm32f746.yaml --arch configs/archs/mbv2-w1.0-r224.yaml --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["macs"].get<int64_t>(), 300774272);
+  EXPECT_EQ(j["params"].get<int64_t>(), 3487816);
+  // stem, 2 + 16 x 3 block convs, 10 adds, head, pool, fc.
+  EXPECT_EQ(j["layers"].size(), 64u);
+}
+
+TEST(Cli, BadInputExitsTwoNamingTheProblem) {
+  Result r = run("estimate --config configs/missing.yaml --arch largest");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("configs/missing.yaml: file not found"));
+  r = run("estimate --config configs/stm32f746.yaml --arch configs/archs/mbv2-w1.0-r224.yaml.nope");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("file not found"));
+  r = run("estimate --config configs/stm32f746.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("--arch is required"));
+  r = run("frobnicate");
+  EXPECT_EQ(r.code, 2);
+}
+
+}  // namespace

@@ -1,0 +1,121 @@
+#include "nas/experiment.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace tinynas {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+
+// Writes a config next to the shipped ones so its relative paths resolve.
+class ConfigFile {
+ public:
+  explicit ConfigFile(const std::string& text) {
+    path_ = kRoot + "/configs/_test_" + std::to_string(counter_++) + ".yaml";
+    std::ofstream(path_) << text;
+  }
+  ~ConfigFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+std::string error_of(const std::string& text) {
+  ConfigFile f(text);
+  try {
+    Experiment::load(f.path());
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    const auto pos = msg.find(f.path());
+    if (pos != std::string::npos) msg.replace(pos, f.path().size(), "C");
+    return msg;
+  }
+  return "(no error)";
+}
+
+const std::string kGood = "mcu: mcus/stm32f746.yaml\nspace: spaces/fmnist-mbv2.yaml\n";
+
+TEST(Experiment, TheDefaultConfigLoads) {
+  const Experiment e = Experiment::load(kRoot + "/configs/stm32f746.yaml");
+  EXPECT_EQ(e.mcu.name, "stm32f746");
+  EXPECT_EQ(e.mcu.sram_bytes, 320 * 1024);
+  EXPECT_EQ(e.mcu.flash_bytes, 1024 * 1024);
+  EXPECT_EQ(e.space.name, "fmnist-mbv2");
+  EXPECT_EQ(e.search.population, 100);
+  EXPECT_EQ(e.search.parents, 20);
+  EXPECT_EQ(e.search.generations, 30);
+  EXPECT_DOUBLE_EQ(e.search.mutation_prob, 0.1);
+  EXPECT_EQ(e.data.path, "/usr/share/datasets/fashion-mnist");
+}
+
+TEST(Experiment, EveryMcuConfigLoads) {
+  struct Want {
+    const char* name;
+    int64_t sram_kb, flash_kb;
+    double mhz;
+  };
+  for (const Want& w : {Want{"stm32f412", 256, 1024, 100}, Want{"stm32f746", 320, 1024, 216},
+                        Want{"stm32f765", 512, 1024, 216}, Want{"stm32h743", 512, 2048, 480},
+                        Want{"nrf52840", 256, 1024, 64}}) {
+    const McuSpec m = McuSpec::load(kRoot + "/configs/mcus/" + w.name + ".yaml");
+    EXPECT_EQ(m.name, w.name);
+    EXPECT_EQ(m.sram_bytes, w.sram_kb * 1024);
+    EXPECT_EQ(m.flash_bytes, w.flash_kb * 1024);
+    EXPECT_DOUBLE_EQ(m.clock_mhz, w.mhz);
+    EXPECT_LT(m.sram_budget(), m.sram_bytes);
+  }
+}
+
+TEST(Experiment, MisspeltSectionKey) {
+  EXPECT_EQ(error_of(kGood + "serch:\n  population: 10\n"),
+            "C: serch: unknown key (did you mean 'search'?) (line 3)");
+}
+
+TEST(Experiment, MisspeltNestedKey) {
+  EXPECT_EQ(error_of(kGood + "search:\n  popluation: 10\n"),
+            "C: search.popluation: unknown key (did you mean 'population'?) (line 4)");
+}
+
+TEST(Experiment, WrongType) {
+  EXPECT_EQ(error_of(kGood + "train:\n  lr: fast\n"),
+            "C: train.lr: expected a number, got 'fast' (line 4)");
+  EXPECT_EQ(error_of(kGood + "search:\n  generations: [1, 2]\n"),
+            "C: search.generations: expected an integer, got a list (line 4)");
+}
+
+TEST(Experiment, OutOfRange) {
+  EXPECT_EQ(error_of(kGood + "search:\n  mutation_prob: 1.5\n"),
+            "C: search.mutation_prob: expected a number in [0, 1], got 1.5 (line 4)");
+  EXPECT_EQ(error_of(kGood + "search:\n  population: 10\n  parents: 20\n"),
+            "C: search.parents: expected an integer in [1, 10], got 20 (line 5)");
+}
+
+TEST(Experiment, MissingRequiredKey) {
+  EXPECT_THAT(error_of("space: spaces/fmnist-mbv2.yaml\n"), HasSubstr("C: mcu: missing required key"));
+}
+
+TEST(Experiment, MissingReferencedFile) {
+  EXPECT_EQ(error_of("mcu: mcus/nope.yaml\nspace: spaces/fmnist-mbv2.yaml\n"),
+            kRoot + "/configs/mcus/nope.yaml: file not found");
+}
+
+TEST(Experiment, BadChoice) {
+  EXPECT_EQ(error_of(kGood + "train:\n  optimizer: adam\n"),
+            "C: train.optimizer: expected one of sgd, adamw, got 'adam' (line 4)");
+}
+
+TEST(Experiment, NotAMap) {
+  EXPECT_EQ(error_of(kGood + "search: 5\n"),
+            "C: search: expected a map of keys, got '5' (line 3)");
+}
+
+}  // namespace
+}  // namespace tinynas

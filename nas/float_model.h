@@ -1,0 +1,45 @@
+// A subnet's float weights with batch norm folded, in the runtime's layouts, and a plain float
+// executor over its NetGraph. The exporter calibrates activation ranges with it; it needs no
+// LibTorch, and a test checks it against the supernet's own forward.
+#pragma once
+
+#include <vector>
+
+#include "search_spaces/net_graph.h"
+
+namespace tinynas {
+
+// One NetGraph layer's weights as trained: conv weights OIHW (depthwise O×1×H×W), fully
+// connected [out][in]; `bias` may be empty; batch norm parameters empty when the layer has none.
+struct TrainedLayerWeights {
+  std::vector<float> weight;
+  std::vector<float> bias;
+  std::vector<float> bn_gamma, bn_beta, bn_mean, bn_var;
+  float bn_eps = 1e-5f;
+};
+
+// Folded weights in the runtime's layouts: conv [cout][kh][kw][cin] (OHWI), pointwise
+// [cout][cin], depthwise [kh][kw][c], fully connected [out][in]; bias per output channel.
+struct FloatLayer {
+  std::vector<float> weight;
+  std::vector<float> bias;
+};
+
+struct FloatModel {
+  NetGraph graph;
+  std::vector<FloatLayer> layers;  // one per graph layer (empty for add and pool)
+
+  // Folds batch norm into the weights and reorders them; throws std::invalid_argument naming the
+  // layer when a size does not match the graph.
+  static FloatModel fold(const NetGraph& graph, const std::vector<TrainedLayerWeights>& trained);
+
+  // Runs one HWC image; returns every tensor (tensors[graph.output] holds the logits).
+  std::vector<std::vector<float>> run_all(const std::vector<float>& input) const;
+  std::vector<float> run(const std::vector<float>& input) const;
+};
+
+// Bilinear resize of an HWC image, as torch's interpolate(mode="bilinear", align_corners=False).
+std::vector<float> resize_bilinear(const std::vector<float>& src, int h, int w, int c, int out_h,
+                                   int out_w);
+
+}  // namespace tinynas

@@ -1,0 +1,190 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "nas/float_model.h"
+#include "nas/int8_model.h"
+#include "nas/quant_math.h"
+#include "search_spaces/arch_sampler.h"
+
+namespace tinynas {
+namespace {
+
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+
+TEST(QuantMath, QuantizeMultiplier) {
+  int32_t m;
+  int s;
+  quantize_multiplier(0.5, &m, &s);
+  EXPECT_EQ(m, 1 << 30);
+  EXPECT_EQ(s, 0);
+  quantize_multiplier(0.25, &m, &s);
+  EXPECT_EQ(m, 1 << 30);
+  EXPECT_EQ(s, -1);
+  quantize_multiplier(3.0, &m, &s);
+  EXPECT_EQ(m, 3 << 29);
+  EXPECT_EQ(s, 2);
+  quantize_multiplier(0.0, &m, &s);
+  EXPECT_EQ(m, 0);
+  // Rounds up to 2^31: renormalised.
+  quantize_multiplier(0.99999999999, &m, &s);
+  EXPECT_EQ(m, 1 << 30);
+  EXPECT_EQ(s, 1);
+}
+
+TEST(QuantMath, RoundingMatchesTfLite) {
+  // SaturatingRoundingDoublingHighMul: the only overflow case saturates.
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+  // Ties round away from zero.
+  EXPECT_EQ(rounding_divide_by_pot(5, 1), 3);
+  EXPECT_EQ(rounding_divide_by_pot(-5, 1), -3);
+  EXPECT_EQ(rounding_divide_by_pot(4, 1), 2);
+  EXPECT_EQ(rounding_divide_by_pot(-7, 2), -2);
+  EXPECT_EQ(rounding_divide_by_pot(-6, 2), -2);  // -1.5 -> -2
+  EXPECT_EQ(rounding_divide_by_pot(-5, 2), -1);
+  // x * 0.5 * 2^-1 = x / 4 with rounding.
+  EXPECT_EQ(multiply_by_quantized_multiplier(10, 1 << 30, -1), 3);   // 2.5 -> 3
+  EXPECT_EQ(multiply_by_quantized_multiplier(-10, 1 << 30, -1), -3);
+  EXPECT_EQ(multiply_by_quantized_multiplier(100, 3 << 29, 2), 300);  // x * 3
+}
+
+TEST(QuantParams, CoverTheRangeAndZero) {
+  const QuantParams q = choose_quant_params(0.0f, 6.0f);
+  EXPECT_EQ(q.zero_point, -128);
+  EXPECT_FLOAT_EQ(q.scale, 6.0f / 255.0f);
+  EXPECT_EQ(q.quantize(6.0f), 127);
+  EXPECT_EQ(q.quantize(0.0f), -128);
+  const QuantParams r = choose_quant_params(-1.0f, 1.0f);
+  EXPECT_NEAR(r.dequantize(r.quantize(0.0f)), 0.0f, 1e-6);
+  EXPECT_NEAR(r.dequantize(r.quantize(0.5f)), 0.5f, r.scale / 2 + 1e-6);
+  const QuantParams s = choose_quant_params(2.0f, 3.0f);  // widened to include 0
+  EXPECT_EQ(s.quantize(0.0f), -128);
+}
+
+// Random trained weights with batch norm, scaled so activations stay in a sane range.
+std::vector<TrainedLayerWeights> random_weights(const NetGraph& g, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> uni(0.5f, 1.5f);
+  std::vector<TrainedLayerWeights> out(g.layers.size());
+  for (std::size_t i = 0; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    if (l.kind == OpKind::Add || l.kind == OpKind::AvgPool) continue;
+    const int cin = l.kind == OpKind::Depthwise ? 1 : l.in.c;
+    const int fan_in = cin * l.kernel * l.kernel;
+    const float stdev = std::sqrt(2.0f / fan_in);
+    out[i].weight.resize(static_cast<std::size_t>(l.out.c) * fan_in);
+    for (float& w : out[i].weight) w = normal(rng) * stdev;
+    if (l.kind == OpKind::FullyConnected) {
+      out[i].bias.resize(l.out.c);
+      for (float& b : out[i].bias) b = 0.1f * normal(rng);
+    } else {
+      for (int c = 0; c < l.out.c; ++c) {
+        out[i].bn_gamma.push_back(uni(rng));
+        out[i].bn_beta.push_back(0.2f * normal(rng));
+        out[i].bn_mean.push_back(0.1f * normal(rng));
+        out[i].bn_var.push_back(uni(rng));
+      }
+    }
+  }
+  return out;
+}
+
+TEST(FloatModel, FoldsBatchNormIntoTheStem) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  const ArchSpec arch = ArchSpec::smallest(space);
+  const NetGraph g = lower(space, arch);
+  const auto trained = random_weights(g, 1);
+  const FloatModel m = FloatModel::fold(g, trained);
+  std::vector<float> img(28 * 28);
+  for (std::size_t i = 0; i < img.size(); ++i) img[i] = std::sin(0.1f * i);
+  const auto t = m.run_all(img);
+  // Unfolded reference for one output pixel of the stem (conv OIHW + BN + ReLU6).
+  const Layer& stem = g.layers[0];
+  const TrainedLayerWeights& w = trained[0];
+  const int oy = 5, ox = 7;
+  for (int o = 0; o < stem.out.c; ++o) {
+    float acc = 0;
+    for (int ky = 0; ky < 3; ++ky) {
+      for (int kx = 0; kx < 3; ++kx) {
+        const int iy = oy - 1 + ky, ix = ox - 1 + kx;
+        acc += img[iy * 28 + ix] * w.weight[(o * 3 + ky) * 3 + kx];
+      }
+    }
+    float bn = (acc - w.bn_mean[o]) / std::sqrt(w.bn_var[o] + w.bn_eps) * w.bn_gamma[o] + w.bn_beta[o];
+    bn = std::min(6.0f, std::max(0.0f, bn));
+    EXPECT_NEAR(t[stem.output][(oy * 28 + ox) * stem.out.c + o], bn, 1e-4f);
+  }
+}
+
+TEST(FloatModel, RejectsMismatchedWeights) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  const NetGraph g = lower(space, ArchSpec::smallest(space));
+  auto trained = random_weights(g, 1);
+  trained[4].weight.pop_back();  // s1.b1.expand
+  EXPECT_THROW(FloatModel::fold(g, trained), std::invalid_argument);
+}
+
+TEST(ResizeBilinear, MatchesTorchHalfPixelCentres) {
+  // torch.nn.functional.interpolate([[0, 1], [2, 3]], size=4, mode="bilinear",
+  // align_corners=False) first row: [0, 0.25, 0.75, 1].
+  const std::vector<float> src{0, 1, 2, 3};
+  const auto dst = resize_bilinear(src, 2, 2, 1, 4, 4);
+  EXPECT_FLOAT_EQ(dst[0], 0.0f);
+  EXPECT_FLOAT_EQ(dst[1], 0.25f);
+  EXPECT_FLOAT_EQ(dst[2], 0.75f);
+  EXPECT_FLOAT_EQ(dst[3], 1.0f);
+  EXPECT_FLOAT_EQ(dst[15], 3.0f);
+  EXPECT_FLOAT_EQ(dst[5], 0.75f);  // (1,1): 0.25 + 2*0.25
+}
+
+TEST(Int8Model, TracksTheFloatModel) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  ArchSampler sampler(space, 9);
+  for (int n = 0; n < 3; ++n) {
+    ArchSpec arch = sampler.sample();
+    arch.resolution = 28;
+    const NetGraph g = lower(space, arch);
+    const FloatModel fm = FloatModel::fold(g, random_weights(g, 100 + n));
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> pixel(-1.0f, 2.0f);
+    auto image = [&] {
+      std::vector<float> img(28 * 28);
+      for (float& v : img) v = pixel(rng);
+      return img;
+    };
+    RangeObserver obs(g);
+    for (int i = 0; i < 32; ++i) obs.observe(fm.run_all(image()));
+    const Int8Model qm = Int8Model::quantize(fm, obs.ranges());
+    // Relative error of each tensor over a few images. A random network saturates ReLU6
+    // everywhere and amplifies noise with depth (a trained one does not), so the first layers
+    // are held to int8's rounding (about 1%) and the logits more loosely.
+    std::vector<double> err(g.tensors.size()), mag(g.tensors.size());
+    for (int i = 0; i < 8; ++i) {
+      const auto img = image();
+      const auto f = fm.run_all(img);
+      const auto q = qm.run_all(qm.quantize_input(img));
+      for (std::size_t t = 0; t < f.size(); ++t) {
+        for (std::size_t j = 0; j < f[t].size(); ++j) {
+          err[t] += std::abs(qm.tensor_quant[t].dequantize(q[t][j]) - f[t][j]);
+          mag[t] += std::abs(f[t][j]);
+        }
+      }
+    }
+    EXPECT_LT(err[g.input] / mag[g.input], 0.01);
+    EXPECT_LT(err[g.layers[0].output] / mag[g.layers[0].output], 0.015) << arch.to_string();
+    EXPECT_LT(err[g.layers[2].output] / mag[g.layers[2].output], 0.04) << arch.to_string();
+    EXPECT_LT(err[g.output] / mag[g.output], 0.35) << arch.to_string();
+    for (const auto& l : qm.layers) {
+      for (int8_t w : l.weight) EXPECT_GE(w, -127);
+    }
+    // Average pooling keeps its input's quantisation.
+    const Layer& pool = g.layers[g.layers.size() - 2];
+    EXPECT_EQ(qm.tensor_quant[pool.output].scale, qm.tensor_quant[pool.inputs[0]].scale);
+  }
+}
+
+}  // namespace
+}  // namespace tinynas

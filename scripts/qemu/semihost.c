@@ -12,7 +12,6 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "semihost.h"
 
 #define SYS_OPEN 0x01

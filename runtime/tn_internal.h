@@ -1,0 +1,142 @@
+/*
+ * tinynas runtime: internal helpers shared by the kernels (not public API).
+ * Fixed-point rounding (TF-Lite / gemmlowp) and the DSP intrinsics.
+ */
+#ifndef TN_INTERNAL_H
+#define TN_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+#include "tn_runtime.h"
+
+#if defined(__ARM_FEATURE_DSP) || defined(TN_EMULATE_DSP)
+#define TN_USE_DSP 1
+#else
+#define TN_USE_DSP 0
+#endif
+
+#if defined(__GNUC__)
+#define TN_INLINE static inline __attribute__((always_inline))
+#else
+#define TN_INLINE static inline
+#endif
+
+/* gemmlowp SaturatingRoundingDoublingHighMul: (2*a*b) / 2^32 rounded to
+ * nearest, ties toward +infinity (the nudge below); only a == b == INT32_MIN
+ * overflows and saturates to INT32_MAX. */
+TN_INLINE int32_t tn__srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    const int64_t ab = (int64_t)a * (int64_t)b;
+    /* gemmlowp writes (ab + nudge) / 2^31 with nudge = 2^30 for ab >= 0 and
+     * 1 - 2^30 for ab < 0, and C's truncating division. For ab < 0 the
+     * numerator is negative, so truncation is a ceiling, and
+     * ceil((ab + 1 - 2^30) / 2^31) = floor((ab + 2^30) / 2^31): both cases are
+     * the single expression below (round half up), which compiles to
+     * SMULL + ADDS/ADC + a 64-bit shift, with no branch. >> of a negative
+     * int64 is arithmetic on every compiler we target. */
+    return (int32_t)((ab + ((int64_t)1 << 30)) >> 31);
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from
+ * zero. Relies on >> of a negative int32 being arithmetic (true for GCC/Clang
+ * and every Arm compiler). 0 <= e <= 31. */
+TN_INLINE int32_t tn__rdbpot(int32_t x, int32_t e)
+{
+    const int32_t mask = (int32_t)(((uint32_t)1 << e) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLM MultiplyByQuantizedMultiplier. The left shift is done on uint32 so it
+ * wraps exactly as TF-Lite's x * (1 << s) does on two's complement targets,
+ * without C undefined behaviour. */
+TN_INLINE int32_t tn__mbqm(int32_t x, int32_t m, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t xs = (int32_t)((uint32_t)x << left);
+    return tn__rdbpot(tn__srdhm(xs, m), right);
+}
+
+/* acc -> int8 output: requantise, add output zero point, clamp. */
+TN_INLINE int8_t tn__requant(int32_t acc, int32_t m, int32_t shift, int32_t zp,
+                             int32_t act_min, int32_t act_max)
+{
+    int32_t y = tn__mbqm(acc, m, shift) + zp;
+    if (y < act_min) y = act_min;
+    if (y > act_max) y = act_max;
+    return (int8_t)y;
+}
+
+/* Read 4 bytes / 2 int16 as one word, any alignment (LDR on Cortex-M7). */
+TN_INLINE int32_t tn__read_s8x4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+TN_INLINE int32_t tn__read_s16x2(const int16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+#if TN_USE_DSP
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+/* SMLAD: acc + lo(a)*lo(b) + hi(a)*hi(b), 16x16 signed halves. */
+TN_INLINE int32_t tn__smlad(int32_t a, int32_t b, int32_t acc)
+{
+    return __smlad((int16x2_t)a, (int16x2_t)b, acc);
+}
+/* SXTB16: sign-extend bytes 0 and 2 into two halfwords. */
+TN_INLINE int32_t tn__sxtb16(int32_t a) { return (int32_t)__sxtb16((int8x4_t)a); }
+/* SADD16: two independent 16-bit additions (no carry between halves). */
+TN_INLINE int32_t tn__sadd16(int32_t a, int32_t b)
+{
+    return (int32_t)__sadd16((int16x2_t)a, (int16x2_t)b);
+}
+/* SXTB16 with ROR #8: bytes 1 and 3 (one instruction, hence the inline asm). */
+TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(a));
+    return r;
+}
+#else
+/* Host emulation (TN_EMULATE_DSP): same results as the instructions, with
+ * the additions done modulo 2^32 like the hardware. */
+TN_INLINE int32_t tn__smlad(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t p0 = (int32_t)(int16_t)(a & 0xFFFF) * (int32_t)(int16_t)(b & 0xFFFF);
+    int32_t p1 = (int32_t)(int16_t)((uint32_t)a >> 16) * (int32_t)(int16_t)((uint32_t)b >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)p0 + (uint32_t)p1);
+}
+TN_INLINE int32_t tn__sxtb16(int32_t a)
+{
+    uint32_t u = (uint32_t)a;
+    uint32_t lo = (uint32_t)(uint16_t)(int16_t)(int8_t)(u & 0xFF);
+    uint32_t hi = (uint32_t)(uint16_t)(int16_t)(int8_t)((u >> 16) & 0xFF);
+    return (int32_t)(lo | (hi << 16));
+}
+TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
+{
+    uint32_t u = (uint32_t)a;
+    return tn__sxtb16((int32_t)((u >> 8) | (u << 24)));
+}
+TN_INLINE int32_t tn__sadd16(int32_t a, int32_t b)
+{
+    uint32_t lo = ((uint32_t)a + (uint32_t)b) & 0xFFFFu;
+    uint32_t hi = (((uint32_t)a >> 16) + ((uint32_t)b >> 16)) & 0xFFFFu;
+    return (int32_t)(lo | (hi << 16));
+}
+#endif
+#endif /* TN_USE_DSP */
+
+/* Common validation of conv-like parameters; returns TN_OK or an error. */
+int tn__check_conv_params(const tn_conv_params_t *p);
+
+#endif /* TN_INTERNAL_H */

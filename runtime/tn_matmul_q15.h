@@ -1,0 +1,54 @@
+/* tinynas runtime: internal q15 im2col matrix kernel (DSP path). */
+#ifndef TN_MATMUL_Q15_H
+#define TN_MATMUL_Q15_H
+#include "tn_internal.h"
+
+#if TN_USE_DSP
+/* Position of element j (j < K rounded down to 4) in a reordered im2col row:
+ * swaps bits 0 and 1, i.e. groups of four are stored as (x0, x2, x1, x3). */
+TN_INLINE int32_t tn__reorder_index(int32_t j)
+{
+    return (j & ~3) | ((j & 1) << 1) | ((j >> 1) & 1);
+}
+
+/* Write n int8 values x[i] + off as q15 at im2col positions j .. j+n-1 of a
+ * row whose reordered part is [0, k4). Word-at-a-time when j is a multiple of
+ * 4: SXTB16 yields exactly the (x0, x2) / (x1, x3) pairs the layout wants, and
+ * SADD16 adds the offset to both halves. */
+TN_INLINE void tn__im2col_put(int16_t *col, int32_t k4, int32_t j, const int8_t *x, int32_t n,
+                              int32_t off)
+{
+    int32_t i = 0;
+    if ((j & 3) == 0) {
+        const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+        for (; i + 4 <= n && j + i + 4 <= k4; i += 4) {
+            const int32_t w = tn__read_s8x4(x + i);
+            const int32_t v02 = tn__sadd16(tn__sxtb16(w), off2);
+            const int32_t v13 = tn__sadd16(tn__sxtb16_ror8(w), off2);
+            memcpy(col + j + i, &v02, 4);
+            memcpy(col + j + i + 2, &v13, 4);
+        }
+    }
+    for (; i < n; ++i) {
+        const int32_t jj = j + i;
+        col[jj < k4 ? tn__reorder_index(jj) : jj] = (int16_t)(x[i] + off);
+    }
+}
+
+/* Zero n positions from j (padding taps: x = zero point -> x + off = 0). */
+TN_INLINE void tn__im2col_zero(int16_t *col, int32_t k4, int32_t j, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        const int32_t jj = j + i;
+        col[jj < k4 ? tn__reorder_index(jj) : jj] = 0;
+    }
+}
+
+/* Computes c_out outputs for pixel 0 (col0 -> out0) and, if col1 != NULL,
+ * pixel 1 (col1 -> out1). k = im2col row length. */
+void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k,
+                      const int16_t *col0, const int16_t *col1, const tn_conv_params_t *p,
+                      int8_t *out0, int8_t *out1);
+#endif
+
+#endif

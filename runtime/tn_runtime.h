@@ -1,0 +1,214 @@
+/*
+ * tinynas int8 runtime: public API.
+ *
+ * C99, freestanding: no malloc, no stdio; kernels use only <stdint.h>,
+ * <stddef.h> and memcpy/memset from <string.h>. Every symbol is prefixed tn_.
+ *
+ * ---------------------------------------------------------------------------
+ * Quantisation (the TF-Lite int8 spec, fixed for the whole project)
+ * ---------------------------------------------------------------------------
+ *  real = scale * (q - zero_point)
+ *  - activations: int8, asymmetric, one (scale, zero_point) per tensor;
+ *  - weights:     int8, symmetric per output channel, values in [-127, 127],
+ *                 zero point 0;
+ *  - bias:        int32, scale = input_scale * weight_scale[c], zero point 0.
+ *
+ * A conv / pointwise / depthwise / fully-connected output is
+ *
+ *     acc[c] = bias[c] + sum_i (x_i - input_zero_point) * w[c][i]          (int32)
+ *     y[c]   = clamp(MBQM(acc[c], multiplier[c], shift[c]) + output_zero_point,
+ *                    act_min, act_max)
+ *
+ * where multiplier[c] * 2^(shift[c] - 31) ~= input_scale * weight_scale[c] / output_scale
+ * (multiplier a Q31 value in [2^30, 2^31), see tn_quantize_multiplier), and MBQM is
+ * TF-Lite Micro's MultiplyByQuantizedMultiplier with gemmlowp rounding:
+ *
+ *     MBQM(x, m, s) = RoundingDivideByPOT(
+ *                         SaturatingRoundingDoublingHighMul(x * 2^max(s,0), m),
+ *                         max(-s, 0))
+ *
+ *  - SaturatingRoundingDoublingHighMul(a, b): the high 32 bits of 2*a*b,
+ *    computed as (a*b + (a*b >= 0 ? 2^30 : 1 - 2^30)) / 2^31 with C truncating
+ *    division, i.e. round to nearest with ties toward +infinity (like SQRDMULH:
+ *    0.5 -> 1, -0.5 -> 0); the single overflowing case a == b == INT32_MIN
+ *    saturates to INT32_MAX.
+ *  - RoundingDivideByPOT(x, e): x / 2^e rounded to nearest, ties away from zero
+ *    (arithmetic shift plus 1 when the remainder exceeds half, the threshold
+ *    being one higher for negative x).
+ *  - the left shift x * 2^s (s > 0, only when the real multiplier is > 1) wraps
+ *    modulo 2^32 exactly like TF-Lite's `x * (1 << left_shift)`.
+ *  Valid shifts: -31 <= shift <= 30.
+ *
+ * act_min/act_max encode the fused activation in the quantised domain:
+ * none -> [-128, 127]; ReLU -> [zp_out, 127]; ReLU6 -> [zp_out, min(127, zp_out + round(6/s_out))].
+ *
+ * ---------------------------------------------------------------------------
+ * Layout
+ * ---------------------------------------------------------------------------
+ *  activations: HWC int8 (NHWC, N = 1)
+ *  k x k conv weights:   OHWI  [c_out][kh][kw][c_in]
+ *  pointwise weights:    [c_out][c_in]
+ *  depthwise weights:    [kh][kw][c]           (channel multiplier 1)
+ *  fully-connected:      [out][in]
+ *  Padding is explicit and may be asymmetric (patch-based inference pads only the
+ *  sides of a patch that touch the image border). A padded input element equals
+ *  the input zero point, i.e. it contributes 0 to the accumulator.
+ *  Each pad must be smaller than the kernel size on that axis (TN_ERR_ARG otherwise).
+ *  Output size must satisfy h_out = (h_in + pad_top + pad_bottom - kh) / stride_h + 1
+ *  (same for w); kernels check it and return TN_ERR_SHAPE otherwise.
+ *
+ * ---------------------------------------------------------------------------
+ * Alignment and aliasing
+ * ---------------------------------------------------------------------------
+ *  Activation, weight and bias pointers need only their natural alignment
+ *  (1 for int8, 4 for int32): word reads of int8 data go through memcpy, which
+ *  Cortex-M7 performs as unaligned LDR. Scratch buffers should be 4-byte aligned
+ *  (int16 alignment is the hard minimum). Unless a kernel says otherwise, outputs
+ *  must not overlap inputs; tn_depthwise_s8 and tn_add_s8 may run in place.
+ *
+ * ---------------------------------------------------------------------------
+ * Arm fast path
+ * ---------------------------------------------------------------------------
+ *  When compiled with __ARM_FEATURE_DSP (Cortex-M4/M7/M33...) conv, pointwise
+ *  and depthwise use SMLAD inner loops; the integer sums are the same so results
+ *  are bit-identical to the portable C path. Defining TN_EMULATE_DSP on a host
+ *  compiles the same fast path with C emulations of the intrinsics (used by the
+ *  tests to check both paths everywhere).
+ */
+#ifndef TN_RUNTIME_H
+#define TN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Return codes: 0 on success, negative on invalid arguments (nothing written). */
+typedef enum {
+    TN_OK = 0,
+    TN_ERR_ARG = -1,   /* NULL pointer, non-positive size, bad stride/kernel */
+    TN_ERR_SHAPE = -2  /* output shape inconsistent with input/kernel/padding/stride */
+} tn_status_t;
+
+/* Parameters shared by conv2d, pointwise and depthwise. */
+typedef struct {
+    int32_t h_in, w_in, c_in;
+    int32_t h_out, w_out, c_out;       /* depthwise: c_out == c_in */
+    int32_t kh, kw;                    /* pointwise: 1, 1 */
+    int32_t stride_h, stride_w;        /* >= 1 */
+    int32_t pad_top, pad_left, pad_bottom, pad_right; /* >= 0; pointwise: all 0 */
+    int32_t input_zero_point;          /* [-128, 127] */
+    int32_t output_zero_point;         /* [-128, 127] */
+    int32_t act_min, act_max;          /* clamp range in the output domain */
+    const int32_t *out_multiplier;     /* [c_out] Q31 multipliers */
+    const int32_t *out_shift;          /* [c_out] shifts, > 0 = left */
+} tn_conv_params_t;
+
+/* ---- k x k convolution, groups = 1 ------------------------------------- */
+/* Scratch: q15 im2col of two output pixels = 2*kh*kw*c_in*sizeof(int16_t) bytes. */
+size_t tn_conv2d_scratch_bytes(int32_t k, int32_t c_in);
+/* Same for a non-square kernel. */
+size_t tn_conv2d_scratch_bytes_hw(int32_t kh, int32_t kw, int32_t c_in);
+/* input [h_in][w_in][c_in], weights OHWI, bias [c_out] (may be NULL = 0),
+ * output [h_out][w_out][c_out]; scratch as above (may be NULL on builds
+ * without the DSP path, but pass it anyway for portability). */
+int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                 const int32_t *bias, int8_t *output, int16_t *scratch);
+
+/* ---- 1 x 1 convolution (any stride, no padding) ------------------------- */
+/* Scratch: 2*c_in*sizeof(int16_t) bytes. */
+size_t tn_pointwise_scratch_bytes(int32_t c_in);
+int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                    const int32_t *bias, int8_t *output, int16_t *scratch);
+
+/* ---- depthwise k x k, channel multiplier 1, may run in place ------------- */
+/* Scratch: one input channel plane, h_in*w_in bytes. */
+size_t tn_depthwise_scratch_bytes(int32_t h_in, int32_t w_in);
+/* output may equal input (same base pointer; the planner must give the tensor
+ * max(h_in*w_in, h_out*w_out)*c bytes) or be disjoint from it; a partial
+ * overlap is not supported. c_out must equal c_in. */
+int tn_depthwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                    const int32_t *bias, int8_t *output, int8_t *scratch);
+
+/* ---- elementwise add (TF-Lite int8 ADD arithmetic) ----------------------- */
+/* Both inputs are shifted left by left_shift (20 in TF-Lite), rescaled to a
+ * common scale 2*max(s1,s2) by (input*_multiplier, input*_shift), summed, and
+ * rescaled to the output by (output_multiplier, output_shift):
+ *   in_mult_i  ~ s_i / (2*max(s1,s2))                 (shift <= 0)
+ *   out_mult   ~ 2*max(s1,s2) / (2^left_shift * s_out)
+ * tn_add_params_from_scales() computes them the way TF-Lite does. */
+typedef struct {
+    int32_t input1_zero_point, input2_zero_point, output_zero_point;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tn_add_params_t;
+/* output may equal input1 and/or input2 (elementwise, index by index). */
+int tn_add_s8(const tn_add_params_t *p, const int8_t *input1, const int8_t *input2,
+              int8_t *output, int32_t size);
+
+/* ---- global average pool HWC -> C ---------------------------------------- */
+/* TF-Lite's int8 AVERAGE_POOL_2D arithmetic: the output has the SAME scale and
+ * zero point as the input (as TF-Lite requires for int8 average pooling), so
+ * no requantisation: y = clamp(round_half_away(sum / count), act_min, act_max)
+ * with sum over the raw int8 values and round_half_away(s/n) =
+ * (s > 0 ? s + n/2 : s - n/2) / n (C division). Scratch: none. */
+int tn_avgpool_global_s8(const int8_t *input, int32_t h, int32_t w, int32_t c,
+                         int32_t act_min, int32_t act_max, int8_t *output);
+
+/* ---- fully connected ------------------------------------------------------ */
+typedef struct {
+    int32_t in_features, out_features;
+    int32_t input_zero_point, output_zero_point;
+    int32_t act_min, act_max;
+    const int32_t *out_multiplier;     /* [out] if per_channel, else [1] */
+    const int32_t *out_shift;          /* idem */
+    int32_t per_channel;               /* 0: per-tensor requantisation */
+} tn_fc_params_t;
+/* input [in], weights [out][in], bias [out] (may be NULL), output [out]. */
+int tn_fully_connected_s8(const tn_fc_params_t *p, const int8_t *input, const int8_t *weights,
+                          const int32_t *bias, int8_t *output);
+
+/* ---- patches (MCUNetV2 patch-based inference) ------------------------------ */
+/* Copy an h x w x c window between two HWC tensors with the same channel count:
+ * src pixel (src_y0 + y, src_x0 + x) -> dst pixel (dst_y0 + y, dst_x0 + x),
+ * src_w / dst_w being the row widths (in pixels) of the two tensors. Regions
+ * must not overlap. With dst a dense h x w patch (dst_w = w, dst_y0 = dst_x0 = 0)
+ * this extracts a patch; with src dense it writes a patch back. */
+void tn_copy_patch_s8(const int8_t *src, int32_t src_w, int32_t src_y0, int32_t src_x0,
+                      int8_t *dst, int32_t dst_w, int32_t dst_y0, int32_t dst_x0,
+                      int32_t h, int32_t w, int32_t c);
+/* Crop the window rows [y0, y0+h), cols [x0, x0+w) of a src_h x src_w x c
+ * tensor into a dense h x w x c dst; the window may extend past the borders
+ * (y0/x0 negative or beyond), where dst is filled with `fill` (the zero point). */
+void tn_crop_s8(const int8_t *src, int32_t src_h, int32_t src_w, int32_t c,
+                int32_t y0, int32_t x0, int32_t h, int32_t w, int8_t fill, int8_t *dst);
+
+/* ---- argmax ----------------------------------------------------------------- */
+/* Index of the largest value (first one on ties); -1 if n <= 0. */
+int32_t tn_argmax_s8(const int8_t *x, int32_t n);
+
+/* ---- quantisation helpers ----------------------------------------------------- */
+/* TF-Lite QuantizeMultiplier: real = m * 2^(shift-31), m in [2^30, 2^31) (Q31),
+ * rounded half away from zero; real == 0 -> (0, 0); real < 0 -> TN_ERR_ARG.
+ * Shifts below -31 flush to (0, 0); above 30 saturate to (INT32_MAX, 30).
+ * No libm. Host-side code (the quantiser) can call this to stay bit-exact. */
+int tn_quantize_multiplier(double real, int32_t *multiplier, int32_t *shift);
+/* Fill an ADD's multipliers from real scales, exactly as TF-Lite's Prepare. */
+int tn_add_params_from_scales(double s1, int32_t zp1, double s2, int32_t zp2,
+                              double s_out, int32_t zp_out, int32_t act_min, int32_t act_max,
+                              tn_add_params_t *p);
+/* Requantise one int32 accumulator (exposed for tests and the reference sim). */
+int32_t tn_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
+int32_t tn_saturating_rounding_doubling_high_mul(int32_t a, int32_t b);
+int32_t tn_rounding_divide_by_pot(int32_t x, int32_t exponent);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TN_RUNTIME_H */

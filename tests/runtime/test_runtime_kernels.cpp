@@ -1,0 +1,605 @@
+// Bit-exact tests of the int8 runtime kernels against the naive references in
+// ref_kernels.h. This file is compiled twice: against tinynas_runtime (portable
+// C path) and tinynas_runtime_dspemu (the Arm SMLAD path with emulated
+// intrinsics); TN_S() gives the two builds distinct suite names for ctest.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/tn_profile.h"
+#include "runtime/tn_runtime.h"
+#include "tests/runtime/ref_kernels.h"
+
+#ifdef TN_TEST_DSP
+#define TN_S(name) Runtime##name##DspEmu
+#else
+#define TN_S(name) Runtime##name
+#endif
+
+namespace {
+
+using tnref::ConvShape;
+
+std::vector<int8_t> rand_s8(std::mt19937& g, size_t n, int lo = -128, int hi = 127) {
+  std::uniform_int_distribution<int> d(lo, hi);
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = (int8_t)d(g);
+  return v;
+}
+
+int rnd(std::mt19937& g, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(g); }
+
+// Per-channel requantisation that keeps outputs spread over the int8 range for
+// an accumulator of `taps` products; sometimes a multiplier > 1 (left shift).
+void rand_requant(std::mt19937& g, ConvShape& s, int channels, int taps) {
+  s.mult.resize(channels);
+  s.shift.resize(channels);
+  std::uniform_real_distribution<double> u(0.5, 2.0);
+  for (int c = 0; c < channels; ++c) {
+    double real = u(g) / (std::sqrt((double)taps) * 60.0);
+    if (rnd(g, 0, 15) == 0) real = u(g) * 3.0;  // exercises shift > 0
+    tnref::quantize_multiplier(real, &s.mult[c], &s.shift[c]);
+  }
+}
+
+ConvShape rand_conv_shape(std::mt19937& g, int k, bool depthwise) {
+  ConvShape s{};
+  s.kh = s.kw = k;
+  if (k > 1 && rnd(g, 0, 5) == 0) s.kw = rnd(g, 1, 7);  // non-square now and then (conv)
+  if (depthwise) s.kw = k;
+  s.sh = rnd(g, 1, 2);
+  s.sw = rnd(g, 0, 4) == 0 ? 3 : s.sh;
+  s.pt = rnd(g, 0, s.kh - 1);
+  s.pb = rnd(g, 0, s.kh - 1);
+  s.pl = rnd(g, 0, s.kw - 1);
+  s.pr = rnd(g, 0, s.kw - 1);
+  s.h_in = rnd(g, std::max(1, s.kh - s.pt - s.pb), 13);
+  s.w_in = rnd(g, std::max(1, s.kw - s.pl - s.pr), 13);
+  s.c_in = rnd(g, 1, depthwise ? 19 : 21);
+  s.c_out = depthwise ? s.c_in : rnd(g, 1, 19);
+  s.h_out = (s.h_in + s.pt + s.pb - s.kh) / s.sh + 1;
+  s.w_out = (s.w_in + s.pl + s.pr - s.kw) / s.sw + 1;
+  s.zp_in = rnd(g, -128, 127);
+  s.zp_out = rnd(g, -128, 127);
+  if (rnd(g, 0, 2) == 0) {  // ReLU6-like range
+    s.act_min = s.zp_out;
+    s.act_max = std::min(127, s.zp_out + rnd(g, 1, 120));
+  } else {
+    s.act_min = -128;
+    s.act_max = 127;
+  }
+  rand_requant(g, s, s.c_out, depthwise ? s.kh * s.kw : s.kh * s.kw * s.c_in);
+  return s;
+}
+
+tn_conv_params_t to_params(const ConvShape& s) {
+  tn_conv_params_t p{};
+  p.h_in = s.h_in; p.w_in = s.w_in; p.c_in = s.c_in;
+  p.h_out = s.h_out; p.w_out = s.w_out; p.c_out = s.c_out;
+  p.kh = s.kh; p.kw = s.kw; p.stride_h = s.sh; p.stride_w = s.sw;
+  p.pad_top = s.pt; p.pad_left = s.pl; p.pad_bottom = s.pb; p.pad_right = s.pr;
+  p.input_zero_point = s.zp_in; p.output_zero_point = s.zp_out;
+  p.act_min = s.act_min; p.act_max = s.act_max;
+  p.out_multiplier = s.mult.data(); p.out_shift = s.shift.data();
+  return p;
+}
+
+std::vector<int32_t> rand_bias(std::mt19937& g, int n) {
+  std::vector<int32_t> b(n);
+  for (auto& x : b) x = rnd(g, -20000, 20000);
+  return b;
+}
+
+constexpr uint8_t kCanary = 0xA5;
+
+// Scratch of exactly `bytes` followed by canaries; check() asserts they survive.
+struct Scratch {
+  std::vector<uint32_t> words;  // 4-byte aligned
+  size_t bytes;
+  explicit Scratch(size_t n) : words((n + 64) / 4 + 1), bytes(n) {
+    std::memset(words.data(), kCanary, words.size() * 4);
+  }
+  template <class T> T* ptr() { return reinterpret_cast<T*>(words.data()); }
+  bool intact() const {
+    const uint8_t* b = reinterpret_cast<const uint8_t*>(words.data());
+    for (size_t i = bytes; i < words.size() * 4; ++i)
+      if (b[i] != kCanary) return false;
+    return true;
+  }
+};
+
+// ---------------------------------------------------------------- rounding
+
+TEST(TN_S(Rounding), HandPickedValues) {
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(1 << 30, 1), 1);    // +0.5 -> 1
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(-(1 << 30), 1), 0); // -0.5 -> 0 (ties up)
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(-3 * (1 << 29), 2), -1); // -1.5 -> -1
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MAX), -INT32_MAX);
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(INT32_MAX, INT32_MAX), INT32_MAX - 1);
+  EXPECT_EQ(tn_rounding_divide_by_pot(5, 1), 3);    // 2.5 -> 3
+  EXPECT_EQ(tn_rounding_divide_by_pot(-5, 1), -3);  // -2.5 -> -3
+  EXPECT_EQ(tn_rounding_divide_by_pot(-4, 1), -2);
+  EXPECT_EQ(tn_rounding_divide_by_pot(7, 2), 2);    // 1.75
+  EXPECT_EQ(tn_rounding_divide_by_pot(-7, 2), -2);
+  EXPECT_EQ(tn_rounding_divide_by_pot(6, 2), 2);    // 1.5 -> 2
+  EXPECT_EQ(tn_rounding_divide_by_pot(-6, 2), -2);  // -1.5 -> -2
+  EXPECT_EQ(tn_rounding_divide_by_pot(INT32_MIN, 31), -1);
+  EXPECT_EQ(tn_rounding_divide_by_pot(INT32_MAX, 31), 1);
+  EXPECT_EQ(tn_rounding_divide_by_pot(1 << 29, 31), 0);
+  EXPECT_EQ(tn_rounding_divide_by_pot(123, 0), 123);
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(100, 1 << 30, 1), 100);   // 0.5 * 2
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(100, 1 << 30, 0), 50);    // 0.5
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(101, 1 << 30, -1), 26);   // double rounding: 50.5 -> 51, 25.5 -> 26
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(-102, 1 << 30, -2), -13); // -12.75
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(-100, 1 << 30, -2), -13); // -12.5 -> -13
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(1000, INT32_MAX, -31), 0);
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(1, 1 << 30, 30), 1 << 29);
+}
+
+TEST(TN_S(Rounding), RandomAgainstReference) {
+  std::mt19937 g(1234);
+  std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);
+  for (int i = 0; i < 200000; ++i) {
+    int32_t a = any(g), b = any(g);
+    if (i % 7 == 0) a = INT32_MIN;
+    if (i % 11 == 0) b = INT32_MIN;
+    ASSERT_EQ(tn_saturating_rounding_doubling_high_mul(a, b), tnref::srdhm(a, b)) << a << " " << b;
+    int e = i % 32;
+    ASSERT_EQ(tn_rounding_divide_by_pot(a, e), tnref::rdbpot(a, e)) << a << " " << e;
+    // exact ties: a = (2k+1) * 2^(e-1)
+    if (e > 0 && e < 31) {
+      int32_t tie = (int32_t)(((int64_t)(a >> e) * 2 + 1) * ((int64_t)1 << (e - 1)));
+      ASSERT_EQ(tn_rounding_divide_by_pot(tie, e), tnref::rdbpot(tie, e)) << tie << " " << e;
+    }
+    int shift = -31 + (i % 62);
+    int32_t m = (int32_t)(0x40000000u + ((uint32_t)b & 0x3FFFFFFFu));
+    int32_t x = (i % 3 == 0) ? (a >> rnd(g, 0, 31)) : a;
+    ASSERT_EQ(tn_multiply_by_quantized_multiplier(x, m, shift), tnref::mbqm(x, m, shift))
+        << x << " " << m << " " << shift;
+  }
+}
+
+TEST(TN_S(Rounding), QuantizeMultiplier) {
+  int32_t m = -1, s = -1;
+  ASSERT_EQ(tn_quantize_multiplier(0.5, &m, &s), TN_OK);
+  EXPECT_EQ(m, 1 << 30); EXPECT_EQ(s, 0);
+  ASSERT_EQ(tn_quantize_multiplier(1.0, &m, &s), TN_OK);
+  EXPECT_EQ(m, 1 << 30); EXPECT_EQ(s, 1);
+  ASSERT_EQ(tn_quantize_multiplier(0.75, &m, &s), TN_OK);
+  EXPECT_EQ(m, 3 << 29); EXPECT_EQ(s, 0);
+  ASSERT_EQ(tn_quantize_multiplier(0.0, &m, &s), TN_OK);
+  EXPECT_EQ(m, 0); EXPECT_EQ(s, 0);
+  ASSERT_EQ(tn_quantize_multiplier(1.0 - std::ldexp(1.0, -40), &m, &s), TN_OK);  // rounds up to 2^31
+  EXPECT_EQ(m, 1 << 30); EXPECT_EQ(s, 1);
+  ASSERT_EQ(tn_quantize_multiplier(1e-12, &m, &s), TN_OK);  // below 2^-32: flushed
+  EXPECT_EQ(m, 0); EXPECT_EQ(s, 0);
+  ASSERT_EQ(tn_quantize_multiplier(1e12, &m, &s), TN_OK);   // saturated
+  EXPECT_EQ(m, INT32_MAX); EXPECT_EQ(s, 30);
+  EXPECT_EQ(tn_quantize_multiplier(-0.5, &m, &s), TN_ERR_ARG);
+  EXPECT_EQ(tn_quantize_multiplier(INFINITY, &m, &s), TN_ERR_ARG);
+  EXPECT_EQ(tn_quantize_multiplier(NAN, &m, &s), TN_ERR_ARG);
+  std::mt19937 g(7);
+  std::uniform_real_distribution<double> u(-30.0, 10.0);
+  for (int i = 0; i < 20000; ++i) {
+    double real = std::exp2(u(g));
+    int32_t rm, rs;
+    tnref::quantize_multiplier(real, &rm, &rs);
+    ASSERT_EQ(tn_quantize_multiplier(real, &m, &s), TN_OK);
+    ASSERT_EQ(m, rm) << real;
+    ASSERT_EQ(s, rs) << real;
+    ASSERT_GE(m, 1 << 30);
+    ASSERT_NEAR(std::ldexp((double)m, s - 31), real, real * 1e-9);
+  }
+}
+
+// ---------------------------------------------------------------- conv2d
+
+void run_conv_case(std::mt19937& g, const ConvShape& s, std::set<int>* seen = nullptr) {
+  auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+  auto w = rand_s8(g, (size_t)s.c_out * s.kh * s.kw * s.c_in, -127, 127);
+  auto bias = rand_bias(g, s.c_out);
+  auto want = tnref::conv(s, in.data(), w.data(), bias.data());
+  tn_conv_params_t p = to_params(s);
+  Scratch scratch(tn_conv2d_scratch_bytes_hw(s.kh, s.kw, s.c_in));
+  std::vector<int8_t> out(want.size() + 8, 0x55);
+  ASSERT_EQ(tn_conv2d_s8(&p, in.data(), w.data(), bias.data(), out.data(), scratch.ptr<int16_t>()), TN_OK);
+  ASSERT_TRUE(scratch.intact()) << "scratch overrun";
+  for (size_t i = want.size(); i < out.size(); ++i) ASSERT_EQ(out[i], 0x55) << "output overrun";
+  out.resize(want.size());
+  ASSERT_EQ(out, want) << "k=" << s.kh << "x" << s.kw << " s=" << s.sh << "," << s.sw << " pads=" << s.pt << s.pl
+                       << s.pb << s.pr << " in=" << s.h_in << "x" << s.w_in << "x" << s.c_in << " cout=" << s.c_out;
+  if (seen) seen->insert(want.begin(), want.end());
+}
+
+TEST(TN_S(Conv2d), ScratchSize) {
+  EXPECT_EQ(tn_conv2d_scratch_bytes(3, 16), 2u * 3 * 3 * 16 * 2);
+  EXPECT_EQ(tn_conv2d_scratch_bytes(1, 5), 20u);
+  EXPECT_EQ(tn_conv2d_scratch_bytes_hw(3, 5, 2), 2u * 15 * 2 * 2);
+}
+
+TEST(TN_S(Conv2d), RandomShapesMatchReference) {
+  std::mt19937 g(42);
+  std::set<int> seen;
+  for (int i = 0; i < 250; ++i) {
+    const int ks[] = {1, 2, 3, 3, 5, 7};
+    ConvShape s = rand_conv_shape(g, ks[i % 6], false);
+    run_conv_case(g, s, &seen);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(seen.size(), 200u) << "outputs should cover most of the int8 range";
+}
+
+TEST(TN_S(Conv2d), FirstLayerStride2AsymmetricPadding) {
+  std::mt19937 g(3);
+  ConvShape s{};
+  s.h_in = 17; s.w_in = 16; s.c_in = 3; s.c_out = 8; s.kh = s.kw = 3; s.sh = s.sw = 2;
+  s.pt = 1; s.pl = 0; s.pb = 0; s.pr = 1;  // patch touching top and right borders
+  s.h_out = (17 + 1 - 3) / 2 + 1; s.w_out = (16 + 1 - 3) / 2 + 1;
+  s.zp_in = -5; s.zp_out = -128; s.act_min = -128; s.act_max = -128 + 90;
+  rand_requant(g, s, 8, 27);
+  run_conv_case(g, s);
+}
+
+TEST(TN_S(Conv2d), RejectsBadShapes) {
+  std::mt19937 g(5);
+  ConvShape s = rand_conv_shape(g, 3, false);
+  tn_conv_params_t p = to_params(s);
+  std::vector<int8_t> in(4096), w(4096), out(4096);
+  std::vector<int16_t> scratch(4096);
+  p.h_out += 1;
+  EXPECT_EQ(tn_conv2d_s8(&p, in.data(), w.data(), nullptr, out.data(), scratch.data()), TN_ERR_SHAPE);
+  p = to_params(s);
+  p.stride_h = 0;
+  EXPECT_EQ(tn_conv2d_s8(&p, in.data(), w.data(), nullptr, out.data(), scratch.data()), TN_ERR_ARG);
+  p = to_params(s);
+  p.pad_top = 3;
+  EXPECT_EQ(tn_conv2d_s8(&p, in.data(), w.data(), nullptr, out.data(), scratch.data()), TN_ERR_ARG);
+  p = to_params(s);
+  EXPECT_EQ(tn_conv2d_s8(&p, nullptr, w.data(), nullptr, out.data(), scratch.data()), TN_ERR_ARG);
+  EXPECT_EQ(tn_conv2d_s8(nullptr, in.data(), w.data(), nullptr, out.data(), scratch.data()), TN_ERR_ARG);
+}
+
+TEST(TN_S(Conv2d), NullBiasMeansZero) {
+  std::mt19937 g(9);
+  ConvShape s = rand_conv_shape(g, 3, false);
+  auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+  auto w = rand_s8(g, (size_t)s.c_out * 9 * s.c_in, -127, 127);
+  std::vector<int32_t> zeros(s.c_out, 0);
+  auto want = tnref::conv(s, in.data(), w.data(), zeros.data());
+  tn_conv_params_t p = to_params(s);
+  Scratch scratch(tn_conv2d_scratch_bytes(3, s.c_in));
+  std::vector<int8_t> out(want.size());
+  ASSERT_EQ(tn_conv2d_s8(&p, in.data(), w.data(), nullptr, out.data(), scratch.ptr<int16_t>()), TN_OK);
+  EXPECT_EQ(out, want);
+}
+
+// ---------------------------------------------------------------- pointwise
+
+TEST(TN_S(Pointwise), RandomShapesMatchReference) {
+  std::mt19937 g(77);
+  std::set<int> seen;
+  for (int i = 0; i < 300; ++i) {
+    ConvShape s{};
+    s.kh = s.kw = 1;
+    s.sh = s.sw = (i % 4 == 3) ? 2 : 1;
+    s.h_in = rnd(g, 1, 12); s.w_in = rnd(g, 1, 12);
+    s.c_in = rnd(g, 1, 70); s.c_out = rnd(g, 1, 40);
+    s.h_out = (s.h_in - 1) / s.sh + 1; s.w_out = (s.w_in - 1) / s.sw + 1;
+    s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+    s.act_min = -128; s.act_max = 127;
+    if (i % 2) { s.act_min = s.zp_out; s.act_max = std::min(127, s.zp_out + 100); }
+    rand_requant(g, s, s.c_out, s.c_in);
+    auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+    auto w = rand_s8(g, (size_t)s.c_out * s.c_in, -127, 127);
+    auto bias = rand_bias(g, s.c_out);
+    auto want = tnref::conv(s, in.data(), w.data(), bias.data());
+    tn_conv_params_t p = to_params(s);
+    Scratch scratch(tn_pointwise_scratch_bytes(s.c_in));
+    std::vector<int8_t> out(want.size());
+    ASSERT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), bias.data(), out.data(), scratch.ptr<int16_t>()), TN_OK);
+    ASSERT_TRUE(scratch.intact());
+    ASSERT_EQ(out, want) << "case " << i << " cin=" << s.c_in << " cout=" << s.c_out << " stride=" << s.sh;
+    seen.insert(want.begin(), want.end());
+  }
+  EXPECT_GT(seen.size(), 200u);
+  EXPECT_EQ(tn_pointwise_scratch_bytes(24), 96u);
+}
+
+TEST(TN_S(Pointwise), RejectsKernelOrPadding) {
+  ConvShape s{};
+  s.h_in = s.w_in = 4; s.c_in = 4; s.c_out = 4; s.kh = s.kw = 1; s.sh = s.sw = 1;
+  s.h_out = s.w_out = 4; s.act_min = -128; s.act_max = 127;
+  s.mult.assign(4, 1 << 30); s.shift.assign(4, 0);
+  tn_conv_params_t p = to_params(s);
+  std::vector<int8_t> in(64), w(16), out(64);
+  std::vector<int16_t> scratch(8);
+  EXPECT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), nullptr, out.data(), scratch.data()), TN_OK);
+  p.kh = p.kw = 3; p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+  EXPECT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), nullptr, out.data(), scratch.data()), TN_ERR_ARG);
+}
+
+// ---------------------------------------------------------------- depthwise
+
+void run_depthwise_case(std::mt19937& g, const ConvShape& s, bool in_place, std::set<int>* seen = nullptr) {
+  const int C = s.c_in;
+  auto in = rand_s8(g, (size_t)s.h_in * s.w_in * C);
+  auto w = rand_s8(g, (size_t)s.kh * s.kw * C, -127, 127);
+  auto bias = rand_bias(g, C);
+  auto want = tnref::depthwise(s, in.data(), w.data(), bias.data());
+  tn_conv_params_t p = to_params(s);
+  Scratch scratch(tn_depthwise_scratch_bytes(s.h_in, s.w_in));
+  std::vector<int8_t> got;
+  if (in_place) {
+    // One arena tensor big enough for either shape, plus a guard tail.
+    size_t n = std::max(in.size(), want.size());
+    std::vector<int8_t> arena(n + 16, 0x33);
+    std::copy(in.begin(), in.end(), arena.begin());
+    ASSERT_EQ(tn_depthwise_s8(&p, arena.data(), w.data(), bias.data(), arena.data(), scratch.ptr<int8_t>()), TN_OK);
+    for (size_t i = n; i < arena.size(); ++i) ASSERT_EQ(arena[i], 0x33);
+    got.assign(arena.begin(), arena.begin() + want.size());
+  } else {
+    got.assign(want.size(), 0);
+    ASSERT_EQ(tn_depthwise_s8(&p, in.data(), w.data(), bias.data(), got.data(), scratch.ptr<int8_t>()), TN_OK);
+  }
+  ASSERT_TRUE(scratch.intact());
+  ASSERT_EQ(got, want) << (in_place ? "in place " : "") << "k=" << s.kh << " s=" << s.sh << "," << s.sw
+                       << " pads=" << s.pt << s.pl << s.pb << s.pr << " in=" << s.h_in << "x" << s.w_in << "x" << C;
+  if (seen) seen->insert(want.begin(), want.end());
+}
+
+TEST(TN_S(Depthwise), RandomShapesMatchReference) {
+  std::mt19937 g(2024);
+  std::set<int> seen;
+  for (int i = 0; i < 300; ++i) {
+    const int ks[] = {3, 5, 7};
+    ConvShape s = rand_conv_shape(g, ks[i % 3], true);
+    run_depthwise_case(g, s, false, &seen);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(seen.size(), 200u);
+}
+
+TEST(TN_S(Depthwise), InPlaceMatchesReference) {
+  std::mt19937 g(99);
+  for (int i = 0; i < 300; ++i) {
+    const int ks[] = {3, 5, 7};
+    ConvShape s = rand_conv_shape(g, ks[i % 3], true);
+    run_depthwise_case(g, s, true);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(TN_S(Depthwise), InPlaceOutputLargerThanInput) {
+  // pad_top + pad_bottom > k - 1: the output map is larger than the input map.
+  std::mt19937 g(5);
+  ConvShape s{};
+  s.kh = s.kw = 3; s.sh = s.sw = 1; s.pt = 2; s.pb = 2; s.pl = 2; s.pr = 1;
+  s.h_in = 5; s.w_in = 6; s.c_in = s.c_out = 7;
+  s.h_out = 5 + 4 - 3 + 1; s.w_out = 6 + 3 - 3 + 1;
+  s.zp_in = 17; s.zp_out = -3; s.act_min = -128; s.act_max = 127;
+  rand_requant(g, s, 7, 9);
+  run_depthwise_case(g, s, true);
+  run_depthwise_case(g, s, false);
+}
+
+TEST(TN_S(Depthwise), WideMapStride2) {
+  std::mt19937 g(8);
+  ConvShape s{};
+  s.kh = s.kw = 5; s.sh = s.sw = 2; s.pt = 2; s.pl = 2; s.pb = 1; s.pr = 1;
+  s.h_in = 40; s.w_in = 36; s.c_in = s.c_out = 12;
+  s.h_out = (40 + 3 - 5) / 2 + 1; s.w_out = (36 + 3 - 5) / 2 + 1;
+  s.zp_in = -128; s.zp_out = -128; s.act_min = -128; s.act_max = -128 + 100;
+  rand_requant(g, s, 12, 25);
+  run_depthwise_case(g, s, true);
+}
+
+TEST(TN_S(Depthwise), ScratchSizeAndErrors) {
+  EXPECT_EQ(tn_depthwise_scratch_bytes(10, 12), 120u);
+  ConvShape s{};
+  s.kh = s.kw = 3; s.sh = s.sw = 1; s.pt = s.pl = s.pb = s.pr = 1;
+  s.h_in = s.w_in = s.h_out = s.w_out = 4; s.c_in = 3; s.c_out = 4;
+  s.act_min = -128; s.act_max = 127; s.mult.assign(4, 1 << 30); s.shift.assign(4, 0);
+  tn_conv_params_t p = to_params(s);
+  std::vector<int8_t> buf(64), w(36), scratch(16);
+  EXPECT_EQ(tn_depthwise_s8(&p, buf.data(), w.data(), nullptr, buf.data(), scratch.data()), TN_ERR_SHAPE);
+  p.c_out = 3;
+  EXPECT_EQ(tn_depthwise_s8(&p, buf.data(), w.data(), nullptr, buf.data(), nullptr), TN_ERR_ARG);
+  EXPECT_EQ(tn_depthwise_s8(&p, buf.data(), w.data(), nullptr, buf.data(), scratch.data()), TN_OK);
+}
+
+// ---------------------------------------------------------------- add
+
+std::vector<int8_t> ref_add(const tn_add_params_t& p, const std::vector<int8_t>& a, const std::vector<int8_t>& b) {
+  std::vector<int8_t> out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    int32_t x = (int32_t)((uint32_t)(a[i] - p.input1_zero_point) << p.left_shift);
+    int32_t y = (int32_t)((uint32_t)(b[i] - p.input2_zero_point) << p.left_shift);
+    int32_t sum = tnref::mbqm(x, p.input1_multiplier, p.input1_shift) + tnref::mbqm(y, p.input2_multiplier, p.input2_shift);
+    out[i] = tnref::requant(sum, p.output_multiplier, p.output_shift, p.output_zero_point, p.act_min, p.act_max);
+  }
+  return out;
+}
+
+TEST(TN_S(Add), MatchesReferenceAndRealArithmetic) {
+  std::mt19937 g(11);
+  std::uniform_real_distribution<double> sc(0.005, 0.2);
+  for (int i = 0; i < 200; ++i) {
+    const double s1 = sc(g), s2 = sc(g), so = sc(g) * 1.5;
+    const int z1 = rnd(g, -128, 127), z2 = rnd(g, -128, 127), zo = rnd(g, -128, 127);
+    tn_add_params_t p{};
+    ASSERT_EQ(tn_add_params_from_scales(s1, z1, s2, z2, so, zo, -128, 127, &p), TN_OK);
+    EXPECT_EQ(p.left_shift, 20);
+    EXPECT_LE(p.input1_shift, 0);
+    EXPECT_LE(p.input2_shift, 0);
+    const int n = rnd(g, 1, 300);
+    auto a = rand_s8(g, n), b = rand_s8(g, n);
+    std::vector<int8_t> out(n);
+    ASSERT_EQ(tn_add_s8(&p, a.data(), b.data(), out.data(), n), TN_OK);
+    ASSERT_EQ(out, ref_add(p, a, b));
+    for (int k = 0; k < n; ++k) {  // within 1 LSB of the real-valued sum
+      double real = (s1 * (a[k] - z1) + s2 * (b[k] - z2)) / so + zo;
+      double clamped = std::min(127.0, std::max(-128.0, std::round(real)));
+      ASSERT_NEAR(out[k], clamped, 1.0) << "real " << real;
+    }
+  }
+}
+
+TEST(TN_S(Add), InPlaceOnEitherInput) {
+  std::mt19937 g(12);
+  tn_add_params_t p{};
+  ASSERT_EQ(tn_add_params_from_scales(0.05, 3, 0.11, -20, 0.09, -7, -7, 127, &p), TN_OK);  // ReLU
+  auto a = rand_s8(g, 777), b = rand_s8(g, 777);
+  auto want = ref_add(p, a, b);
+  auto a1 = a;
+  ASSERT_EQ(tn_add_s8(&p, a1.data(), b.data(), a1.data(), 777), TN_OK);
+  EXPECT_EQ(a1, want);
+  auto b1 = b;
+  ASSERT_EQ(tn_add_s8(&p, a.data(), b1.data(), b1.data(), 777), TN_OK);
+  EXPECT_EQ(b1, want);
+  for (int8_t v : want) EXPECT_GE(v, -7);
+  auto c = a;  // x + x, all three aliased
+  ASSERT_EQ(tn_add_s8(&p, c.data(), c.data(), c.data(), 777), TN_OK);
+  EXPECT_EQ(c, ref_add(p, a, a));
+}
+
+// ---------------------------------------------------------------- avgpool
+
+TEST(TN_S(AvgPool), GlobalMatchesRoundHalfAway) {
+  std::mt19937 g(13);
+  for (int i = 0; i < 100; ++i) {
+    int h = rnd(g, 1, 9), w = rnd(g, 1, 9), c = rnd(g, 1, 40);
+    auto in = rand_s8(g, (size_t)h * w * c);
+    int lo = i % 3 == 0 ? -20 : -128, hi = i % 5 == 0 ? 30 : 127;
+    std::vector<int8_t> out(c);
+    ASSERT_EQ(tn_avgpool_global_s8(in.data(), h, w, c, lo, hi, out.data()), TN_OK);
+    for (int ch = 0; ch < c; ++ch) {
+      long sum = 0;
+      for (int k = 0; k < h * w; ++k) sum += in[(size_t)k * c + ch];
+      double avg = std::round((double)sum / (h * w));  // std::round: ties away from zero
+      avg = std::min<double>(hi, std::max<double>(lo, avg));
+      ASSERT_EQ(out[ch], (int8_t)avg) << "sum " << sum << " n " << h * w;
+    }
+  }
+  // ties: sums of +-2 over 4 pixels -> +-0.5 -> +-1
+  int8_t tie[4] = {1, 1, 0, 0}, ntie[4] = {-1, -1, 0, 0}, o = 0;
+  ASSERT_EQ(tn_avgpool_global_s8(tie, 2, 2, 1, -128, 127, &o), TN_OK);
+  EXPECT_EQ(o, 1);
+  ASSERT_EQ(tn_avgpool_global_s8(ntie, 2, 2, 1, -128, 127, &o), TN_OK);
+  EXPECT_EQ(o, -1);
+  EXPECT_EQ(tn_avgpool_global_s8(tie, 0, 2, 1, -128, 127, &o), TN_ERR_ARG);
+}
+
+// ---------------------------------------------------------------- fully connected
+
+TEST(TN_S(FullyConnected), PerChannelAndPerTensor) {
+  std::mt19937 g(14);
+  for (int i = 0; i < 100; ++i) {
+    const int in_f = rnd(g, 1, 200), out_f = rnd(g, 1, 30);
+    ConvShape s{};
+    rand_requant(g, s, out_f, in_f);
+    const bool per_channel = i % 2 == 0;
+    tn_fc_params_t p{};
+    p.in_features = in_f; p.out_features = out_f;
+    p.input_zero_point = rnd(g, -128, 127); p.output_zero_point = rnd(g, -128, 127);
+    p.act_min = -128; p.act_max = 127;
+    p.out_multiplier = s.mult.data(); p.out_shift = s.shift.data(); p.per_channel = per_channel;
+    auto x = rand_s8(g, in_f), w = rand_s8(g, (size_t)in_f * out_f, -127, 127);
+    auto bias = rand_bias(g, out_f);
+    std::vector<int8_t> out(out_f);
+    ASSERT_EQ(tn_fully_connected_s8(&p, x.data(), w.data(), bias.data(), out.data()), TN_OK);
+    for (int o = 0; o < out_f; ++o) {
+      int64_t acc = bias[o];
+      for (int k = 0; k < in_f; ++k) acc += (int64_t)(x[k] - p.input_zero_point) * w[(size_t)o * in_f + k];
+      int q = per_channel ? o : 0;
+      ASSERT_EQ(out[o], tnref::requant(acc, s.mult[q], s.shift[q], p.output_zero_point, -128, 127));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- patches, argmax
+
+TEST(TN_S(Patch), ExtractInsertRoundTrip) {
+  std::mt19937 g(15);
+  const int H = 11, W = 13, C = 3;
+  auto img = rand_s8(g, H * W * C);
+  const int y0 = 4, x0 = 5, h = 6, w = 7;
+  std::vector<int8_t> patch(h * w * C);
+  tn_copy_patch_s8(img.data(), W, y0, x0, patch.data(), w, 0, 0, h, w, C);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < C; ++c)
+        ASSERT_EQ(patch[(y * w + x) * C + c], img[((y0 + y) * W + x0 + x) * C + c]);
+  std::vector<int8_t> canvas(H * W * C, 9);
+  tn_copy_patch_s8(patch.data(), w, 0, 0, canvas.data(), W, y0, x0, h, w, C);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x)
+      for (int c = 0; c < C; ++c) {
+        bool inside = y >= y0 && y < y0 + h && x >= x0 && x < x0 + w;
+        ASSERT_EQ(canvas[(y * W + x) * C + c], inside ? img[(y * W + x) * C + c] : 9);
+      }
+}
+
+TEST(TN_S(Patch), CropFillsOutsideWithZeroPoint) {
+  std::mt19937 g(16);
+  const int H = 6, W = 5, C = 2;
+  auto img = rand_s8(g, H * W * C);
+  for (int t = 0; t < 50; ++t) {
+    int y0 = rnd(g, -4, 7), x0 = rnd(g, -4, 7), h = rnd(g, 1, 8), w = rnd(g, 1, 8);
+    std::vector<int8_t> out(h * w * C, 0);
+    tn_crop_s8(img.data(), H, W, C, y0, x0, h, w, (int8_t)-77, out.data());
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < C; ++c) {
+          int sy = y0 + y, sx = x0 + x;
+          int8_t want = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? img[(sy * W + sx) * C + c] : (int8_t)-77;
+          ASSERT_EQ(out[(y * w + x) * C + c], want) << y0 << "," << x0 << " " << h << "x" << w;
+        }
+  }
+}
+
+TEST(TN_S(Argmax), FirstMaximum) {
+  int8_t v[] = {-5, 3, 7, 7, -128, 2};
+  EXPECT_EQ(tn_argmax_s8(v, 6), 2);
+  EXPECT_EQ(tn_argmax_s8(v, 2), 1);
+  int8_t all[] = {-128, -128, -128};
+  EXPECT_EQ(tn_argmax_s8(all, 3), 0);
+  EXPECT_EQ(tn_argmax_s8(v, 0), -1);
+}
+
+// ---------------------------------------------------------------- profiler
+
+std::string g_csv;
+void capture(const char* s) { g_csv += s; }
+
+TEST(TN_S(Profile), CsvFormat) {
+  tn_profile_reset();
+  tn_profile_begin(1);
+  tn_profile_end(1, "depthwise", 3, 3, 2, 16, 16, 8, 8, 8, 8, 4608);
+  tn_profile_begin(0);
+  tn_profile_end(0, "conv", 3, 3, 2, 32, 32, 3, 16, 16, 8, 55296);
+  g_csv.clear();
+  tn_profile_print_csv(capture);
+  const std::string rows_0 = g_csv.substr(0, g_csv.find('\n') + 1);
+  EXPECT_EQ(rows_0, "op,kh,kw,stride,h_in,w_in,c_in,h_out,w_out,c_out,macs,cycles\n");
+  // host clock is "none": cycles 0
+  EXPECT_EQ(g_csv,
+            "op,kh,kw,stride,h_in,w_in,c_in,h_out,w_out,c_out,macs,cycles\n"
+            "conv,3,3,2,32,32,3,16,16,8,55296,0\n"
+            "depthwise,3,3,2,16,16,8,8,8,8,4608,0\n");
+  EXPECT_STREQ(tn_profile_clock_name(), "none");
+  ASSERT_NE(tn_profile_record(0), nullptr);
+  EXPECT_EQ(tn_profile_record(2), nullptr);
+  char buf[24];
+  EXPECT_STREQ(tn_format_i32(INT32_MIN, buf), "-2147483648");
+  EXPECT_STREQ(tn_format_u64(UINT64_MAX, buf), "18446744073709551615");
+  tn_profile_reset();
+}
+
+}  // namespace

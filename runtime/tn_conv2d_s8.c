@@ -59,6 +59,7 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
     if (!scratch) return TN_ERR_ARG;
     {
         const int32_t k = p->kh * p->kw * p->c_in;
+        const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
         const int32_t n_pix = p->h_out * p->w_out;
         int16_t *col0 = scratch, *col1 = scratch + k;
         int32_t px = 0;
@@ -66,12 +67,12 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
             im2col_pixel(p, input, px / p->w_out, px % p->w_out, col0);
             im2col_pixel(p, input, (px + 1) / p->w_out, (px + 1) % p->w_out, col1);
             tn__mat_mult_q15(weights, bias, p->c_out, k, col0, col1, p,
-                             output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
+                             output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out, fast);
         }
         if (px < n_pix) {
             im2col_pixel(p, input, px / p->w_out, px % p->w_out, col0);
             tn__mat_mult_q15(weights, bias, p->c_out, k, col0, NULL, p,
-                             output + (size_t)px * p->c_out, NULL);
+                             output + (size_t)px * p->c_out, NULL, fast);
         }
     }
 #else

@@ -70,6 +70,45 @@ TN_INLINE int8_t tn__requant(int32_t acc, int32_t m, int32_t shift, int32_t zp,
     return (int8_t)y;
 }
 
+/* ---- fast requantisation (bit-identical to tn__requant, restricted range) ----
+ * For m > 0 and 2 <= e = -shift <= 22, with P = x * m (int64):
+ *   SRDHM(x, m) = r = floor((P + 2^30) / 2^31)
+ *   RDBPOT(r, e) = floor((r + 2^(e-1) - [r < 0]) / 2^e)      (ties away from zero)
+ * and nested floors of integer divisions fold into one:
+ *   MBQM + zp = floor((P + 2^30 + 2^(30+e) - [r<0] 2^31 + zp 2^(31+e)) / 2^(31+e)).
+ * [r < 0] may be replaced by [x < 0] (= [P < 0] as m > 0): they differ only for
+ * P in [-2^30, 0), where r = 0 and both forms give 0 + zp for e >= 1. The 64-bit
+ * addend is then hi = (1 + 2 zp) 2^(e-2) + (x >> 31), lo = 2^30 | (x & 2^31)
+ * (for x < 0 the 2^31 borrow is the -1 in hi), so the whole requantisation is
+ * AND, ORR, ADD, SMLAL, ASR: |P| < 2^62 and |addend| < 2^61 cannot overflow.
+ * kh = (1 + 2 zp) << (e - 2), sh = e - 1 (see tn__rq_kh). */
+TN_INLINE int tn__rq_fast_ok(int32_t m, int32_t shift) { return m > 0 && shift <= -2 && shift >= -22; }
+TN_INLINE int32_t tn__rq_kh(int32_t shift, int32_t zp)
+{
+    return (int32_t)((uint32_t)(1 + 2 * zp) << (-shift - 2));
+}
+TN_INLINE int32_t tn__rq_fast(int32_t x, int32_t m, int32_t kh, int32_t sh)
+{
+    const uint32_t lo = 0x40000000u | ((uint32_t)x & 0x80000000u);
+    const int32_t hi = kh + (x >> 31);
+    const int64_t t = (int64_t)(((uint64_t)(uint32_t)hi << 32) | lo) + (int64_t)x * m;
+    return (int32_t)(t >> 32) >> sh;
+}
+/* Clamp to [lo, hi] (both within [-128, 127], checked by tn__check_conv_params). */
+TN_INLINE int8_t tn__clamp8(int32_t y, int32_t lo, int32_t hi)
+{
+    if (y < lo) y = lo;
+    if (y > hi) y = hi;
+    return (int8_t)y;
+}
+/* 1 if every channel of [0, n) can use tn__rq_fast. */
+TN_INLINE int tn__rq_all_fast(const int32_t *m, const int32_t *shift, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i)
+        if (!tn__rq_fast_ok(m[i], shift[i])) return 0;
+    return 1;
+}
+
 /* Read 4 bytes / 2 int16 as one word, any alignment (LDR on Cortex-M7). */
 TN_INLINE int32_t tn__read_s8x4(const int8_t *p)
 {

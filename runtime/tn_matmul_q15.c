@@ -12,31 +12,49 @@
  * a word of four int8 weights needs just SXTB16 (w0, w2) and SXTB16 ROR #8
  * (w1, w3) to line up with two q15 words: no PKHBT in the inner loop. The last
  * K % 4 elements stay in natural order and are done with plain MLAs.
+ *
+ * Requantisation uses tn__rq_fast (5 instructions, bit-identical) when the
+ * caller has checked that every channel's (multiplier, shift) allows it.
  */
 #include "tn_matmul_q15.h"
 
 #if TN_USE_DSP
 
+/* Two consecutive words of a q15 row (the scratch is 4-byte aligned). */
+TN_INLINE void ld2(const int16_t *p, int32_t *a, int32_t *b)
+{
+    *a = tn__read_s16x2(p);
+    *b = tn__read_s16x2(p + 2);
+}
+
 void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k,
                       const int16_t *col0, const int16_t *col1, const tn_conv_params_t *p,
-                      int8_t *out0, int8_t *out1)
+                      int8_t *out0, int8_t *out1, int fast)
 {
     const int32_t k4 = k & ~3;
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int32_t *mult = p->out_multiplier, *shift = p->out_shift;
     int32_t oc = 0;
     if (col1) {
-        for (; oc + 2 <= c_out; oc += 2) {
-            const int8_t *wa = weights + (size_t)oc * k;
+        const int8_t *wa = weights;
+        for (; oc + 2 <= c_out; oc += 2, wa += 2 * (size_t)k) {
             const int8_t *wb = wa + k;
             int32_t a00 = bias ? bias[oc] : 0, a10 = bias ? bias[oc + 1] : 0; /* [ch][px] */
             int32_t a01 = a00, a11 = a10;
-            int32_t i = 0;
-            for (; i < k4; i += 4) {
-                const int32_t wra = tn__read_s8x4(wa + i), wrb = tn__read_s8x4(wb + i);
+            const int8_t *pa = wa, *pb = wb;
+            const int16_t *c0 = col0, *c1 = col1;
+            const int16_t *const c0_end = col0 + k4;
+            while (c0 != c0_end) {
+                const int32_t wra = tn__read_s8x4(pa), wrb = tn__read_s8x4(pb);
+                int32_t x0a, x0b, x1a, x1b;
+                ld2(c0, &x0a, &x0b);
+                ld2(c1, &x1a, &x1b);
+                pa += 4;
+                pb += 4;
+                c0 += 4;
+                c1 += 4;
                 const int32_t wa02 = tn__sxtb16(wra), wa13 = tn__sxtb16_ror8(wra);
                 const int32_t wb02 = tn__sxtb16(wrb), wb13 = tn__sxtb16_ror8(wrb);
-                const int32_t x0a = tn__read_s16x2(col0 + i), x0b = tn__read_s16x2(col0 + i + 2);
-                const int32_t x1a = tn__read_s16x2(col1 + i), x1b = tn__read_s16x2(col1 + i + 2);
                 a00 = tn__smlad(wa02, x0a, a00);
                 a00 = tn__smlad(wa13, x0b, a00);
                 a01 = tn__smlad(wa02, x1a, a01);
@@ -46,16 +64,26 @@ void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out,
                 a11 = tn__smlad(wb02, x1a, a11);
                 a11 = tn__smlad(wb13, x1b, a11);
             }
-            for (; i < k; ++i) {
+            for (int32_t i = k4; i < k; ++i) {
                 a00 += col0[i] * wa[i];
                 a01 += col1[i] * wa[i];
                 a10 += col0[i] * wb[i];
                 a11 += col1[i] * wb[i];
             }
-            out0[oc] = tn__requant(a00, p->out_multiplier[oc], p->out_shift[oc], zp, lo, hi);
-            out1[oc] = tn__requant(a01, p->out_multiplier[oc], p->out_shift[oc], zp, lo, hi);
-            out0[oc + 1] = tn__requant(a10, p->out_multiplier[oc + 1], p->out_shift[oc + 1], zp, lo, hi);
-            out1[oc + 1] = tn__requant(a11, p->out_multiplier[oc + 1], p->out_shift[oc + 1], zp, lo, hi);
+            if (fast) {
+                const int32_t ma = mult[oc], mb = mult[oc + 1];
+                const int32_t sa = shift[oc], sb = shift[oc + 1];
+                const int32_t kha = tn__rq_kh(sa, zp), khb = tn__rq_kh(sb, zp);
+                out0[oc] = tn__clamp8(tn__rq_fast(a00, ma, kha, -sa - 1), lo, hi);
+                out1[oc] = tn__clamp8(tn__rq_fast(a01, ma, kha, -sa - 1), lo, hi);
+                out0[oc + 1] = tn__clamp8(tn__rq_fast(a10, mb, khb, -sb - 1), lo, hi);
+                out1[oc + 1] = tn__clamp8(tn__rq_fast(a11, mb, khb, -sb - 1), lo, hi);
+            } else {
+                out0[oc] = tn__requant(a00, mult[oc], shift[oc], zp, lo, hi);
+                out1[oc] = tn__requant(a01, mult[oc], shift[oc], zp, lo, hi);
+                out0[oc + 1] = tn__requant(a10, mult[oc + 1], shift[oc + 1], zp, lo, hi);
+                out1[oc + 1] = tn__requant(a11, mult[oc + 1], shift[oc + 1], zp, lo, hi);
+            }
         }
     }
     /* Remaining channel of an odd c_out (two pixels), or a single pixel. */
@@ -77,8 +105,8 @@ void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out,
             a0 += col0[i] * wa[i];
             if (col1) a1 += col1[i] * wa[i];
         }
-        out0[oc] = tn__requant(a0, p->out_multiplier[oc], p->out_shift[oc], zp, lo, hi);
-        if (col1) out1[oc] = tn__requant(a1, p->out_multiplier[oc], p->out_shift[oc], zp, lo, hi);
+        out0[oc] = tn__requant(a0, mult[oc], shift[oc], zp, lo, hi);
+        if (col1) out1[oc] = tn__requant(a1, mult[oc], shift[oc], zp, lo, hi);
     }
 }
 

@@ -45,10 +45,11 @@ TN_INLINE void tn__im2col_zero(int16_t *col, int32_t k4, int32_t j, int32_t n)
 }
 
 /* Computes c_out outputs for pixel 0 (col0 -> out0) and, if col1 != NULL,
- * pixel 1 (col1 -> out1). k = im2col row length. */
+ * pixel 1 (col1 -> out1). k = im2col row length. fast != 0 when every channel
+ * passes tn__rq_fast_ok (checked once per layer by the caller). */
 void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k,
                       const int16_t *col0, const int16_t *col1, const tn_conv_params_t *p,
-                      int8_t *out0, int8_t *out1);
+                      int8_t *out0, int8_t *out1, int fast);
 #endif
 
 #endif

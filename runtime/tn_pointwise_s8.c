@@ -33,18 +33,19 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
     if (!scratch) return TN_ERR_ARG;
     {
         const int32_t off = -p->input_zero_point, k4 = c_in & ~3;
+        const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
         int16_t *col0 = scratch, *col1 = scratch + c_in;
         int32_t px = 0;
         for (; px + 2 <= n_pix; px += 2) {
             tn__im2col_put(col0, k4, 0, TN_PW_PIXEL(px), c_in, off);
             tn__im2col_put(col1, k4, 0, TN_PW_PIXEL(px + 1), c_in, off);
             tn__mat_mult_q15(weights, bias, p->c_out, c_in, col0, col1, p,
-                             output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
+                             output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out, fast);
         }
         if (px < n_pix) {
             tn__im2col_put(col0, k4, 0, TN_PW_PIXEL(px), c_in, off);
             tn__mat_mult_q15(weights, bias, p->c_out, c_in, col0, NULL, p,
-                             output + (size_t)px * p->c_out, NULL);
+                             output + (size_t)px * p->c_out, NULL, fast);
         }
     }
 #else

@@ -13,6 +13,7 @@
 
 #include "runtime/tn_profile.h"
 #include "runtime/tn_runtime.h"
+#include "runtime/tn_internal.h"
 #include "tests/runtime/ref_kernels.h"
 
 #ifdef TN_TEST_DSP
@@ -197,6 +198,42 @@ TEST(TN_S(Rounding), QuantizeMultiplier) {
     ASSERT_GE(m, 1 << 30);
     ASSERT_NEAR(std::ldexp((double)m, s - 31), real, real * 1e-9);
   }
+}
+
+// The inline fast requantisation (SMLAL form, used by the kernels when
+// m > 0 and -22 <= shift <= -2) must equal MBQM + zp exactly, ties included.
+TEST(TN_S(Rounding), FastRequantMatchesReference) {
+  std::mt19937 g(4321);
+  std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);
+  int checked = 0;
+  for (int i = 0; i < 400000; ++i) {
+    const int32_t shift = -rnd(g, 0, 24);
+    const int32_t m = (int32_t)(0x40000000u + ((uint32_t)any(g) & 0x3FFFFFFFu));
+    const int32_t zp = rnd(g, -128, 127);
+    int32_t x = any(g);
+    if (i % 3 == 0) x >>= rnd(g, 0, 31);
+    if (i % 5 == 0) {  // exact ties of the final division: r = (2k+1) 2^(e-1)
+      const int e = -shift;
+      if (e >= 1) {
+        const int64_t r = (int64_t)rnd(g, -100000, 100000) * 2 + 1;
+        // x * m / 2^31 ~ r * 2^(e-1): pick x so SRDHM lands on r (or next to it)
+        const double xr = (double)r * std::ldexp(1.0, e - 1) * 2147483648.0 / (double)m;
+        if (std::fabs(xr) < 2e9) x = (int32_t)std::llround(xr) + rnd(g, -1, 1);
+      }
+    }
+    if (i % 7 == 0) x = i % 2 ? INT32_MIN : INT32_MAX;
+    const bool ok = tn__rq_fast_ok(m, shift) != 0;
+    ASSERT_EQ(ok, shift <= -2 && shift >= -22);
+    if (!ok) continue;
+    const int32_t want = tnref::mbqm(x, m, shift) + zp;
+    ASSERT_EQ(tn__rq_fast(x, m, tn__rq_kh(shift, zp), -shift - 1), want) << x << " " << m << " " << shift << " " << zp;
+    ++checked;
+  }
+  EXPECT_GT(checked, 300000);
+  EXPECT_FALSE(tn__rq_fast_ok(0, -5));
+  EXPECT_FALSE(tn__rq_fast_ok(-5, -5));
+  EXPECT_FALSE(tn__rq_fast_ok(1 << 30, -1));
+  EXPECT_FALSE(tn__rq_fast_ok(1 << 30, -23));
 }
 
 // ---------------------------------------------------------------- conv2d
@@ -398,6 +435,89 @@ TEST(TN_S(Depthwise), WideMapStride2) {
   s.zp_in = -128; s.zp_out = -128; s.act_min = -128; s.act_max = -128 + 100;
   rand_requant(g, s, 12, 25);
   run_depthwise_case(g, s, true);
+}
+
+// Shapes that hit every branch of the DSP depthwise: 1x1 and 1xN maps, a
+// single channel, maps narrower than the 4-byte reads, border columns on
+// both sides with stride 2 and odd sizes, asymmetric pads, shifts on both
+// sides of the fast requantisation range, in place and out of place.
+TEST(TN_S(Depthwise), EdgeShapes) {
+  std::mt19937 g(31337);
+  struct Case { int k, s, h, w, c, pt, pl, pb, pr; };
+  const Case cases[] = {
+      {3, 1, 1, 1, 5, 1, 1, 1, 1}, {3, 1, 1, 1, 1, 0, 0, 2, 2}, {5, 2, 1, 1, 3, 2, 2, 2, 2},
+      {7, 1, 1, 1, 2, 3, 3, 3, 3}, {3, 1, 1, 9, 4, 1, 1, 1, 1}, {3, 1, 9, 1, 4, 1, 1, 1, 1},
+      {3, 2, 9, 9, 1, 1, 1, 1, 1}, {3, 2, 7, 11, 3, 0, 0, 1, 1}, {5, 2, 11, 13, 5, 2, 1, 2, 2},
+      {7, 2, 13, 15, 3, 3, 2, 3, 3}, {5, 1, 6, 4, 6, 2, 2, 2, 2}, {7, 1, 8, 3, 2, 3, 3, 3, 3},
+      {3, 1, 4, 4, 16, 1, 1, 1, 1}, {5, 1, 4, 4, 8, 2, 2, 2, 2}, {7, 1, 4, 4, 8, 3, 3, 3, 3},
+      {3, 1, 24, 24, 3, 1, 1, 1, 1}, {5, 1, 24, 23, 2, 2, 2, 2, 2}, {7, 1, 22, 25, 2, 3, 3, 3, 3},
+      {3, 2, 24, 24, 3, 0, 0, 1, 1}, {5, 2, 25, 25, 2, 2, 2, 2, 2}, {3, 1, 10, 10, 2, 2, 0, 0, 2},
+      {5, 1, 9, 12, 2, 4, 0, 1, 3}, {7, 1, 12, 9, 2, 0, 6, 5, 1}, {3, 1, 2, 8, 3, 1, 1, 0, 1},
+  };
+  for (const Case& cs : cases) {
+    for (int variant = 0; variant < 3; ++variant) {
+      ConvShape s{};
+      s.kh = s.kw = cs.k; s.sh = s.sw = cs.s;
+      s.pt = cs.pt; s.pl = cs.pl; s.pb = cs.pb; s.pr = cs.pr;
+      s.h_in = cs.h; s.w_in = cs.w; s.c_in = s.c_out = cs.c;
+      s.h_out = (s.h_in + s.pt + s.pb - s.kh) / s.sh + 1;
+      s.w_out = (s.w_in + s.pl + s.pr - s.kw) / s.sw + 1;
+      s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+      s.act_min = variant == 1 ? s.zp_out : -128; s.act_max = 127;
+      rand_requant(g, s, s.c_in, s.kh * s.kw);
+      if (variant == 2)  // shifts around the fast-path limits, per channel
+        for (int c = 0; c < s.c_in; ++c) {
+          const int shifts[] = {-1, 0, -2, -22, -23, 1};
+          s.shift[c] = shifts[c % 6];
+        }
+      run_depthwise_case(g, s, variant != 1);
+      if (HasFatalFailure()) return;
+      run_depthwise_case(g, s, variant == 1);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// Pointwise and conv with c_in = 1 / 3, odd channel counts, 1x1 maps and
+// per-channel shifts on both sides of the fast requantisation range.
+TEST(TN_S(Conv2d), SmallChannelsAndShiftMix) {
+  std::mt19937 g(555);
+  const int shifts[] = {-1, 0, -2, -22, -23, 1, -7, -9};
+  for (int i = 0; i < 120; ++i) {
+    ConvShape s{};
+    const int ks[] = {1, 3, 3, 5};
+    s.kh = s.kw = ks[i % 4];
+    s.sh = s.sw = rnd(g, 1, 2);
+    if (s.kh > 1) { s.pt = rnd(g, 0, s.kh - 1); s.pb = rnd(g, 0, s.kh - 1); s.pl = rnd(g, 0, s.kw - 1); s.pr = rnd(g, 0, s.kw - 1); }
+    s.h_in = rnd(g, std::max(1, s.kh - s.pt - s.pb), 9);
+    s.w_in = rnd(g, std::max(1, s.kw - s.pl - s.pr), 9);
+    if (i % 10 == 0) { s.h_in = s.w_in = 1; s.pt = s.pb = s.pl = s.pr = s.kh / 2; s.sh = s.sw = 1; }
+    const int cins[] = {1, 3, 1, 3, 5, 7};
+    s.c_in = cins[i % 6];
+    s.c_out = rnd(g, 1, 13);
+    s.h_out = (s.h_in + s.pt + s.pb - s.kh) / s.sh + 1;
+    s.w_out = (s.w_in + s.pl + s.pr - s.kw) / s.sw + 1;
+    s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+    s.act_min = i % 2 ? s.zp_out : -128; s.act_max = 127;
+    rand_requant(g, s, s.c_out, s.kh * s.kw * s.c_in);
+    if (i % 3 == 0)
+      for (int c = 0; c < s.c_out; ++c) s.shift[c] = shifts[(c + i) % 8];
+    if (s.kh == 1 && s.pt + s.pb + s.pl + s.pr == 0) {
+      auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+      auto w = rand_s8(g, (size_t)s.c_out * s.c_in, -127, 127);
+      auto bias = rand_bias(g, s.c_out);
+      auto want = tnref::conv(s, in.data(), w.data(), bias.data());
+      tn_conv_params_t p = to_params(s);
+      Scratch scratch(tn_pointwise_scratch_bytes(s.c_in));
+      std::vector<int8_t> out(want.size());
+      ASSERT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), bias.data(), out.data(), scratch.ptr<int16_t>()), TN_OK);
+      ASSERT_TRUE(scratch.intact());
+      ASSERT_EQ(out, want) << "pointwise case " << i;
+    } else {
+      run_conv_case(g, s);
+      if (HasFatalFailure()) return;
+    }
+  }
 }
 
 TEST(TN_S(Depthwise), ScratchSizeAndErrors) {

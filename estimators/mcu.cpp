@@ -1,10 +1,31 @@
 #include "estimators/mcu.h"
 
+#include "search_spaces/atomic_file.h"
+
 namespace tinynas {
 
-McuSpec McuSpec::from_config(const ConfigNode& node) {
+CodeSize CodeSize::from_config(const ConfigNode& node) {
+  node.expect_map();
+  node.check_keys({"runtime", "per_layer", "patch", "kernels"});
+  CodeSize c;
+  c.runtime = node.get_int("runtime", c.runtime, 0, int64_t{1} << 30);
+  c.per_layer = node.get_int("per_layer", c.per_layer, 0, int64_t{1} << 20);
+  c.patch = node.get_int("patch", c.patch, 0, int64_t{1} << 20);
+  if (const auto k = node.find("kernels")) {
+    k->expect_map();
+    std::vector<std::string> kinds;
+    for (int i = 0; i < kNumOpKinds; ++i) kinds.push_back(op_kind_name(static_cast<OpKind>(i)));
+    k->check_keys(kinds);
+    for (int i = 0; i < kNumOpKinds; ++i) {
+      c.kernels[i] = k->get_int(kinds[i], c.kernels[i], 0, int64_t{1} << 24);
+    }
+  }
+  return c;
+}
+
+McuSpec McuSpec::from_config(const ConfigNode& node, bool require_calibration) {
   node.check_keys({"name", "core", "clock_mhz", "sram_bytes", "flash_bytes", "reserved_sram_bytes",
-                   "reserved_flash_bytes"});
+                   "reserved_flash_bytes", "code_size", "latency_calibration"});
   McuSpec m;
   m.name = node.at("name").as_string();
   m.core = node.at("core").as_choice({"cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33",
@@ -14,11 +35,23 @@ McuSpec McuSpec::from_config(const ConfigNode& node) {
   m.flash_bytes = node.at("flash_bytes").as_int(1024, int64_t{1} << 36);
   m.reserved_sram_bytes = node.get_int("reserved_sram_bytes", 0, 0, m.sram_bytes - 1);
   m.reserved_flash_bytes = node.get_int("reserved_flash_bytes", 0, 0, m.flash_bytes - 1);
+  if (const auto c = node.find("code_size")) m.code = CodeSize::from_config(*c);
+  if (const auto cal = node.find("latency_calibration")) {
+    m.latency_calibration = cal->as_path();
+    if (require_calibration || file_exists(m.latency_calibration)) {
+      m.latency = LatencyModel::load(m.latency_calibration);
+      if (!m.latency.core.empty() && m.latency.core != m.core) {
+        cal->fail("the calibration " + m.latency_calibration + " is for core " + m.latency.core +
+                  ", but this MCU is a " + m.core);
+      }
+      m.has_latency = true;
+    }
+  }
   return m;
 }
 
-McuSpec McuSpec::load(const std::string& path) {
-  return from_config(ConfigNode::load_file(path));
+McuSpec McuSpec::load(const std::string& path, bool require_calibration) {
+  return from_config(ConfigNode::load_file(path), require_calibration);
 }
 
 }  // namespace tinynas

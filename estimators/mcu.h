@@ -1,29 +1,51 @@
 // A microcontroller target (configs/mcus/*.yaml): what the model may use of its SRAM and flash,
-// and the core the latency model is calibrated for.
+// the code-size terms of the flash estimate, and the latency model calibrated for its core.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
+#include "estimators/latency.h"
 #include "search_spaces/config_node.h"
+#include "search_spaces/net_graph.h"
 
 namespace tinynas {
 
+// Flash taken by code, per MCU/core (`code_size:` in the MCU config). Provisional starting
+// numbers until the export work measures the Arm build (arm-none-eabi-size).
+struct CodeSize {
+  int64_t runtime = 6144;  // fixed: runtime core, requantisation, profiler-free glue
+  int64_t per_layer = 64;  // per layer: the generated call and its parameter block
+  int64_t patch = 512;     // once, with patch-based inference: crop / tile-copy loops
+  // per op kind used at least once: its kernel (conv, pointwise, depthwise, add, avgpool, fc)
+  std::array<int64_t, kNumOpKinds> kernels{{2560, 1536, 2560, 768, 256, 512}};
+
+  static CodeSize from_config(const ConfigNode& node);
+};
+
 struct McuSpec {
   std::string name;
-  std::string core;  // cortex-m4 | cortex-m7
+  std::string core;  // cortex-m4 | cortex-m7 | ...
   double clock_mhz = 0;
   int64_t sram_bytes = 0;
   int64_t flash_bytes = 0;
   int64_t reserved_sram_bytes = 0;
   int64_t reserved_flash_bytes = 0;
+  CodeSize code;
+  std::string latency_calibration;  // path of the calibration file ("" = none)
+  bool has_latency = false;         // the calibration was loaded into `latency`
+  LatencyModel latency;
 
   // What the model's arena and its weights and code may use.
   int64_t sram_budget() const { return sram_bytes - reserved_sram_bytes; }
   int64_t flash_budget() const { return flash_bytes - reserved_flash_bytes; }
+  double cycles_to_ms(double cycles) const { return cycles / (clock_mhz * 1000.0); }
 
-  static McuSpec from_config(const ConfigNode& node);
-  static McuSpec load(const std::string& path);
+  // Loads the calibration file named by `latency_calibration` (relative to the MCU file). With
+  // require_calibration = false a missing calibration file is tolerated (tinynas calibrate).
+  static McuSpec from_config(const ConfigNode& node, bool require_calibration = true);
+  static McuSpec load(const std::string& path, bool require_calibration = true);
 };
 
 }  // namespace tinynas

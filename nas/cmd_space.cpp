@@ -1,9 +1,63 @@
+// tinynas space: MCUNet's search-space optimisation on the config's MCU.
+#include <fmt/core.h>
+
+#include <filesystem>
+
 #include "nas/cli.h"
+#include "nas/experiment.h"
+#include "nas/space_optimizer.h"
+#include "search_spaces/atomic_file.h"
 
 namespace tinynas {
 
+namespace {
+
+struct SpaceArgs {
+  std::string config;
+  std::string out = "out/space";
+  bool patches = false;
+};
+
+int run_space(const SpaceArgs& args) {
+  const Experiment exp = Experiment::load(args.config);
+  const SpaceOptimization r = optimize_space(exp.space, exp.mcu, exp.space_search, args.patches);
+  std::filesystem::create_directories(args.out);
+  write_file_atomic(args.out + "/space.csv", r.to_csv());
+  write_file_atomic(args.out + "/space_cdf.csv", r.cdf_csv());
+  write_file_atomic(args.out + "/space_cdf.svg", r.to_svg(exp.mcu.name));
+  fmt::print("{:>6} {:>5} {:>8} {:>10}\n", "width", "res", "fit %", "mean MMACs");
+  for (std::size_t i = 0; i < r.candidates.size(); ++i) {
+    const auto& c = r.candidates[i];
+    fmt::print("{:>6} {:>5} {:>7.1f}% {:>10.2f}{}\n", format_double(c.width), c.resolution,
+               100 * c.fitting_fraction(), c.mean_macs / 1e6,
+               static_cast<int>(i) == r.best ? "  <- chosen" : "");
+  }
+  fmt::print("\n{} subnets estimated in {:.3f} s ({:.0f}/s)\n", r.subnets_estimated, r.seconds,
+             r.subnets_estimated / std::max(r.seconds, 1e-9));
+  if (r.best < 0) {
+    fmt::print(stderr, "no subnet of any grid point fits {} (SRAM budget {} B, flash budget {} B)\n",
+               exp.mcu.name, exp.mcu.sram_budget(), exp.mcu.flash_budget());
+    return 1;
+  }
+  const auto& b = r.candidates[r.best];
+  write_file_atomic(args.out + "/space.yaml", restricted_space_yaml(exp.space, b.width, b.resolution));
+  fmt::print("chosen: width {} resolution {} ({:.1f}% fit, mean {:.2f} MMACs)\n", format_double(b.width),
+             b.resolution, 100 * b.fitting_fraction(), b.mean_macs / 1e6);
+  fmt::print("wrote {0}/space.csv, {0}/space_cdf.csv, {0}/space_cdf.svg, {0}/space.yaml\n", args.out);
+  return 0;
+}
+
+}  // namespace
+
 void add_space_command(CLI::App& app, CommandFn* run) {
-  add_pending_command(app, run, "space", "Search-space optimisation: pick width and resolution by the FLOPs-CDF rule", "the search work (issue 5)");
+  auto args = std::make_shared<SpaceArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "space", "Search-space optimisation: pick width and resolution by the FLOPs-CDF rule");
+  sub->add_option("--config", args->config, "experiment config (YAML)")->required();
+  sub->add_option("--out", args->out, "output directory")->capture_default_str();
+  sub->add_flag("--patches", args->patches,
+                "let subnets that do not fit layer by layer use patch-based inference");
+  sub->callback([run, args] { *run = [args] { return run_space(*args); }; });
 }
 
 }  // namespace tinynas

@@ -22,6 +22,19 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
   return s;
 }
 
+SpaceSearchConfig SpaceSearchConfig::from_config(const ConfigNode& node) {
+  node.check_keys({"widths", "resolutions", "samples", "seed"});
+  SpaceSearchConfig s;
+  if (node.has("widths")) s.widths = node.at("widths").as_double_list(0.05, 4.0);
+  if (node.has("resolutions")) {
+    s.resolutions.clear();
+    for (int64_t r : node.at("resolutions").as_int_list(8, 1024)) s.resolutions.push_back(static_cast<int>(r));
+  }
+  s.samples = static_cast<int>(node.get_int("samples", s.samples, 1, 1000000));
+  s.seed = static_cast<uint64_t>(node.get_int("seed", 0, 0, INT64_MAX));
+  return s;
+}
+
 ExportConfig ExportConfig::from_config(const ConfigNode& node) {
   node.check_keys({"calibration_images", "run_on_qemu"});
   ExportConfig e;
@@ -33,8 +46,8 @@ ExportConfig ExportConfig::from_config(const ConfigNode& node) {
 
 Experiment Experiment::load(const std::string& path) {
   const ConfigNode root = ConfigNode::load_file(path);
-  root.check_keys({"mcu", "space", "data", "train", "search", "export"});
-  Experiment e{path, "", "", {}, {}, {}, {}, {}, {}, root};
+  root.check_keys({"mcu", "space", "space_search", "data", "train", "search", "export"});
+  Experiment e{path, "", "", {}, {}, {}, {}, {}, {}, {}, root};
   e.mcu_path = root.at("mcu").as_path();
   e.space_path = root.at("space").as_path();
   e.mcu = McuSpec::load(e.mcu_path);
@@ -43,6 +56,7 @@ Experiment Experiment::load(const std::string& path) {
   e.train = TrainConfig::from_config(root.section("train"));
   e.search = SearchConfig::from_config(root.section("search"));
   e.export_ = ExportConfig::from_config(root.section("export"));
+  e.space_search = SpaceSearchConfig::from_config(root.section("space_search"));
   return e;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "estimators/mcu.h"
 #include "search_spaces/config_node.h"
@@ -27,6 +28,16 @@ struct SearchConfig {
   static SearchConfig from_config(const ConfigNode& node);
 };
 
+// The grid of `tinynas space` (MCUNet's search-space optimisation).
+struct SpaceSearchConfig {
+  std::vector<double> widths{0.25, 0.35, 0.5, 0.75, 1.0, 1.25, 1.5};
+  std::vector<int> resolutions{24, 28, 32, 36, 40, 48, 56, 64};
+  int samples = 1000;  // subnets sampled per (width, resolution)
+  uint64_t seed = 0;
+
+  static SpaceSearchConfig from_config(const ConfigNode& node);
+};
+
 struct ExportConfig {
   int calibration_images = 512;  // training images used to calibrate activation ranges
   bool run_on_qemu = false;
@@ -44,6 +55,7 @@ struct Experiment {
   TrainConfig train;
   SearchConfig search;
   ExportConfig export_;
+  SpaceSearchConfig space_search;
   ConfigNode root;         // for sections that later stages read themselves
 
   static Experiment load(const std::string& path);

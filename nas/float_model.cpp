@@ -6,7 +6,7 @@
 
 namespace tinynas {
 
-FloatModel FloatModel::fold(const NetGraph& graph, const std::vector<TrainedLayerWeights>& trained) {
+FloatModel FloatModel::fold(const NetGraph& graph, const std::vector<LayerWeights>& trained) {
   if (trained.size() != graph.layers.size()) {
     throw std::invalid_argument("weights for " + std::to_string(trained.size()) +
                                 " layers, graph has " + std::to_string(graph.layers.size()));
@@ -16,49 +16,33 @@ FloatModel FloatModel::fold(const NetGraph& graph, const std::vector<TrainedLaye
   m.layers.resize(graph.layers.size());
   for (std::size_t i = 0; i < graph.layers.size(); ++i) {
     const Layer& l = graph.layers[i];
-    const TrainedLayerWeights& t = trained[i];
-    FloatLayer& f = m.layers[i];
     if (l.kind == OpKind::Add || l.kind == OpKind::AvgPool) continue;
     const int cout = l.out.c;
     const int cin = l.kind == OpKind::Depthwise ? 1 : l.in.c;
     const int k = l.kernel;
     const std::size_t expected = static_cast<std::size_t>(cout) * cin * k * k;
-    if (t.weight.size() != expected) {
-      throw std::invalid_argument("layer " + l.name() + ": expected " + std::to_string(expected) +
-                                  " weights, got " + std::to_string(t.weight.size()));
+    const LayerWeights& t = trained[i];
+    if (t.weight.size() != expected || (t.has_bn() && t.bn_gamma.size() != static_cast<std::size_t>(cout)) ||
+        (t.has_bn() && (t.bn_beta.size() != t.bn_gamma.size() || t.bn_mean.size() != t.bn_gamma.size() ||
+                        t.bn_var.size() != t.bn_gamma.size())) ||
+        (!t.bias.empty() && t.bias.size() != static_cast<std::size_t>(cout))) {
+      throw std::invalid_argument("layer " + l.name() + ": weights do not match the graph (expected " +
+                                  std::to_string(expected) + " weights and " + std::to_string(cout) +
+                                  " channels, got " + std::to_string(t.weight.size()) + ")");
     }
-    std::vector<float> scale(cout, 1.0f), shift(cout, 0.0f);
-    if (!t.bias.empty()) {
-      if (t.bias.size() != static_cast<std::size_t>(cout)) {
-        throw std::invalid_argument("layer " + l.name() + ": bias size mismatch");
-      }
-      shift = t.bias;
-    }
-    if (!t.bn_gamma.empty()) {
-      if (t.bn_gamma.size() != static_cast<std::size_t>(cout) || t.bn_beta.size() != t.bn_gamma.size() ||
-          t.bn_mean.size() != t.bn_gamma.size() || t.bn_var.size() != t.bn_gamma.size()) {
-        throw std::invalid_argument("layer " + l.name() + ": batch norm size mismatch");
-      }
-      for (int o = 0; o < cout; ++o) {
-        const float s = t.bn_gamma[o] / std::sqrt(t.bn_var[o] + t.bn_eps);
-        shift[o] = (shift[o] - t.bn_mean[o]) * s + t.bn_beta[o];
-        scale[o] = s;
-      }
-    }
-    f.bias = shift;
+    const LayerWeights folded = t.folded();
+    FloatLayer& f = m.layers[i];
+    f.bias = folded.bias.empty() ? std::vector<float>(cout, 0.0f) : folded.bias;
     f.weight.resize(expected);
     // OIHW -> the runtime's layout.
     for (int o = 0; o < cout; ++o) {
       for (int ci = 0; ci < cin; ++ci) {
         for (int y = 0; y < k; ++y) {
           for (int x = 0; x < k; ++x) {
-            const float w = t.weight[((static_cast<std::size_t>(o) * cin + ci) * k + y) * k + x] * scale[o];
-            std::size_t dst;
-            if (l.kind == OpKind::Depthwise) {
-              dst = (static_cast<std::size_t>(y) * k + x) * cout + o;
-            } else {
-              dst = ((static_cast<std::size_t>(o) * k + y) * k + x) * cin + ci;
-            }
+            const float w = folded.weight[((static_cast<std::size_t>(o) * cin + ci) * k + y) * k + x];
+            const std::size_t dst = l.kind == OpKind::Depthwise
+                                        ? (static_cast<std::size_t>(y) * k + x) * cout + o
+                                        : ((static_cast<std::size_t>(o) * k + y) * k + x) * cin + ci;
             f.weight[dst] = w;
           }
         }

@@ -6,17 +6,9 @@
 #include <vector>
 
 #include "search_spaces/net_graph.h"
+#include "supernet/layer_weights.h"
 
 namespace tinynas {
-
-// One NetGraph layer's weights as trained: conv weights OIHW (depthwise O×1×H×W), fully
-// connected [out][in]; `bias` may be empty; batch norm parameters empty when the layer has none.
-struct TrainedLayerWeights {
-  std::vector<float> weight;
-  std::vector<float> bias;
-  std::vector<float> bn_gamma, bn_beta, bn_mean, bn_var;
-  float bn_eps = 1e-5f;
-};
 
 // Folded weights in the runtime's layouts: conv [cout][kh][kw][cin] (OHWI), pointwise
 // [cout][cin], depthwise [kh][kw][c], fully connected [out][in]; bias per output channel.
@@ -31,7 +23,7 @@ struct FloatModel {
 
   // Folds batch norm into the weights and reorders them; throws std::invalid_argument naming the
   // layer when a size does not match the graph.
-  static FloatModel fold(const NetGraph& graph, const std::vector<TrainedLayerWeights>& trained);
+  static FloatModel fold(const NetGraph& graph, const std::vector<LayerWeights>& trained);
 
   // Runs one HWC image; returns every tensor (tensors[graph.output] holds the logits).
   std::vector<std::vector<float>> run_all(const std::vector<float>& input) const;

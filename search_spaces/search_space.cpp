@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
+
+#include "search_spaces/arch_spec.h"
 
 #include "search_spaces/hash.h"
 
@@ -106,6 +109,44 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
 SearchSpace SearchSpace::load(const std::string& path) {
   const ConfigNode root = ConfigNode::load_file(path);
   return from_config(root);
+}
+
+namespace {
+
+std::string yaml_list(const std::vector<int>& v) {
+  std::string s;
+  for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+  return "[" + s + "]";
+}
+
+}  // namespace
+
+std::string SearchSpace::to_yaml() const {
+  std::ostringstream o;
+  o << "name: " << name << "\n";
+  o << "input_channels: " << input_channels << "\nnum_classes: " << num_classes << "\n";
+  o << "stem: {channels: " << stem_channels << ", kernel: " << stem_kernel << ", stride: " << stem_stride
+    << "}\nstages:\n";
+  for (const auto& st : stages) {
+    o << "  - {channels: " << st.channels << ", stride: " << st.stride << ", depths: " << yaml_list(st.depths)
+      << ", kernel_sizes: " << yaml_list(st.kernel_sizes)
+      << ", expand_ratios: " << yaml_list(st.expand_ratios) << "}\n";
+  }
+  if (head_channels > 0) {
+    o << "head: {channels: " << head_channels
+      << ", width_below_one: " << (head_width_below_one ? "true" : "false") << "}\n";
+  }
+  // The space-wide choice sets are only defaults for the stages, which list their own.
+  o << "kernel_sizes: " << yaml_list(stages.front().kernel_sizes) << "\n";
+  o << "expand_ratios: " << yaml_list(stages.front().expand_ratios) << "\n";
+  o << "depths: " << yaml_list(stages.front().depths) << "\n";
+  o << "channel_divisor: " << channel_divisor << "\n";
+  std::string ws;
+  for (double w : width_multipliers) ws += (ws.empty() ? "" : ", ") + format_double(w);
+  o << "width_multipliers: [" << ws << "]\n";
+  o << "resolutions: " << yaml_list(resolutions) << "\n";
+  o << "patch: {patches: " << yaml_list(patch.patches) << ", max_split: " << patch.max_split << "}\n";
+  return o.str();
 }
 
 int SearchSpace::stem_width(double width) const {

@@ -50,6 +50,8 @@ struct SearchSpace {
 
   static SearchSpace from_config(const ConfigNode& node);
   static SearchSpace load(const std::string& path);
+  // The YAML form from_config() reads back to an equal space.
+  std::string to_yaml() const;
 
   // Channels at a width multiplier.
   int stem_width(double width) const;

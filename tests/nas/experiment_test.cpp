@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <unistd.h>
 
 namespace tinynas {
 namespace {
@@ -17,7 +18,8 @@ const std::string kRoot = TINYNAS_SOURCE_DIR;
 class ConfigFile {
  public:
   explicit ConfigFile(const std::string& text) {
-    path_ = kRoot + "/configs/_test_" + std::to_string(counter_++) + ".yaml";
+    // The pid keeps parallel test processes (ctest -j) apart.
+    path_ = kRoot + "/configs/_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++) + ".yaml";
     std::ofstream(path_) << text;
   }
   ~ConfigFile() { std::remove(path_.c_str()); }

@@ -7,6 +7,7 @@
 #include "nas/int8_model.h"
 #include "nas/quant_math.h"
 #include "search_spaces/arch_sampler.h"
+#include "tests/nas/random_model.h"
 
 namespace tinynas {
 namespace {
@@ -63,35 +64,6 @@ TEST(QuantParams, CoverTheRangeAndZero) {
   EXPECT_EQ(s.quantize(0.0f), -128);
 }
 
-// Random trained weights with batch norm, scaled so activations stay in a sane range.
-std::vector<TrainedLayerWeights> random_weights(const NetGraph& g, uint64_t seed) {
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::uniform_real_distribution<float> uni(0.5f, 1.5f);
-  std::vector<TrainedLayerWeights> out(g.layers.size());
-  for (std::size_t i = 0; i < g.layers.size(); ++i) {
-    const Layer& l = g.layers[i];
-    if (l.kind == OpKind::Add || l.kind == OpKind::AvgPool) continue;
-    const int cin = l.kind == OpKind::Depthwise ? 1 : l.in.c;
-    const int fan_in = cin * l.kernel * l.kernel;
-    const float stdev = std::sqrt(2.0f / fan_in);
-    out[i].weight.resize(static_cast<std::size_t>(l.out.c) * fan_in);
-    for (float& w : out[i].weight) w = normal(rng) * stdev;
-    if (l.kind == OpKind::FullyConnected) {
-      out[i].bias.resize(l.out.c);
-      for (float& b : out[i].bias) b = 0.1f * normal(rng);
-    } else {
-      for (int c = 0; c < l.out.c; ++c) {
-        out[i].bn_gamma.push_back(uni(rng));
-        out[i].bn_beta.push_back(0.2f * normal(rng));
-        out[i].bn_mean.push_back(0.1f * normal(rng));
-        out[i].bn_var.push_back(uni(rng));
-      }
-    }
-  }
-  return out;
-}
-
 TEST(FloatModel, FoldsBatchNormIntoTheStem) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
   const ArchSpec arch = ArchSpec::smallest(space);
@@ -103,7 +75,7 @@ TEST(FloatModel, FoldsBatchNormIntoTheStem) {
   const auto t = m.run_all(img);
   // Unfolded reference for one output pixel of the stem (conv OIHW + BN + ReLU6).
   const Layer& stem = g.layers[0];
-  const TrainedLayerWeights& w = trained[0];
+  const LayerWeights& w = trained[0];
   const int oy = 5, ox = 7;
   for (int o = 0; o < stem.out.c; ++o) {
     float acc = 0;

@@ -1,0 +1,125 @@
+#include "estimators/estimate.h"
+
+#include <algorithm>
+
+namespace tinynas {
+
+int64_t flash_bytes(const NetGraph& g, const McuSpec& mcu) {
+  int64_t bytes = mcu.code.runtime;
+  bool used[kNumOpKinds] = {};
+  for (const Layer& l : g.layers) {
+    bytes += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + mcu.code.per_layer;
+    used[static_cast<int>(l.kind)] = true;
+  }
+  for (int k = 0; k < kNumOpKinds; ++k) {
+    if (used[k]) bytes += mcu.code.kernels[k];
+  }
+  if (g.patch.enabled()) bytes += mcu.code.patch;
+  return bytes;
+}
+
+Estimator::Estimator(const McuSpec& mcu, const EstimateOptions& opt) : mcu_(mcu), opt_(opt) {
+  if (opt_.latency_limit_ms > 0 && !mcu_.has_latency) {
+    throw ConfigError("a latency limit of " + format_double(opt_.latency_limit_ms) +
+                      " ms needs a latency calibration for " + mcu_.name +
+                      " (latency_calibration: in its MCU config)");
+  }
+}
+
+const Estimate& Estimator::estimate(const NetGraph& g) {
+  Estimate& e = est_;
+  // One pass over the layers for MACs, parameters, the analytic figure, flash and (layer by
+  // layer) latency.
+  int64_t macs = 0, params = 0, analytic = 0, flash = mcu_.code.runtime;
+  double cycles = 0;
+  bool used[kNumOpKinds] = {};
+  const bool latency = mcu_.has_latency;
+  for (const Layer& l : g.layers) {
+    const int64_t in = l.in.elements(), out = l.out.elements();
+    macs += l.macs;
+    params += l.weights + l.biases;
+    analytic = std::max(analytic, l.kind == OpKind::Depthwise ? std::max(in, out) : in + out);
+    flash += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + mcu_.code.per_layer;
+    used[static_cast<int>(l.kind)] = true;
+    if (latency) cycles += mcu_.latency.cycles(l.kind, latency_features(l.macs, in, out, l.weights));
+  }
+  for (int k = 0; k < kNumOpKinds; ++k) {
+    if (used[k]) flash += mcu_.code.kernels[k];
+  }
+  if (g.patch.enabled()) flash += mcu_.code.patch;
+  e.macs = macs;
+  e.params = params;
+  e.analytic_peak_bytes = analytic;
+  e.flash_bytes = flash;
+  e.sram_budget_bytes = mcu_.sram_budget();
+  e.flash_budget_bytes = mcu_.flash_budget();
+  planner_.plan(g, opt_.plan, &plan_);
+  e.feasible = plan_.ok;
+  e.peak_sram_bytes = plan_.ok ? plan_.arena_bytes : 0;
+  e.executed_macs = plan_.ok ? plan_.patch.executed_macs : e.macs;
+  e.has_latency = latency;
+  if (latency && plan_.patched) cycles = plan_.ok ? mcu_.latency.graph_cycles(g, &plan_) : 0;
+  e.cycles = cycles;
+  e.latency_ms = latency ? mcu_.cycles_to_ms(cycles) : 0;
+  e.fits_sram = plan_.ok && e.peak_sram_bytes <= e.sram_budget_bytes;
+  e.fits_flash = e.flash_bytes <= e.flash_budget_bytes;
+  e.fits_latency =
+      opt_.latency_limit_ms <= 0 || (latency && e.latency_ms <= opt_.latency_limit_ms);
+  e.fits = e.feasible && e.fits_sram && e.fits_flash && e.fits_latency;
+  return e;
+}
+
+bool Estimator::fits(const NetGraph& g) {
+  if (flash_bytes(g, mcu_) > mcu_.flash_budget()) return false;
+  const bool check_latency = opt_.latency_limit_ms > 0;
+  if (check_latency && !g.patch.enabled() &&
+      mcu_.cycles_to_ms(mcu_.latency.graph_cycles(g)) > opt_.latency_limit_ms) {
+    return false;
+  }
+  const int64_t budget = mcu_.sram_budget();
+  const int64_t arena = planner_.plan(g, opt_.plan, &plan_, budget);
+  if (!plan_.ok || arena > budget) return false;
+  if (check_latency && g.patch.enabled() &&
+      mcu_.cycles_to_ms(mcu_.latency.graph_cycles(g, &plan_)) > opt_.latency_limit_ms) {
+    return false;
+  }
+  return true;
+}
+
+Estimate estimate(const NetGraph& g, const McuSpec& mcu, const EstimateOptions& opt) {
+  Estimator e(mcu, opt);
+  return e.estimate(g);
+}
+
+std::optional<PatchSchedule> choose_patch_schedule(const SearchSpace& space, const ArchSpec& arch,
+                                                   const McuSpec& mcu, const EstimateOptions& opt,
+                                                   Estimate* chosen) {
+  Estimator est(mcu, opt);
+  ArchSpec a = arch;
+  NetGraph g;
+  std::optional<PatchSchedule> best;
+  double best_cost = 0;
+  auto consider = [&](PatchSchedule s) {
+    a.patch = s;
+    lower(space, a, &g);
+    const Estimate& e = est.estimate(g);
+    if (!e.fits) return;
+    const double cost = e.has_latency ? e.cycles : static_cast<double>(e.executed_macs);
+    if (!best || cost < best_cost) {
+      best = s;
+      best_cost = cost;
+      if (chosen != nullptr) *chosen = e;
+    }
+  };
+  consider(PatchSchedule{});
+  const int max_split = std::min(space.patch.max_split, arch.num_blocks());
+  std::vector<int> ps = space.patch.patches;
+  std::sort(ps.begin(), ps.end());
+  for (int p : ps) {
+    if (p <= 1) continue;
+    for (int split = 1; split <= max_split; ++split) consider(PatchSchedule{p, split});
+  }
+  return best;
+}
+
+}  // namespace tinynas

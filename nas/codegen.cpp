@@ -1,0 +1,362 @@
+#include "nas/codegen.h"
+
+#include <fmt/core.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace tinynas {
+
+namespace {
+
+template <typename T>
+void emit_array(std::ostringstream& o, const char* type, const std::string& name,
+                const std::vector<T>& v, int64_t* const_bytes) {
+  o << "static const " << type << " " << name << "[" << v.size() << "] = {";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i % 24 == 0) o << "\n  ";
+    o << static_cast<int64_t>(v[i]) << (i + 1 < v.size() ? "," : "");
+  }
+  o << "\n};\n";
+  *const_bytes += static_cast<int64_t>(v.size() * sizeof(T));
+}
+
+std::string arena_at(int64_t offset) { return fmt::format("(tn_arena + {})", offset); }
+
+const char* kernel_fn(OpKind k) {
+  switch (k) {
+    case OpKind::Conv: return "tn_conv2d_s8";
+    case OpKind::Pointwise: return "tn_pointwise_s8";
+    case OpKind::Depthwise: return "tn_depthwise_s8";
+    default: return "";
+  }
+}
+
+struct Emitter {
+  const Int8Model& m;
+  const MemoryPlan& plan;
+  std::ostringstream data;  // file-scope constants
+  std::ostringstream body;  // tinynas_invoke()
+  int64_t const_bytes = 0;
+
+  const Layer& layer(int i) const { return m.graph.layers[i]; }
+  const QuantParams& q(int tensor) const { return m.tensor_quant[tensor]; }
+
+  // The weights, biases and requantisation arrays of layer i.
+  void emit_constants(int i) {
+    const Layer& l = layer(i);
+    const Int8Layer& ql = m.layers[i];
+    data << fmt::format("\n/* layer {}: {} {} {}x{} s{}, {}x{}x{} -> {}x{}x{} */\n", i, l.name(),
+                        op_kind_name(l.kind), l.kernel, l.kernel, l.stride, l.in.h, l.in.w,
+                        l.in.c, l.out.h, l.out.w, l.out.c);
+    if (l.kind == OpKind::Add) {
+      data << fmt::format(
+          "static const tn_add_params_t add{} = {{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}}};\n", i,
+          q(l.inputs[0]).zero_point, q(l.inputs[1]).zero_point, q(l.output).zero_point,
+          ql.left_shift, ql.input1_multiplier, ql.input1_shift, ql.input2_multiplier,
+          ql.input2_shift, ql.output_multiplier, ql.output_shift, ql.act_min, ql.act_max);
+      return;
+    }
+    if (l.kind == OpKind::AvgPool) return;
+    emit_array(data, "int8_t", fmt::format("w{}", i), ql.weight, &const_bytes);
+    emit_array(data, "int32_t", fmt::format("b{}", i), ql.bias, &const_bytes);
+    emit_array(data, "int32_t", fmt::format("m{}", i), ql.multiplier, &const_bytes);
+    emit_array(data, "int32_t", fmt::format("s{}", i), ql.shift, &const_bytes);
+    if (l.kind == OpKind::FullyConnected) {
+      data << fmt::format(
+          "static const tn_fc_params_t p{} = {{{}, {}, {}, {}, {}, {}, m{}, s{}, 1}};\n", i,
+          l.in.c, l.out.c, q(l.inputs[0]).zero_point, q(l.output).zero_point, ql.act_min,
+          ql.act_max, i, i);
+    }
+  }
+  // A conv params struct for a given geometry.
+  std::string conv_params(int i, int h_in, int w_in, int h_out, int w_out, int pt, int pl, int pb,
+                          int pr) const {
+    const Layer& l = layer(i);
+    const Int8Layer& ql = m.layers[i];
+    return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, m{}, s{}}}",
+                       h_in, w_in, l.in.c, h_out, w_out, l.out.c, l.kernel, l.kernel, l.stride,
+                       l.stride, pt, pl, pb, pr, q(l.inputs[0]).zero_point,
+                       q(l.output).zero_point, ql.act_min, ql.act_max, i, i);
+  }
+
+  std::string profile_end(int i, const std::string& slot, const std::string& h_in,
+                          const std::string& w_in, const std::string& h_out,
+                          const std::string& w_out, const std::string& macs) const {
+    const Layer& l = layer(i);
+    return fmt::format("    TN_PROFILE_END({}, \"{}\", {}, {}, {}, {}, {}, {}, {}, {}, {}, {});\n",
+                       slot, op_kind_name(l.kind), l.kernel, l.kernel, l.stride, h_in, w_in,
+                       l.in.c, h_out, w_out, l.out.c, macs);
+  }
+
+  std::string scratch_arg(int i, bool q15) const {
+    const PlacedBuffer& s = plan.scratch[i];
+    if (!s.placed()) return "0";
+    return q15 ? fmt::format("(int16_t *){}", arena_at(s.offset)) : arena_at(s.offset);
+  }
+
+  // One whole layer, layer by layer.
+  void emit_layer(int i) {
+    const Layer& l = layer(i);
+    const int64_t in = plan.tensors[l.inputs[0]].offset;
+    const int64_t out = plan.tensors[l.output].offset;
+    body << fmt::format("  /* {}: {} */\n", i, l.name());
+    body << fmt::format("  TN_PROFILE_BEGIN({});\n", i);
+    switch (l.kind) {
+      case OpKind::Conv:
+      case OpKind::Pointwise:
+      case OpKind::Depthwise:
+        data << fmt::format("static const tn_conv_params_t p{} = {};\n", i,
+                            conv_params(i, l.in.h, l.in.w, l.out.h, l.out.w, l.pad, l.pad, l.pad, l.pad));
+        body << fmt::format("  rc = {}(&p{}, {}, w{}, b{}, {}, {});\n", kernel_fn(l.kind), i,
+                            arena_at(in), i, i, arena_at(out),
+                            scratch_arg(i, l.kind != OpKind::Depthwise));
+        break;
+      case OpKind::Add:
+        body << fmt::format("  rc = tn_add_s8(&add{}, {}, {}, {}, {});\n", i, arena_at(in),
+                            arena_at(plan.tensors[l.inputs[1]].offset), arena_at(out),
+                            l.out.elements());
+        break;
+      case OpKind::AvgPool:
+        body << fmt::format("  rc = tn_avgpool_global_s8({}, {}, {}, {}, -128, 127, {});\n",
+                            arena_at(in), l.in.h, l.in.w, l.in.c, arena_at(out));
+        break;
+      case OpKind::FullyConnected:
+        body << fmt::format("  rc = tn_fully_connected_s8(&p{}, {}, w{}, b{}, {});\n", i,
+                            arena_at(in), i, i, arena_at(out));
+        break;
+    }
+    body << profile_end(i, std::to_string(i), std::to_string(l.in.h), std::to_string(l.in.w),
+                        std::to_string(l.out.h), std::to_string(l.out.w), std::to_string(l.macs));
+    body << "  if (rc != TN_OK) return rc;\n";
+  }
+
+  // The patch stage: per patch, crop the image region, run the stage's layers on the patch's
+  // dense buffers with the plan's explicit pads, copy the output tile into the full buffer.
+  void emit_patch_stage() {
+    const PatchPlan& pp = plan.patch;
+    const int P = pp.num_patches(), end = pp.stage_end;
+    const Shape img = m.graph.tensors[0].shape;
+    const Shape so = m.graph.tensors[pp.stage_output].shape;
+    auto buffer = [&](int t) {
+      if (t == 0) return pp.crop.offset;
+      if (t == pp.stage_output) return pp.tile.offset;
+      return plan.tensors[t].offset;
+    };
+    // Per patch: image crop {y0, x0, h, w}, output tile {y0, x0, h, w}.
+    data << fmt::format("\n/* patch stage: {}x{} patches over layers [0, {}) */\n", pp.patches,
+                        pp.patches, end);
+    std::vector<int16_t> crop, tile;
+    for (int q = 0; q < P; ++q) {
+      const Rect& c = pp.region(q, 0);
+      const Rect& t = pp.region(q, pp.stage_output);
+      for (int v : {c.y0, c.x0, c.h(), c.w()}) crop.push_back(static_cast<int16_t>(v));
+      for (int v : {t.y0, t.x0, t.h(), t.w()}) tile.push_back(static_cast<int16_t>(v));
+    }
+    emit_array(data, "int16_t", "patch_crop", crop, &const_bytes);
+    emit_array(data, "int16_t", "patch_tile", tile, &const_bytes);
+    for (int i = 0; i < end; ++i) {
+      const Layer& l = layer(i);
+      std::vector<int16_t> geom;
+      for (int q = 0; q < P; ++q) {
+        const PatchStep& s = pp.step(q, i);
+        if (l.kind == OpKind::Add) {
+          // {h, w, dy0, dx0, w0, dy1, dx1, w1}: each input's rows inside its stored region.
+          geom.push_back(static_cast<int16_t>(s.out.h()));
+          geom.push_back(static_cast<int16_t>(s.out.w()));
+          for (int k = 0; k < 2; ++k) {
+            const Rect& r = pp.region(q, l.inputs[k]);
+            geom.push_back(static_cast<int16_t>(s.in[k].y0 - r.y0));
+            geom.push_back(static_cast<int16_t>(s.in[k].x0 - r.x0));
+            geom.push_back(static_cast<int16_t>(r.w()));
+          }
+        } else {
+          if (s.in[0] != pp.region(q, l.inputs[0])) {
+            throw std::invalid_argument("patch plan: layer " + l.name() +
+                                        " reads a sub-region of its input buffer");
+          }
+          for (int v : {s.in[0].h(), s.in[0].w(), s.out.h(), s.out.w(), s.pad_top, s.pad_left,
+                        s.pad_bottom, s.pad_right}) {
+            geom.push_back(static_cast<int16_t>(v));
+          }
+        }
+      }
+      emit_array(data, "int16_t", fmt::format("g{}", i), geom, &const_bytes);
+      if (l.kind != OpKind::Add) {
+        data << fmt::format("static const tn_conv_params_t p{} = {};\n", i,
+                            conv_params(i, 0, 0, 0, 0, 0, 0, 0, 0));
+      }
+    }
+    body << fmt::format("  /* patch stage: layers 0..{} run on {} patches */\n", end - 1, P);
+    body << fmt::format("  for (q = 0; q < {}; ++q) {{\n", P);
+    body << "    const int16_t *c = patch_crop + 4 * q, *t = patch_tile + 4 * q;\n";
+    body << fmt::format("    tn_crop_s8({}, {}, {}, {}, c[0], c[1], c[2], c[3], {}, {});\n",
+                        arena_at(plan.tensors[0].offset), img.h, img.w, img.c,
+                        q(0).zero_point, arena_at(pp.crop.offset));
+    for (int i = 0; i < end; ++i) {
+      const Layer& l = layer(i);
+      body << fmt::format("    /* {}: {} */\n", i, l.name());
+      if (l.kind == OpKind::Add) {
+        body << fmt::format("    {{\n      const int16_t *g = g{} + 8 * q;\n", i);
+        body << "      int32_t r;\n";
+        body << "      TN_PROFILE_BEGIN(slot);\n";
+        body << fmt::format(
+            "      for (r = 0; r < g[0]; ++r) {{\n"
+            "        rc = tn_add_s8(&add{0}, {1} + ((r + g[2]) * g[4] + g[3]) * {4}, "
+            "{2} + ((r + g[5]) * g[7] + g[6]) * {4}, {3} + r * g[1] * {4}, g[1] * {4});\n"
+            "        if (rc != TN_OK) return rc;\n      }}\n",
+            i, arena_at(buffer(l.inputs[0])), arena_at(buffer(l.inputs[1])),
+            arena_at(buffer(l.output)), l.out.c);
+        body << "  " << profile_end(i, "slot++", "g[0]", "g[1]", "g[0]", "g[1]", "0");
+        body << "    }\n";
+        continue;
+      }
+      body << fmt::format("    {{\n      const int16_t *g = g{} + 8 * q;\n", i);
+      body << fmt::format("      tn_conv_params_t p = p{};\n", i);
+      body << "      p.h_in = g[0]; p.w_in = g[1]; p.h_out = g[2]; p.w_out = g[3];\n";
+      body << "      p.pad_top = g[4]; p.pad_left = g[5]; p.pad_bottom = g[6]; p.pad_right = g[7];\n";
+      body << "      TN_PROFILE_BEGIN(slot);\n";
+      body << fmt::format("      rc = {}(&p, {}, w{}, b{}, {}, {});\n", kernel_fn(l.kind),
+                          arena_at(buffer(l.inputs[0])), i, i, arena_at(buffer(l.output)),
+                          scratch_arg(i, l.kind != OpKind::Depthwise));
+      const int64_t per_pixel = l.macs / (static_cast<int64_t>(l.out.h) * l.out.w);
+      body << "  " << profile_end(i, "slot++", "g[0]", "g[1]", "g[2]", "g[3]",
+                                  fmt::format("(int32_t)g[2] * g[3] * {}", per_pixel));
+      body << "      if (rc != TN_OK) return rc;\n    }\n";
+    }
+    body << fmt::format("    tn_copy_patch_s8({}, t[3], 0, 0, {}, {}, t[0], t[1], t[2], t[3], {});\n",
+                        arena_at(pp.tile.offset), arena_at(plan.tensors[pp.stage_output].offset),
+                        so.w, so.c);
+    body << "  }\n";
+  }
+};
+
+}  // namespace
+
+GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan) {
+  const NetGraph& g = model.graph;
+  if (!plan.ok || plan.tensors.size() != g.tensors.size() || plan.scratch.size() != g.layers.size()) {
+    throw std::invalid_argument("the memory plan does not belong to this graph");
+  }
+  if (plan.tensors[g.input].offset < 0) {
+    throw std::invalid_argument("code generation needs the input image in the arena");
+  }
+  Emitter e{model, plan, {}, {}, 0};
+  const int first_layer = plan.patched ? plan.patch.stage_end : 0;
+  for (int i = 0; i < static_cast<int>(g.layers.size()); ++i) e.emit_constants(i);
+  if (plan.patched) e.emit_patch_stage();
+  for (int i = first_layer; i < static_cast<int>(g.layers.size()); ++i) e.emit_layer(i);
+
+  const Shape in = g.tensors[g.input].shape;
+  const QuantParams qi = model.tensor_quant[g.input], qo = model.tensor_quant[g.output];
+  GeneratedC out;
+  out.arena_bytes = plan.arena_bytes;
+  out.const_bytes = e.const_bytes;
+  std::ostringstream h;
+  h << "/* Generated by tinynas: do not edit. */\n#ifndef TINYNAS_MODEL_H\n#define TINYNAS_MODEL_H\n\n"
+    << "#include <stdint.h>\n\n"
+    << "#define TINYNAS_ARENA_BYTES " << plan.arena_bytes << "\n"
+    << "#define TINYNAS_INPUT_H " << in.h << "\n#define TINYNAS_INPUT_W " << in.w
+    << "\n#define TINYNAS_INPUT_C " << in.c << "\n"
+    << "#define TINYNAS_INPUT_SIZE " << in.elements() << "\n"
+    << "#define TINYNAS_OUTPUT_SIZE " << g.tensors[g.output].shape.elements() << "\n"
+    << fmt::format("#define TINYNAS_INPUT_SCALE {:.9g}f\n#define TINYNAS_INPUT_ZERO_POINT {}\n",
+                   qi.scale, qi.zero_point)
+    << fmt::format("#define TINYNAS_OUTPUT_SCALE {:.9g}f\n#define TINYNAS_OUTPUT_ZERO_POINT {}\n",
+                   qo.scale, qo.zero_point)
+    << "#define TINYNAS_NUM_LAYERS " << g.layers.size() << "\n\n"
+    << "/* The int8 HWC input image: write it here before each tinynas_invoke(). */\n"
+    << "int8_t *tinynas_input(void);\n"
+    << "/* The int8 logits of the last tinynas_invoke(). */\n"
+    << "const int8_t *tinynas_output(void);\n"
+    << "/* Runs the network: 0, or the failing kernel's negative tn_status_t. */\n"
+    << "int tinynas_invoke(void);\n\n#endif\n";
+  out.header = h.str();
+
+  std::ostringstream c;
+  c << "/* Generated by tinynas: do not edit. */\n#include \"model.h\"\n\n#include \"tn_profile.h\"\n"
+    << "#include \"tn_runtime.h\"\n\n"
+    << "/* The one static arena, laid out by the tinynas memory plan (estimated peak SRAM). */\n"
+    << "#if defined(__GNUC__)\n__attribute__((aligned(8)))\n#endif\n"
+    << "static int8_t tn_arena[" << plan.arena_bytes << "];\n"
+    << e.data.str() << "\n"
+    << "int8_t *tinynas_input(void) { return " << arena_at(plan.tensors[g.input].offset) << "; }\n"
+    << "const int8_t *tinynas_output(void) { return " << arena_at(plan.tensors[g.output].offset)
+    << "; }\n\n"
+    << "int tinynas_invoke(void) {\n  int rc;\n";
+  if (plan.patched) c << "  int q;\n  int32_t slot = " << g.layers.size() << ";\n  (void)slot;\n";
+  c << e.body.str() << "  return TN_OK;\n}\n";
+  out.source = c.str();
+  return out;
+}
+
+GeneratedTest generate_test_program(const Int8Model& model,
+                                    const std::vector<std::vector<int8_t>>& inputs,
+                                    const std::vector<std::vector<int8_t>>& expected) {
+  if (inputs.size() != expected.size() || inputs.empty()) {
+    throw std::invalid_argument("the test program needs as many expected outputs as inputs");
+  }
+  GeneratedTest t;
+  std::ostringstream d;
+  int64_t unused = 0;
+  d << "/* Generated by tinynas: test images and the C++ reference's outputs. */\n"
+    << "#include <stdint.h>\n\n#include \"model.h\"\n\n";
+  std::vector<int8_t> all_in, all_out;
+  for (const auto& v : inputs) all_in.insert(all_in.end(), v.begin(), v.end());
+  for (const auto& v : expected) all_out.insert(all_out.end(), v.begin(), v.end());
+  emit_array(d, "int8_t", "tn_test_inputs_", all_in, &unused);
+  emit_array(d, "int8_t", "tn_test_expected_", all_out, &unused);
+  d << "const int8_t *const tn_test_inputs = tn_test_inputs_;\n"
+    << "const int8_t *const tn_test_expected = tn_test_expected_;\n"
+    << "const int tn_test_count = " << inputs.size() << ";\n";
+  t.test_data_c = d.str();
+  (void)model;
+  t.main_c = R"(/* Generated by tinynas: runs the model on the test images and checks every output byte
+ * against the C++ reference. The same file builds for the host and for Cortex-M (QEMU). */
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+#include "tn_profile.h"
+
+extern const int8_t *const tn_test_inputs;
+extern const int8_t *const tn_test_expected;
+extern const int tn_test_count;
+
+static void write_text(const char *s) { fputs(s, stdout); }
+
+int main(void) {
+  int i, k, matches = 0;
+  for (i = 0; i < tn_test_count; ++i) {
+    const int8_t *out;
+    int rc;
+    memcpy(tinynas_input(), tn_test_inputs + (long)i * TINYNAS_INPUT_SIZE, TINYNAS_INPUT_SIZE);
+    rc = tinynas_invoke();
+    if (rc != 0) {
+      printf("error: tinynas_invoke returned %d on image %d\n", rc, i);
+      return 1;
+    }
+    out = tinynas_output();
+    printf("out,%d", i);
+    for (k = 0; k < TINYNAS_OUTPUT_SIZE; ++k) printf(",%d", out[k]);
+    printf("\n");
+    if (memcmp(out, tn_test_expected + (long)i * TINYNAS_OUTPUT_SIZE, TINYNAS_OUTPUT_SIZE) == 0) {
+      ++matches;
+    }
+  }
+  printf("arena %d\n", TINYNAS_ARENA_BYTES);
+  printf("match %d/%d\n", matches, tn_test_count);
+#ifdef TN_PROFILE
+  printf("clock %s\n", tn_profile_clock_name());
+  tn_profile_print_csv(write_text);
+#else
+  (void)write_text;
+#endif
+  fflush(stdout);
+  return matches == tn_test_count ? 0 : 1;
+}
+)";
+  return t;
+}
+
+}  // namespace tinynas

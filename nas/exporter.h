@@ -1,0 +1,55 @@
+// The export pipeline: a subnet's float weights -> batch norm folded -> int8 (calibrated on
+// training images) -> generated C with the planned arena -> verified on the host (and on QEMU's
+// Cortex-M7) -> report.json. Torch-free: the weights and images come in as plain data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "estimators/mcu.h"
+#include "search_spaces/arch_spec.h"
+#include "supernet/labelled_images.h"
+#include "supernet/layer_weights.h"
+
+namespace tinynas {
+
+struct ExportOptions {
+  std::string out_dir;
+  int firmware_images = 16;  // test images embedded in the generated test program
+  bool verify_host = true;   // compile the generated C with the host's cc and run it
+  bool run_qemu = false;     // build for Cortex-M7, run under QEMU, measure the flash image
+  bool profile = false;      // with run_qemu: time every layer, write profile.csv
+  int threads = 0;           // for the accuracy passes; 0 = one per core
+};
+
+struct ExportReport {
+  std::string arch;
+  int64_t macs = 0, executed_macs = 0, params = 0;
+  int64_t arena_bytes = 0;                // the generated arena
+  int64_t estimated_peak_sram_bytes = 0;  // the estimators' figure (the same plan)
+  int64_t estimated_flash_bytes = 0;
+  int64_t flash_bytes = -1;               // measured on the Arm image (-1: not built)
+  int64_t const_bytes = 0;                // weights, biases, requantisation tables
+  double estimated_latency_ms = 0;
+  double float_test_accuracy = -1, int8_test_accuracy = -1;
+  int64_t test_images = 0;
+  double int8_float_agreement = -1;       // fraction of test images with the same top-1
+  int firmware_images = 0;
+  int host_matches = -1;                  // generated C on the host == C++ reference (images)
+  int qemu_matches = -1;                  // on the Cortex-M7 (QEMU)
+  bool qemu_equals_host = false;
+  int64_t qemu_instructions = -1;         // profiled: whole network, one image
+  double instructions_per_mac = -1;
+  double seconds = 0;
+
+  std::string to_json() const;
+};
+
+// Throws ConfigError for bad input (weights that do not match the arch), std::runtime_error
+// when a verification step fails to run.
+ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const McuSpec& mcu,
+                          const std::vector<LayerWeights>& weights, const LabelledImages& calibration,
+                          const LabelledImages& test, const ExportOptions& options);
+
+}  // namespace tinynas

@@ -1,0 +1,21 @@
+// Images as plain data (no LibTorch) for the torch-free exporter: normalised exactly as the
+// supernet sees them, resized to a subnet's resolution, HWC.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace tinynas {
+
+struct LabelledImages {
+  int h = 0, w = 0, c = 0;
+  std::vector<float> pixels;  // size() * h * w * c, HWC per image
+  std::vector<int> labels;
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+  std::vector<float> image(int64_t i) const {
+    const std::size_t n = static_cast<std::size_t>(h) * w * c;
+    return std::vector<float>(pixels.begin() + i * n, pixels.begin() + (i + 1) * n);
+  }
+};
+
+}  // namespace tinynas

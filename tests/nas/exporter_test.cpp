@@ -1,0 +1,112 @@
+// The whole export on a random model: int8, generated C, host build bit-exact with the C++
+// reference, and (when the Arm toolchain and QEMU are installed) the Cortex-M7 run.
+#include "nas/exporter.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "estimators/estimate.h"
+#include "nas/process.h"
+#include "search_spaces/atomic_file.h"
+#include "tests/nas/random_model.h"
+
+namespace tinynas {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+
+LabelledImages random_images(int n, int res, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> pixel(-0.8f, 2.0f);
+  LabelledImages s;
+  s.h = s.w = res;
+  s.c = 1;
+  for (int i = 0; i < n; ++i) {
+    for (int p = 0; p < res * res; ++p) s.pixels.push_back(pixel(rng));
+    s.labels.push_back(static_cast<int>(rng() % 10));
+  }
+  return s;
+}
+
+struct Case {
+  SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  McuSpec mcu = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
+  ArchSpec arch;
+  std::string dir;
+  Case(const std::string& name, PatchSchedule patch) {
+    arch = ArchSpec::smallest(space);
+    arch.resolution = 32;
+    arch.stages[2][0] = {5, 4};
+    arch.patch = patch;
+    dir = (fs::temp_directory_path() / ("tinynas_export_" + name)).string();
+    fs::remove_all(dir);
+  }
+  ~Case() { fs::remove_all(dir); }
+  ExportReport run(bool qemu) {
+    const NetGraph g = lower(space, arch);
+    ExportOptions opt;
+    opt.out_dir = dir;
+    opt.firmware_images = 4;
+    opt.run_qemu = qemu;
+    opt.profile = qemu;
+    return export_model(space, arch, mcu, random_weights(g, 5), random_images(16, 32, 1),
+                        random_images(40, 32, 2), opt);
+  }
+};
+
+TEST(Export, HostBuildIsBitExactAndTheReportIsComplete) {
+  Case c("host", {});
+  const ExportReport r = c.run(false);
+  EXPECT_EQ(r.host_matches, 4);
+  EXPECT_EQ(r.arena_bytes, r.estimated_peak_sram_bytes);
+  EXPECT_EQ(r.test_images, 40);
+  EXPECT_GE(r.int8_float_agreement, 0.8);
+  for (const char* f : {"model.h", "model.c", "main.c", "test_data.c", "arch.yaml", "report.json"}) {
+    EXPECT_TRUE(fs::exists(c.dir + "/" + f)) << f;
+  }
+  const auto j = nlohmann::json::parse(read_file(c.dir + "/report.json"));
+  for (const char* k : {"arena_bytes", "estimated_peak_sram_bytes", "flash_bytes", "estimated_flash_bytes",
+                        "macs", "float_test_accuracy", "int8_test_accuracy"}) {
+    EXPECT_TRUE(j.contains(k)) << k;
+  }
+  EXPECT_EQ(j["arena_bytes"], j["estimated_peak_sram_bytes"]);
+}
+
+TEST(Export, WeightsOfAnotherArchAreRefused) {
+  Case c("bad", {});
+  const NetGraph other = lower(c.space, ArchSpec::largest(c.space));
+  ExportOptions opt;
+  opt.out_dir = c.dir;
+  EXPECT_THROW(export_model(c.space, c.arch, c.mcu, random_weights(other, 1), random_images(2, 32, 1),
+                            random_images(2, 32, 1), opt),
+               ConfigError);
+}
+
+bool have_arm() {
+  return run_process("command -v arm-none-eabi-gcc && command -v qemu-system-arm").exit_code == 0;
+}
+
+TEST(Export, CortexM7UnderQemuEqualsTheHostAndTheFlashEstimate) {
+  if (!have_arm()) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm not installed";
+  for (PatchSchedule p : {PatchSchedule{}, PatchSchedule{2, 3}}) {
+    Case c("qemu" + std::to_string(p.patches), p);
+    const ExportReport r = c.run(true);
+    EXPECT_EQ(r.host_matches, 4);
+    EXPECT_EQ(r.qemu_matches, 4);
+    EXPECT_TRUE(r.qemu_equals_host);
+    EXPECT_EQ(r.arena_bytes, r.estimated_peak_sram_bytes);
+    EXPECT_GT(r.flash_bytes, 0);
+    EXPECT_GT(r.qemu_instructions, r.executed_macs);
+    std::printf("patches %d: flash %lld measured, %lld estimated (%.2f%%); %.2f instructions/MAC\n",
+                p.patches, static_cast<long long>(r.flash_bytes),
+                static_cast<long long>(r.estimated_flash_bytes),
+                100.0 * (r.estimated_flash_bytes - r.flash_bytes) / r.flash_bytes, r.instructions_per_mac);
+  }
+}
+
+}  // namespace
+}  // namespace tinynas

@@ -1,0 +1,42 @@
+// Random but well-scaled trained weights for a NetGraph, for tests of the exporter.
+#pragma once
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "search_spaces/net_graph.h"
+#include "supernet/layer_weights.h"
+
+namespace tinynas {
+
+// Random trained weights with batch norm, scaled so activations stay in a sane range.
+inline std::vector<LayerWeights> random_weights(const NetGraph& g, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> uni(0.5f, 1.5f);
+  std::vector<LayerWeights> out(g.layers.size());
+  for (std::size_t i = 0; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    if (l.kind == OpKind::Add || l.kind == OpKind::AvgPool) continue;
+    const int cin = l.kind == OpKind::Depthwise ? 1 : l.in.c;
+    const int fan_in = cin * l.kernel * l.kernel;
+    const float stdev = std::sqrt(2.0f / fan_in);
+    out[i].weight.resize(static_cast<std::size_t>(l.out.c) * fan_in);
+    for (float& w : out[i].weight) w = normal(rng) * stdev;
+    if (l.kind == OpKind::FullyConnected) {
+      out[i].bias.resize(l.out.c);
+      for (float& b : out[i].bias) b = 0.1f * normal(rng);
+    } else {
+      for (int c = 0; c < l.out.c; ++c) {
+        out[i].bn_gamma.push_back(uni(rng));
+        out[i].bn_beta.push_back(0.2f * normal(rng));
+        out[i].bn_mean.push_back(0.1f * normal(rng));
+        out[i].bn_var.push_back(uni(rng));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace tinynas

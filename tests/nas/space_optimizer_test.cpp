@@ -1,0 +1,89 @@
+#include "nas/space_optimizer.h"
+
+#include <gtest/gtest.h>
+
+#include "search_spaces/arch_sampler.h"
+
+namespace tinynas {
+namespace {
+
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+
+SpaceSearchConfig grid() {
+  SpaceSearchConfig g;
+  g.widths = {0.5, 1.0};
+  g.resolutions = {28, 48};
+  g.samples = 200;
+  return g;
+}
+
+McuSpec mcu(int64_t sram, int64_t flash) {
+  McuSpec m = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
+  m.sram_bytes = sram;
+  m.flash_bytes = flash;
+  m.reserved_sram_bytes = m.reserved_flash_bytes = 0;
+  return m;
+}
+
+TEST(SpaceOptimizer, WithRoomForEverythingTheLargestSpaceWins) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  const SpaceOptimization r = optimize_space(space, mcu(64 << 20, 64 << 20), grid(), false);
+  ASSERT_EQ(r.candidates.size(), 4u);
+  for (const auto& c : r.candidates) EXPECT_EQ(c.fitting, 200);
+  ASSERT_GE(r.best, 0);
+  EXPECT_EQ(r.candidates[r.best].width, 1.0);
+  EXPECT_EQ(r.candidates[r.best].resolution, 48);
+  EXPECT_EQ(r.subnets_estimated, 800);
+}
+
+TEST(SpaceOptimizer, MemoryDecidesUnderATightLimit) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  // Find an SRAM limit between the smallest subnets of w1.0/r48 and the largest of w0.5/r28.
+  const SpaceOptimization r = optimize_space(space, mcu(40 * 1024, 64 << 20), grid(), false);
+  const SpaceCandidate* big = nullptr;
+  const SpaceCandidate* small = nullptr;
+  for (const auto& c : r.candidates) {
+    if (c.width == 1.0 && c.resolution == 48) big = &c;
+    if (c.width == 0.5 && c.resolution == 28) small = &c;
+  }
+  ASSERT_TRUE(big && small);
+  EXPECT_LT(big->fitting, small->fitting);
+  EXPECT_GT(small->fitting, 0);
+  // Every kept sample really fits, and the chosen space has the highest mean MACs.
+  for (const auto& c : r.candidates) {
+    if (c.fitting > 0) {
+      EXPECT_LE(c.mean_macs, r.candidates[r.best].mean_macs);
+    }
+  }
+  // With patch-based inference allowed, at least as many subnets fit, some only thanks to it.
+  const SpaceOptimization p = optimize_space(space, mcu(40 * 1024, 64 << 20), grid(), true);
+  int more = 0;
+  for (std::size_t i = 0; i < r.candidates.size(); ++i) {
+    EXPECT_GE(p.candidates[i].fitting, r.candidates[i].fitting);
+    more += p.candidates[i].fitting_with_patches;
+  }
+  EXPECT_GT(more, 0);
+}
+
+TEST(SpaceOptimizer, NothingFits) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  const SpaceOptimization r = optimize_space(space, mcu(2048, 64 << 20), grid(), false);
+  EXPECT_EQ(r.best, -1);
+  EXPECT_NE(r.to_csv().find("width,resolution"), std::string::npos);
+}
+
+TEST(SpaceOptimizer, TheChosenSpaceRoundTrips) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  const std::string yaml = restricted_space_yaml(space, 0.75, 40);
+  const SearchSpace back = SearchSpace::from_config(ConfigNode::parse(yaml, "space.yaml"));
+  EXPECT_EQ(back.width_multipliers, std::vector<double>{0.75});
+  EXPECT_EQ(back.resolutions, std::vector<int>{40});
+  // Same structure apart from width and resolution.
+  SearchSpace same = restrict_space(space, 0.75, 40);
+  EXPECT_EQ(back.fingerprint(), same.fingerprint());
+  EXPECT_EQ(SearchSpace::from_config(ConfigNode::parse(space.to_yaml(), "s")).fingerprint(),
+            space.fingerprint());
+}
+
+}  // namespace
+}  // namespace tinynas

@@ -43,6 +43,64 @@ static void im2col_pixel(const tn_conv_params_t *p, const int8_t *input, int32_t
         }
     }
 }
+
+#define TN_CONV_C1_MAX_K 64 /* 2*64 slots < 256: fit the uint8 tables */
+
+/* The same row into slot `which` of an interleaved pair (tn__mat_mult_q15_il). */
+static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int32_t oy, int32_t ox, int16_t *col,
+                            int32_t which, const uint8_t *pos1)
+{
+    if (pos1) { /* c_in == 1: slot of tap j of pixel `which` precomputed */
+        const int32_t off = -p->input_zero_point;
+        const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+        for (int32_t ky = 0; ky < p->kh; ++ky, pos1 += p->kw) {
+            const int32_t iy = iy0 + ky;
+            if (iy < 0 || iy >= p->h_in) {
+                for (int32_t kx = 0; kx < p->kw; ++kx) col[pos1[kx]] = 0;
+                continue;
+            }
+            const int8_t *x = input + (size_t)iy * p->w_in + ix0;
+            if (ix0 >= 0 && ix0 + p->kw <= p->w_in) {
+                for (int32_t kx = 0; kx < p->kw; ++kx) col[pos1[kx]] = (int16_t)(x[kx] + off);
+            } else {
+                for (int32_t kx = 0; kx < p->kw; ++kx) {
+                    const int32_t ix = ix0 + kx;
+                    col[pos1[kx]] = ix >= 0 && ix < p->w_in ? (int16_t)(x[kx] + off) : 0;
+                }
+            }
+        }
+        return;
+    }
+    const int32_t C = p->c_in, k = p->kh * p->kw * C, k4 = k & ~3;
+    const int32_t off = -p->input_zero_point;
+    const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+    int32_t j = 0;
+    for (int32_t ky = 0; ky < p->kh; ++ky) {
+        const int32_t iy = iy0 + ky;
+        const int row_in = iy >= 0 && iy < p->h_in;
+        for (int32_t kx = 0; kx < p->kw; ++kx) {
+            const int32_t ix = ix0 + kx;
+            const int8_t *x = row_in && ix >= 0 && ix < p->w_in ? input + ((size_t)iy * p->w_in + ix) * C : NULL;
+            int32_t i = 0;
+            if ((C & 3) == 0) { /* whole groups of four: two words per group */
+                for (; i < C; i += 4, j += 4) {
+                    int32_t v02 = 0, v13 = 0;
+                    if (x) {
+                        const int32_t w = tn__read_s8x4(x + i);
+                        v02 = tn__sadd16(tn__sxtb16(w), off2);
+                        v13 = tn__sadd16(tn__sxtb16_ror8(w), off2);
+                    }
+                    int16_t *c = col + 8 * (j >> 2) + 4 * which;
+                    memcpy(c, &v02, 4);
+                    memcpy(c + 2, &v13, 4);
+                }
+            }
+            for (; i < C; ++i, ++j) col[tn__il_pos(j, k, which)] = x ? (int16_t)(x[i] + off) : 0;
+        }
+    }
+    (void)k4;
+}
 #endif
 
 int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
@@ -61,6 +119,34 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
         const int32_t k = p->kh * p->kw * p->c_in;
         const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
         const int32_t n_pix = p->h_out * p->w_out;
+        if (fast) {
+            const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
+            const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
+            /* c_in == 1 (a first layer): tap -> slot tables for both pixels. */
+            uint8_t pos[2][TN_CONV_C1_MAX_K];
+            const uint8_t *pos0 = NULL, *pos1 = NULL;
+            if (p->c_in == 1 && k <= TN_CONV_C1_MAX_K) {
+                for (int32_t j = 0; j < k; ++j) {
+                    pos[0][j] = (uint8_t)tn__il_pos(j, k, 0);
+                    pos[1][j] = (uint8_t)tn__il_pos(j, k, 1);
+                }
+                pos0 = pos[0];
+                pos1 = pos[1];
+            }
+            int32_t px = 0;
+            for (; px + 2 <= n_pix; px += 2) {
+                im2col_pixel_il(p, input, px / p->w_out, px % p->w_out, scratch, 0, pos0);
+                im2col_pixel_il(p, input, (px + 1) / p->w_out, (px + 1) % p->w_out, scratch, 1, pos1);
+                tn__mat_mult_q15_il(weights, bias, p->c_out, k, scratch, 1, p->out_multiplier, p->out_shift, K2, H4,
+                                    L4, output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
+            }
+            if (px < n_pix) {
+                im2col_pixel_il(p, input, px / p->w_out, px % p->w_out, scratch, 0, pos0);
+                tn__mat_mult_q15_il(weights, bias, p->c_out, k, scratch, 0, p->out_multiplier, p->out_shift, K2, H4,
+                                    L4, output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
+            }
+            return TN_OK;
+        }
         int16_t *col0 = scratch, *col1 = scratch + k;
         int32_t px = 0;
         for (; px + 2 <= n_pix; px += 2) {

@@ -138,6 +138,16 @@ TN_INLINE int32_t tn__sadd16(int32_t a, int32_t b)
 {
     return (int32_t)__sadd16((int16x2_t)a, (int16x2_t)b);
 }
+/* SMLADX: acc + lo(a)*hi(b) + hi(a)*lo(b). */
+TN_INLINE int32_t tn__smladx(int32_t a, int32_t b, int32_t acc)
+{
+    return __smladx((int16x2_t)a, (int16x2_t)b, acc);
+}
+/* USAT #8: clamp to [0, 255]. */
+TN_INLINE uint32_t tn__usat8(int32_t a) { return (uint32_t)__usat(a, 8); }
+/* UQSUB8 / UADD8: four byte lanes, saturating to [0, 255] / wrapping mod 256. */
+TN_INLINE uint32_t tn__uqsub8(uint32_t a, uint32_t b) { return (uint32_t)__uqsub8((uint8x4_t)a, (uint8x4_t)b); }
+TN_INLINE uint32_t tn__uadd8(uint32_t a, uint32_t b) { return (uint32_t)__uadd8((uint8x4_t)a, (uint8x4_t)b); }
 /* SXTB16 with ROR #8: bytes 1 and 3 (one instruction, hence the inline asm). */
 TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
 {
@@ -166,6 +176,26 @@ TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
     uint32_t u = (uint32_t)a;
     return tn__sxtb16((int32_t)((u >> 8) | (u << 24)));
 }
+TN_INLINE int32_t tn__smladx(int32_t a, int32_t b, int32_t acc)
+{
+    return tn__smlad(a, (int32_t)(((uint32_t)b >> 16) | ((uint32_t)b << 16)), acc);
+}
+TN_INLINE uint32_t tn__usat8(int32_t a) { return a < 0 ? 0u : a > 255 ? 255u : (uint32_t)a; }
+TN_INLINE uint32_t tn__uqsub8(uint32_t a, uint32_t b)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) {
+        const uint32_t x = (a >> i) & 0xFFu, y = (b >> i) & 0xFFu;
+        r |= (x > y ? x - y : 0u) << i;
+    }
+    return r;
+}
+TN_INLINE uint32_t tn__uadd8(uint32_t a, uint32_t b)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) r |= (((a >> i) + (b >> i)) & 0xFFu) << i;
+    return r;
+}
 TN_INLINE int32_t tn__sadd16(int32_t a, int32_t b)
 {
     uint32_t lo = ((uint32_t)a + (uint32_t)b) & 0xFFFFu;
@@ -173,6 +203,19 @@ TN_INLINE int32_t tn__sadd16(int32_t a, int32_t b)
     return (int32_t)(lo | (hi << 16));
 }
 #endif
+
+/* SIMD clamp of up to four outputs (DSP path). Requantise with tn__rq_fast
+ * and the zero point zp - act_min (tn__rq_kh(shift, zp - act_min)), i.e.
+ * y - act_min; then clamp(y, lo, hi) = lo + min(clamp(y - lo, 0, 255), hi - lo)
+ * as [lo, hi] lies within [-128, 127]: USAT #8 per output, then per byte lane
+ * min(t, H) = H - UQSUB8(H, t) (no borrow between lanes) and + lo mod 256
+ * (UADD8), which is the int8 result's two's complement byte. H4 / L4 hold
+ * hi - lo / lo (as a byte) in every lane (tn__rep8). */
+TN_INLINE uint32_t tn__rep8(int32_t v) { return ((uint32_t)v & 0xFFu) * 0x01010101u; }
+TN_INLINE uint32_t tn__clamp_u8(uint32_t t, uint32_t H4, uint32_t L4)
+{
+    return tn__uadd8(H4 - tn__uqsub8(H4, t), L4);
+}
 #endif /* TN_USE_DSP */
 
 /* Common validation of conv-like parameters; returns TN_OK or an error. */

@@ -110,6 +110,88 @@ void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out,
     }
 }
 
+/* Requantised (zero point zp - lo) result of one channel, before USAT. */
+TN_INLINE int32_t pw_rq(int32_t acc, int32_t m, int32_t kh, int32_t sh) { return tn__rq_fast(acc, m, kh, sh); }
+
+void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k, const int16_t *col,
+                     int two, const int32_t *mult, const int32_t *shift, int32_t K2, uint32_t H4, uint32_t L4,
+                     int8_t *out0, int8_t *out1)
+{
+    const int32_t k4 = k & ~3, kt = k - k4;
+    const int16_t *tail0 = col + 2 * k4, *tail1 = tail0 + kt;
+    int32_t oc = 0;
+    if (two) {
+        for (; oc + 2 <= c_out; oc += 2) {
+            const int8_t *pa = weights + (size_t)oc * k, *pb = pa + k;
+            int32_t a00 = bias ? bias[oc] : 0, a10 = bias ? bias[oc + 1] : 0; /* [ch][px] */
+            int32_t a01 = a00, a11 = a10;
+            const int16_t *c = col;
+            const int16_t *const end = col + 2 * k4;
+            while (c != end) {
+                const int32_t wra = tn__read_s8x4(pa), wrb = tn__read_s8x4(pb);
+                const int32_t x0a = tn__read_s16x2(c), x0b = tn__read_s16x2(c + 2);
+                const int32_t x1a = tn__read_s16x2(c + 4), x1b = tn__read_s16x2(c + 6);
+                pa += 4;
+                pb += 4;
+                c += 8;
+                const int32_t wa02 = tn__sxtb16(wra), wa13 = tn__sxtb16_ror8(wra);
+                const int32_t wb02 = tn__sxtb16(wrb), wb13 = tn__sxtb16_ror8(wrb);
+                a00 = tn__smlad(wa02, x0a, a00);
+                a00 = tn__smlad(wa13, x0b, a00);
+                a01 = tn__smlad(wa02, x1a, a01);
+                a01 = tn__smlad(wa13, x1b, a01);
+                a10 = tn__smlad(wb02, x0a, a10);
+                a10 = tn__smlad(wb13, x0b, a10);
+                a11 = tn__smlad(wb02, x1a, a11);
+                a11 = tn__smlad(wb13, x1b, a11);
+            }
+            for (int32_t i = 0; i < kt; ++i) {
+                a00 += tail0[i] * pa[i];
+                a01 += tail1[i] * pa[i];
+                a10 += tail0[i] * pb[i];
+                a11 += tail1[i] * pb[i];
+            }
+            const int32_t ma = mult[oc], mb = mult[oc + 1];
+            const int32_t sa = shift[oc], sb = shift[oc + 1];
+            const int32_t kha = (int32_t)((uint32_t)K2 << (-sa - 2)), khb = (int32_t)((uint32_t)K2 << (-sb - 2));
+            const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(a00, ma, kha, -sa - 1)) |
+                                                (tn__usat8(pw_rq(a10, mb, khb, -sb - 1)) << 8) |
+                                                (tn__usat8(pw_rq(a01, ma, kha, -sa - 1)) << 16) |
+                                                (tn__usat8(pw_rq(a11, mb, khb, -sb - 1)) << 24),
+                                            H4, L4);
+            const uint16_t t0 = (uint16_t)t, t1 = (uint16_t)(t >> 16);
+            memcpy(out0 + oc, &t0, 2);
+            memcpy(out1 + oc, &t1, 2);
+        }
+    }
+    /* The last channel of an odd c_out (two pixels), or a lone pixel. */
+    for (; oc < c_out; ++oc) {
+        const int8_t *pa = weights + (size_t)oc * k;
+        int32_t a0 = bias ? bias[oc] : 0, a1 = a0;
+        const int16_t *c = col;
+        for (int32_t i = 0; i < k4; i += 4, c += 8) {
+            const int32_t wr = tn__read_s8x4(pa + i);
+            const int32_t w02 = tn__sxtb16(wr), w13 = tn__sxtb16_ror8(wr);
+            a0 = tn__smlad(w02, tn__read_s16x2(c), a0);
+            a0 = tn__smlad(w13, tn__read_s16x2(c + 2), a0);
+            if (two) {
+                a1 = tn__smlad(w02, tn__read_s16x2(c + 4), a1);
+                a1 = tn__smlad(w13, tn__read_s16x2(c + 6), a1);
+            }
+        }
+        for (int32_t i = 0; i < kt; ++i) {
+            a0 += tail0[i] * pa[k4 + i];
+            if (two) a1 += tail1[i] * pa[k4 + i];
+        }
+        const int32_t m = mult[oc], s = shift[oc];
+        const int32_t kh = (int32_t)((uint32_t)K2 << (-s - 2));
+        const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(a0, m, kh, -s - 1)) | (tn__usat8(pw_rq(a1, m, kh, -s - 1)) << 8),
+                                        H4, L4);
+        out0[oc] = (int8_t)t;
+        if (two) out1[oc] = (int8_t)(t >> 8);
+    }
+}
+
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int tn__matmul_q15_unused;

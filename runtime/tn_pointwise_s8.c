@@ -14,6 +14,29 @@ size_t tn_pointwise_scratch_bytes(int32_t c_in)
     return 2u * (size_t)c_in * sizeof(int16_t);
 }
 
+#if TN_USE_DSP
+/* Fast pointwise (every channel passes tn__rq_fast_ok): the q15 copies of two
+ * pixels are INTERLEAVED in the scratch, per group of four input channels
+ *   [(x0,x2) (x1,x3)]_pixel0 [(x0,x2) (x1,x3)]_pixel1     (4 words)
+ * followed by the k % 4 tail elements of pixel 0, then of pixel 1, so the inner
+ * loop walks one pointer. Two output channels x two pixels per step; the four
+ * results are clamped together with tn__clamp_u8 and stored as two halfwords. */
+TN_INLINE void pw_put(int16_t *col, const int8_t *x, int32_t k, int32_t k4, int32_t off, int32_t off2, int which)
+{
+    int16_t *c = col + 4 * which;
+    for (int32_t i = 0; i < k4; i += 4, c += 8) {
+        const int32_t w = tn__read_s8x4(x + i);
+        const int32_t v02 = tn__sadd16(tn__sxtb16(w), off2);
+        const int32_t v13 = tn__sadd16(tn__sxtb16_ror8(w), off2);
+        memcpy(c, &v02, 4);
+        memcpy(c + 2, &v13, 4);
+    }
+    int16_t *t = col + 2 * k4 + which * (k - k4);
+    for (int32_t i = k4; i < k; ++i) t[i - k4] = (int16_t)(x[i] + off);
+}
+
+#endif
+
 int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
                     const int32_t *bias, int8_t *output, int16_t *scratch)
 {
@@ -34,6 +57,24 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
     {
         const int32_t off = -p->input_zero_point, k4 = c_in & ~3;
         const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
+        if (fast) {
+            const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+            const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
+            const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
+            int32_t px = 0;
+            for (; px + 2 <= n_pix; px += 2) {
+                pw_put(scratch, TN_PW_PIXEL(px), c_in, k4, off, off2, 0);
+                pw_put(scratch, TN_PW_PIXEL(px + 1), c_in, k4, off, off2, 1);
+                tn__mat_mult_q15_il(weights, bias, p->c_out, c_in, scratch, 1, p->out_multiplier, p->out_shift, K2, H4, L4,
+                         output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
+            }
+            if (px < n_pix) {
+                pw_put(scratch, TN_PW_PIXEL(px), c_in, k4, off, off2, 0);
+                tn__mat_mult_q15_il(weights, bias, p->c_out, c_in, scratch, 0, p->out_multiplier, p->out_shift, K2, H4, L4,
+                         output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
+            }
+            return TN_OK;
+        }
         int16_t *col0 = scratch, *col1 = scratch + c_in;
         int32_t px = 0;
         for (; px + 2 <= n_pix; px += 2) {

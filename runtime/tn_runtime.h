@@ -124,7 +124,15 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
                     const int32_t *bias, int8_t *output, int16_t *scratch);
 
 /* ---- depthwise k x k, channel multiplier 1, may run in place ------------- */
-/* Scratch: one input channel plane, h_in*w_in bytes. */
+/* Scratch: one input channel plane PADDED by k/2 on every side, plus 4 bytes
+ * of slack for the 4-byte reads of its last row:
+ *     tn_depthwise_scratch_bytes_k(h_in, w_in, kh, kw)
+ *       = (h_in + 2*(kh/2)) * (w_in + 2*(kw/2)) + 4   bytes.
+ * This is what tn_depthwise_s8 needs (any pads; pads > k/2 take a slower path
+ * that uses only h_in*w_in of it). tn_depthwise_scratch_bytes(h_in, w_in) =
+ * h_in*w_in is the unpadded minimum, kept for reference: it is NOT enough for
+ * tn_depthwise_s8 any more. */
+size_t tn_depthwise_scratch_bytes_k(int32_t h_in, int32_t w_in, int32_t kh, int32_t kw);
 size_t tn_depthwise_scratch_bytes(int32_t h_in, int32_t w_in);
 /* output may equal input (same base pointer; the planner must give the tensor
  * max(h_in*w_in, h_out*w_out)*c bytes) or be disjoint from it; a partial

@@ -40,7 +40,7 @@ Layer make(int h, int w, int cin, int cout, int k, int s, bool dw) {
   L.shift.assign(p.c_out, -8);
   p.out_multiplier = L.mult.data(); p.out_shift = L.shift.data();
   L.out.resize((size_t)p.h_out * p.w_out * p.c_out + (size_t)h * w * cin);
-  size_t sb = dw ? tn_depthwise_scratch_bytes(h, w)
+  size_t sb = dw ? tn_depthwise_scratch_bytes_k(h, w, k, k)
                  : (k == 1 ? tn_pointwise_scratch_bytes(cin) : tn_conv2d_scratch_bytes(k, cin));
   L.scratch.assign(sb / 4 + 2, 0);
   L.macs = (int64_t)p.h_out * p.w_out * p.c_out * k * k * (dw ? 1 : cin);

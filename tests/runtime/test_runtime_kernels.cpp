@@ -371,7 +371,7 @@ void run_depthwise_case(std::mt19937& g, const ConvShape& s, bool in_place, std:
   auto bias = rand_bias(g, C);
   auto want = tnref::depthwise(s, in.data(), w.data(), bias.data());
   tn_conv_params_t p = to_params(s);
-  Scratch scratch(tn_depthwise_scratch_bytes(s.h_in, s.w_in));
+  Scratch scratch(tn_depthwise_scratch_bytes_k(s.h_in, s.w_in, s.kh, s.kw));
   std::vector<int8_t> got;
   if (in_place) {
     // One arena tensor big enough for either shape, plus a guard tail.
@@ -478,6 +478,82 @@ TEST(TN_S(Depthwise), EdgeShapes) {
   }
 }
 
+// The padded-plane DSP path: every kernel size 1..8 (3/5/7 x stride 1/2 are
+// specialised, the rest take the generic packed loop), pads 0..k/2 on each
+// side independently, 1x1 / 2x2 / 4x4 / odd maps, odd channel counts, fast and
+// generic requantisation, ReLU-like and full ranges, in place and not. The
+// Scratch canaries check that nothing is written past
+// tn_depthwise_scratch_bytes_k.
+TEST(TN_S(Depthwise), PaddedPlaneShapes) {
+  std::mt19937 g(4242);
+  const int sizes[] = {1, 2, 4, 3, 5, 7, 8, 9, 16};
+  for (int i = 0; i < 400; ++i) {
+    ConvShape s{};
+    s.kh = s.kw = 1 + i % 8;
+    if (i % 11 == 0) s.kw = rnd(g, 1, 8);  // non-square
+    s.sh = rnd(g, 1, 2);
+    s.sw = i % 13 == 0 ? 3 : s.sh;
+    s.pt = rnd(g, 0, s.kh / 2); s.pb = rnd(g, 0, s.kh / 2);
+    s.pl = rnd(g, 0, s.kw / 2); s.pr = rnd(g, 0, s.kw / 2);
+    s.h_in = std::max(sizes[rnd(g, 0, 8)], s.kh - s.pt - s.pb);
+    s.w_in = std::max(sizes[rnd(g, 0, 8)], s.kw - s.pl - s.pr);
+    s.c_in = s.c_out = rnd(g, 1, 9);
+    s.h_out = (s.h_in + s.pt + s.pb - s.kh) / s.sh + 1;
+    s.w_out = (s.w_in + s.pl + s.pr - s.kw) / s.sw + 1;
+    s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+    const int act = i % 3;
+    s.act_min = act == 0 ? -128 : s.zp_out;
+    s.act_max = act == 2 ? std::min(127, s.zp_out + rnd(g, 0, 100)) : 127;
+    rand_requant(g, s, s.c_in, s.kh * s.kw);
+    if (i % 5 == 0)
+      for (int c = 0; c < s.c_in; ++c) {
+        const int shifts[] = {-1, 0, -2, -22, -23, 1, -7};
+        s.shift[c] = shifts[(c + i) % 7];
+      }
+    run_depthwise_case(g, s, i % 2 == 0);
+    if (HasFatalFailure()) return;
+  }
+}
+
+// Pointwise / conv through the fast interleaved kernel with every output
+// range: act_min above, at and below the zero point, narrow ranges.
+TEST(TN_S(Conv2d), FastClampRanges) {
+  std::mt19937 g(777);
+  for (int i = 0; i < 80; ++i) {
+    ConvShape s{};
+    s.kh = s.kw = i % 2 ? 1 : 3;
+    s.sh = s.sw = 1;
+    if (s.kh == 3) { s.pt = s.pl = s.pb = s.pr = 1; }
+    s.h_in = rnd(g, 1, 6); s.w_in = rnd(g, 1, 6);
+    const int cins[] = {1, 3, 4, 8, 5, 16};
+    s.c_in = cins[i % 6];
+    s.c_out = rnd(g, 1, 9);
+    s.h_out = (s.h_in + s.pt + s.pb - s.kh) + 1;
+    s.w_out = (s.w_in + s.pl + s.pr - s.kw) + 1;
+    s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+    s.act_min = rnd(g, -128, 127);
+    s.act_max = rnd(g, s.act_min, 127);
+    rand_requant(g, s, s.c_out, s.kh * s.kw * s.c_in);
+    for (int c = 0; c < s.c_out; ++c) s.shift[c] = -rnd(g, 2, 22);
+    auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+    auto w = rand_s8(g, (size_t)s.c_out * s.kh * s.kw * s.c_in, -127, 127);
+    auto bias = rand_bias(g, s.c_out);
+    auto want = tnref::conv(s, in.data(), w.data(), bias.data());
+    tn_conv_params_t p = to_params(s);
+    std::vector<int8_t> out(want.size());
+    if (s.kh == 1) {
+      Scratch scratch(tn_pointwise_scratch_bytes(s.c_in));
+      ASSERT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), bias.data(), out.data(), scratch.ptr<int16_t>()), TN_OK);
+      ASSERT_TRUE(scratch.intact());
+    } else {
+      Scratch scratch(tn_conv2d_scratch_bytes(3, s.c_in));
+      ASSERT_EQ(tn_conv2d_s8(&p, in.data(), w.data(), bias.data(), out.data(), scratch.ptr<int16_t>()), TN_OK);
+      ASSERT_TRUE(scratch.intact());
+    }
+    ASSERT_EQ(out, want) << "case " << i << " k=" << s.kh << " cin=" << s.c_in;
+  }
+}
+
 // Pointwise and conv with c_in = 1 / 3, odd channel counts, 1x1 maps and
 // per-channel shifts on both sides of the fast requantisation range.
 TEST(TN_S(Conv2d), SmallChannelsAndShiftMix) {
@@ -522,12 +598,17 @@ TEST(TN_S(Conv2d), SmallChannelsAndShiftMix) {
 
 TEST(TN_S(Depthwise), ScratchSizeAndErrors) {
   EXPECT_EQ(tn_depthwise_scratch_bytes(10, 12), 120u);
+  EXPECT_EQ(tn_depthwise_scratch_bytes_k(10, 12, 3, 3), 12u * 14u + 4u);
+  EXPECT_EQ(tn_depthwise_scratch_bytes_k(4, 4, 5, 5), 8u * 8u + 4u);
+  EXPECT_EQ(tn_depthwise_scratch_bytes_k(1, 1, 7, 3), 7u * 3u + 4u);
+  EXPECT_EQ(tn_depthwise_scratch_bytes_k(6, 5, 4, 2), 10u * 7u + 4u);
+  EXPECT_EQ(tn_depthwise_scratch_bytes_k(0, 5, 3, 3), 0u);
   ConvShape s{};
   s.kh = s.kw = 3; s.sh = s.sw = 1; s.pt = s.pl = s.pb = s.pr = 1;
   s.h_in = s.w_in = s.h_out = s.w_out = 4; s.c_in = 3; s.c_out = 4;
   s.act_min = -128; s.act_max = 127; s.mult.assign(4, 1 << 30); s.shift.assign(4, 0);
   tn_conv_params_t p = to_params(s);
-  std::vector<int8_t> buf(64), w(36), scratch(16);
+  std::vector<int8_t> buf(64), w(36), scratch(40);
   EXPECT_EQ(tn_depthwise_s8(&p, buf.data(), w.data(), nullptr, buf.data(), scratch.data()), TN_ERR_SHAPE);
   p.c_out = 3;
   EXPECT_EQ(tn_depthwise_s8(&p, buf.data(), w.data(), nullptr, buf.data(), nullptr), TN_ERR_ARG);

@@ -4,7 +4,8 @@ namespace tinynas {
 
 SearchConfig SearchConfig::from_config(const ConfigNode& node) {
   node.check_keys({"population", "parents", "mutations", "crossovers", "mutation_prob",
-                   "generations", "seed", "latency_limit_ms", "val_images", "search_patches"});
+                   "generations", "seed", "latency_limit_ms", "val_images", "search_patches",
+                   "use_predictor", "measure_subnets", "finalists", "predictor_l2"});
   SearchConfig s;
   s.population = static_cast<int>(node.get_int("population", s.population, 2, 100000));
   s.parents = static_cast<int>(node.get_int("parents", s.parents, 1, s.population));
@@ -16,6 +17,10 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
   s.latency_limit_ms = node.get_double("latency_limit_ms", 0.0, 0.0, 1e9);
   s.val_images = static_cast<int>(node.get_int("val_images", 0, 0, 1000000));
   s.search_patches = node.get_bool("search_patches", s.search_patches);
+  s.use_predictor = node.get_bool("use_predictor", s.use_predictor);
+  s.measure_subnets = static_cast<int>(node.get_int("measure_subnets", s.measure_subnets, 4, 100000));
+  s.finalists = static_cast<int>(node.get_int("finalists", s.finalists, 1, 10000));
+  s.predictor_l2 = node.get_double("predictor_l2", s.predictor_l2, 0.0, 1e6);
   if (s.mutations + s.crossovers == 0) {
     node.fail("expected mutations + crossovers > 0, or the search cannot make children");
   }

@@ -24,6 +24,10 @@ struct SearchConfig {
   double latency_limit_ms = 0;  // 0 = no latency constraint
   int val_images = 0;           // 0 = the whole validation split
   bool search_patches = true;   // choose a patch schedule per candidate (MCUNetV2)
+  bool use_predictor = true;    // evolve on an accuracy predictor fitted to measured subnets
+  int measure_subnets = 100;    // fitting subnets measured to fit the predictor
+  int finalists = 10;           // top candidates re-measured on the supernet
+  double predictor_l2 = 1e-3;   // ridge penalty
 
   static SearchConfig from_config(const ConfigNode& node);
 };

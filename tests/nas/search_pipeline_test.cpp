@@ -1,0 +1,134 @@
+// The search pipeline end to end with a synthetic scorer standing in for the supernet.
+#include "nas/search_pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "search_spaces/atomic_file.h"
+#include "search_spaces/net_graph.h"
+
+namespace tinynas {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+
+// Accuracy grows with log MACs and prefers larger kernels late: a smooth, rankable landscape.
+class FakeScorer : public SubnetScorer {
+ public:
+  explicit FakeScorer(const SearchSpace& s) : space_(s) {}
+  double accuracy(const ArchSpec& a, EvalSplit split) override {
+    ++calls[split == EvalSplit::Val ? 0 : 1];
+    EXPECT_FALSE(a.patch.enabled()) << "accuracy must not depend on the patch schedule";
+    double v = 0.50 + 0.02 * std::log(static_cast<double>(lower(space_, a).macs()));
+    for (const auto& b : a.stages.back()) v += 0.002 * b.kernel;
+    return std::min(0.99, v) - (split == EvalSplit::Test ? 0.005 : 0.0);
+  }
+  int calls[2] = {0, 0};
+
+ private:
+  const SearchSpace& space_;
+};
+
+struct Fixture {
+  Experiment exp = Experiment::load(kRoot + "/configs/stm32f746.yaml");
+  std::string dir = (fs::temp_directory_path() / "tinynas_search_test").string();
+  Fixture() {
+    fs::remove_all(dir);
+    exp.mcu.sram_bytes = 48 * 1024;  // tight enough that the largest subnets do not fit
+    exp.mcu.reserved_sram_bytes = 0;
+    exp.search.population = 24;
+    exp.search.parents = 6;
+    exp.search.mutations = 12;
+    exp.search.crossovers = 12;
+    exp.search.generations = 5;
+    exp.search.measure_subnets = 60;
+    exp.search.finalists = 4;
+  }
+  ~Fixture() { fs::remove_all(dir); }
+};
+
+TEST(SearchPipeline, FindsAFittingSubnetThatBeatsTheBaselineAndWritesItsFiles) {
+  Fixture f;
+  FakeScorer scorer(f.exp.space);
+  const SearchSummary s = run_search(f.exp, scorer, {f.dir, true});
+  EXPECT_TRUE(s.best.estimate.fits);
+  EXPECT_LE(s.best.estimate.peak_sram_bytes, f.exp.mcu.sram_budget());
+  ASSERT_FALSE(s.baseline.arch.stages.empty());
+  EXPECT_TRUE(s.baseline.estimate.fits);
+  EXPECT_GT(s.best.val_accuracy, s.baseline.val_accuracy);
+  EXPECT_GT(s.predictor_kendall_tau, 0.5);
+  EXPECT_EQ(s.generations, 5);
+  EXPECT_GE(s.measured, 30);
+  for (const char* file : {"best.yaml", "search_log.csv", "pareto.csv", "pareto_sram.svg",
+                           "pareto_latency.svg", "summary.json", "measured.csv", "search_state.json"}) {
+    EXPECT_TRUE(fs::exists(f.dir + "/" + file)) << file;
+  }
+  const auto j = nlohmann::json::parse(read_file(f.dir + "/summary.json"));
+  for (const char* k : {"arch", "val_accuracy", "test_accuracy", "peak_sram_bytes", "flash_bytes",
+                        "latency_ms", "macs", "baseline", "seconds"}) {
+    EXPECT_TRUE(j.contains(k)) << k;
+  }
+  // best.yaml reads back as the winner.
+  const ArchSpec back = ArchSpec::from_config(ConfigNode::load_file(f.dir + "/best.yaml"), f.exp.space);
+  EXPECT_EQ(back, s.best.arch);
+}
+
+TEST(SearchPipeline, ResumeMeasuresNothingTwice) {
+  Fixture f;
+  FakeScorer first(f.exp.space);
+  const SearchSummary a = run_search(f.exp, first, {f.dir, true});
+  FakeScorer second(f.exp.space);
+  const SearchSummary b = run_search(f.exp, second, {f.dir, true});
+  EXPECT_EQ(second.calls[0], 0);  // every validation accuracy came from measured.csv
+  EXPECT_EQ(a.best.arch, b.best.arch);
+  EXPECT_EQ(a.best.val_accuracy, b.best.val_accuracy);
+}
+
+TEST(SearchPipeline, WithoutThePredictorEveryCandidateIsMeasured) {
+  Fixture f;
+  f.exp.search.use_predictor = false;
+  f.exp.search.generations = 2;
+  FakeScorer scorer(f.exp.space);
+  const SearchSummary s = run_search(f.exp, scorer, {f.dir, false});
+  EXPECT_EQ(s.predictor_kendall_tau, -2);
+  EXPECT_GE(scorer.calls[0], 24);
+  EXPECT_TRUE(s.best.estimate.fits);
+}
+
+TEST(SearchPipeline, BaselineIsTheLargestScaledMobileNetV2ThatFits) {
+  Fixture f;
+  Estimator est(f.exp.mcu);
+  const auto b = scaled_mobilenet_v2(f.exp.space, est);
+  ASSERT_TRUE(b.has_value());
+  for (std::size_t s = 1; s < b->stages.size(); ++s) {
+    for (const auto& blk : b->stages[s]) {
+      EXPECT_EQ(blk.kernel, 3);
+      EXPECT_EQ(blk.expand, 6);
+    }
+  }
+  // MobileNetV2's 2, 3, 4, 3 depths in the four searchable stages.
+  EXPECT_EQ(b->depth(1), 2);
+  EXPECT_EQ(b->depth(2), 3);
+  EXPECT_EQ(b->depth(3), 4);
+  EXPECT_EQ(b->depth(4), 3);
+  NetGraph g = lower(f.exp.space, *b);
+  EXPECT_TRUE(est.fits(g));
+  // No larger width x resolution of the family fits.
+  for (double w : f.exp.space.width_multipliers) {
+    for (int r : f.exp.space.resolutions) {
+      ArchSpec a = *b;
+      a.width = w;
+      a.resolution = r;
+      NetGraph ga = lower(f.exp.space, a);
+      if (ga.macs() > g.macs()) {
+        EXPECT_FALSE(est.fits(ga)) << a.to_string();
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tinynas

@@ -8,14 +8,25 @@ int64_t flash_bytes(const NetGraph& g, const McuSpec& mcu) {
   int64_t bytes = mcu.code.runtime;
   bool used[kNumOpKinds] = {};
   for (const Layer& l : g.layers) {
-    bytes += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + mcu.code.per_layer;
-    used[static_cast<int>(l.kind)] = true;
+    const int k = static_cast<int>(l.kind);
+    bytes += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + mcu.code.per_layer[k];
+    used[k] = true;
   }
   for (int k = 0; k < kNumOpKinds; ++k) {
     if (used[k]) bytes += mcu.code.kernels[k];
   }
-  if (g.patch.enabled()) bytes += mcu.code.patch;
+  if (g.patch.enabled()) bytes += patch_flash_bytes(g, mcu);
   return bytes;
+}
+
+int64_t patch_flash_bytes(const NetGraph& g, const McuSpec& mcu) {
+  if (!g.patch.enabled()) return 0;
+  const int64_t stage = g.patch_stage_end();
+  const int64_t patches = int64_t{g.patch.patches} * g.patch.patches;
+  // The generated per-patch tables (int16): 8 values per stage layer and patch, 4 + 4 for the
+  // image crop and the output tile.
+  const int64_t tables = patches * (16 * stage + 16);
+  return mcu.code.patch + mcu.code.patch_per_layer * stage + tables;
 }
 
 Estimator::Estimator(const McuSpec& mcu, const EstimateOptions& opt) : mcu_(mcu), opt_(opt) {
@@ -30,27 +41,20 @@ const Estimate& Estimator::estimate(const NetGraph& g) {
   Estimate& e = est_;
   // One pass over the layers for MACs, parameters, the analytic figure, flash and (layer by
   // layer) latency.
-  int64_t macs = 0, params = 0, analytic = 0, flash = mcu_.code.runtime;
+  int64_t macs = 0, params = 0, analytic = 0;
   double cycles = 0;
-  bool used[kNumOpKinds] = {};
   const bool latency = mcu_.has_latency;
   for (const Layer& l : g.layers) {
     const int64_t in = l.in.elements(), out = l.out.elements();
     macs += l.macs;
     params += l.weights + l.biases;
     analytic = std::max(analytic, l.kind == OpKind::Depthwise ? std::max(in, out) : in + out);
-    flash += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + mcu_.code.per_layer;
-    used[static_cast<int>(l.kind)] = true;
     if (latency) cycles += mcu_.latency.cycles(l.kind, latency_features(l.macs, in, out, l.weights));
   }
-  for (int k = 0; k < kNumOpKinds; ++k) {
-    if (used[k]) flash += mcu_.code.kernels[k];
-  }
-  if (g.patch.enabled()) flash += mcu_.code.patch;
   e.macs = macs;
   e.params = params;
   e.analytic_peak_bytes = analytic;
-  e.flash_bytes = flash;
+  e.flash_bytes = flash_bytes(g, mcu_);
   e.sram_budget_bytes = mcu_.sram_budget();
   e.flash_budget_bytes = mcu_.flash_budget();
   planner_.plan(g, opt_.plan, &plan_);

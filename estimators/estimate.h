@@ -40,6 +40,9 @@ struct Estimate {
 // int32 shift) + the kernels' code (once per op kind used) + a per-layer term + the runtime
 // (+ the patch loops with patches). The MCU's code-size terms are provisional.
 int64_t flash_bytes(const NetGraph& g, const McuSpec& mcu);
+// The part of it that patch-based inference adds: the patch loop, a per-patch call per stage
+// layer, and the per-patch geometry tables the code generator emits.
+int64_t patch_flash_bytes(const NetGraph& g, const McuSpec& mcu);
 constexpr int64_t kRequantBytesPerChannel = 8;
 
 class Estimator {

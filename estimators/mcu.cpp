@@ -4,22 +4,34 @@
 
 namespace tinynas {
 
+namespace {
+
+// A per-op-kind map {conv: N, pointwise: N, ...}; kinds left out keep their defaults.
+void read_per_kind(const ConfigNode& node, std::array<int64_t, kNumOpKinds>* out, int64_t max) {
+  node.expect_map();
+  std::vector<std::string> kinds;
+  for (int i = 0; i < kNumOpKinds; ++i) kinds.push_back(op_kind_name(static_cast<OpKind>(i)));
+  node.check_keys(kinds);
+  for (int i = 0; i < kNumOpKinds; ++i) (*out)[i] = node.get_int(kinds[i], (*out)[i], 0, max);
+}
+
+}  // namespace
+
 CodeSize CodeSize::from_config(const ConfigNode& node) {
   node.expect_map();
-  node.check_keys({"runtime", "per_layer", "patch", "kernels"});
+  node.check_keys({"runtime", "per_layer", "patch", "patch_per_layer", "kernels"});
   CodeSize c;
   c.runtime = node.get_int("runtime", c.runtime, 0, int64_t{1} << 30);
-  c.per_layer = node.get_int("per_layer", c.per_layer, 0, int64_t{1} << 20);
-  c.patch = node.get_int("patch", c.patch, 0, int64_t{1} << 20);
-  if (const auto k = node.find("kernels")) {
-    k->expect_map();
-    std::vector<std::string> kinds;
-    for (int i = 0; i < kNumOpKinds; ++i) kinds.push_back(op_kind_name(static_cast<OpKind>(i)));
-    k->check_keys(kinds);
-    for (int i = 0; i < kNumOpKinds; ++i) {
-      c.kernels[i] = k->get_int(kinds[i], c.kernels[i], 0, int64_t{1} << 24);
+  if (const auto p = node.find("per_layer")) {
+    if (p->is_map()) {
+      read_per_kind(*p, &c.per_layer, int64_t{1} << 20);
+    } else {
+      c.per_layer.fill(p->as_int(0, int64_t{1} << 20));  // one figure for every kind
     }
   }
+  c.patch = node.get_int("patch", c.patch, 0, int64_t{1} << 20);
+  c.patch_per_layer = node.get_int("patch_per_layer", c.patch_per_layer, 0, int64_t{1} << 20);
+  if (const auto k = node.find("kernels")) read_per_kind(*k, &c.kernels, int64_t{1} << 24);
   return c;
 }
 

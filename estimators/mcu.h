@@ -15,9 +15,11 @@ namespace tinynas {
 // Flash taken by code, per MCU/core (`code_size:` in the MCU config). Provisional starting
 // numbers until the export work measures the Arm build (arm-none-eabi-size).
 struct CodeSize {
-  int64_t runtime = 6144;  // fixed: runtime core, requantisation, profiler-free glue
-  int64_t per_layer = 64;  // per layer: the generated call and its parameter block
-  int64_t patch = 512;     // once, with patch-based inference: crop / tile-copy loops
+  int64_t runtime = 6144;  // fixed: runtime core, requantisation helpers, glue, invoke()
+  // Per layer of each op kind: its generated call and parameter block.
+  std::array<int64_t, kNumOpKinds> per_layer{{128, 128, 128, 96, 48, 96}};
+  int64_t patch = 512;           // once with patch-based inference: the patch loop, crop, tile copy
+  int64_t patch_per_layer = 96;  // per patch-stage layer: its per-patch call
   // per op kind used at least once: its kernel (conv, pointwise, depthwise, add, avgpool, fc)
   std::array<int64_t, kNumOpKinds> kernels{{2560, 1536, 2560, 768, 256, 512}};
 

@@ -53,6 +53,22 @@ static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int3
     if (pos1) { /* c_in == 1: slot of tap j of pixel `which` precomputed */
         const int32_t off = -p->input_zero_point;
         const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+        if (p->kh == 3 && p->kw == 3 && iy0 >= 0 && iy0 + 3 <= p->h_in && ix0 >= 0 && ix0 + 3 <= p->w_in) {
+            /* 3x3 window inside the input: the tn__il_pos slots of k = 9 spelt
+             * out (taps 0..7: groups (0,2,1,3) of each pixel, tap 8: the tail). */
+            const int8_t *x0 = input + (size_t)iy0 * p->w_in + ix0, *x1 = x0 + p->w_in, *x2 = x1 + p->w_in;
+            int16_t *c = col + 4 * which;
+            c[0] = (int16_t)(x0[0] + off);
+            c[2] = (int16_t)(x0[1] + off);
+            c[1] = (int16_t)(x0[2] + off);
+            c[3] = (int16_t)(x1[0] + off);
+            c[8] = (int16_t)(x1[1] + off);
+            c[10] = (int16_t)(x1[2] + off);
+            c[9] = (int16_t)(x2[0] + off);
+            c[11] = (int16_t)(x2[1] + off);
+            col[16 + which] = (int16_t)(x2[2] + off);
+            return;
+        }
         for (int32_t ky = 0; ky < p->kh; ++ky, pos1 += p->kw) {
             const int32_t iy = iy0 + ky;
             if (iy < 0 || iy >= p->h_in) {
@@ -108,7 +124,7 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
 {
     int rc = tn__check_conv_params(p);
     if (rc != TN_OK) return rc;
-    if (!input || !weights || !output) return TN_ERR_ARG;
+    if (!input || !weights || !output || tn__scratch_misaligned(scratch)) return TN_ERR_ARG;
 
 #if TN_USE_DSP
     /* Two output pixels at a time share every weight load (the scratch holds

@@ -143,6 +143,11 @@ TN_INLINE int32_t tn__smladx(int32_t a, int32_t b, int32_t acc)
 {
     return __smladx((int16x2_t)a, (int16x2_t)b, acc);
 }
+/* SMLA<x><y>: acc + half x of a * half y of b (B = bottom, T = top, signed 16-bit). */
+TN_INLINE int32_t tn__smlabb(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
+TN_INLINE int32_t tn__smlatb(int32_t a, int32_t b, int32_t acc) { return __smlatb(a, b, acc); }
+TN_INLINE int32_t tn__smlabt(int32_t a, int32_t b, int32_t acc) { return __smlabt(a, b, acc); }
+TN_INLINE int32_t tn__smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
 /* USAT #8: clamp to [0, 255]. */
 TN_INLINE uint32_t tn__usat8(int32_t a) { return (uint32_t)__usat(a, 8); }
 /* UQSUB8 / UADD8: four byte lanes, saturating to [0, 255] / wrapping mod 256. */
@@ -179,6 +184,24 @@ TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
 TN_INLINE int32_t tn__smladx(int32_t a, int32_t b, int32_t acc)
 {
     return tn__smlad(a, (int32_t)(((uint32_t)b >> 16) | ((uint32_t)b << 16)), acc);
+}
+TN_INLINE int32_t tn__lo16(int32_t a) { return (int32_t)(int16_t)((uint32_t)a & 0xFFFFu); }
+TN_INLINE int32_t tn__hi16(int32_t a) { return (int32_t)(int16_t)((uint32_t)a >> 16); }
+TN_INLINE int32_t tn__smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tn__lo16(a) * tn__lo16(b)));
+}
+TN_INLINE int32_t tn__smlatb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tn__hi16(a) * tn__lo16(b)));
+}
+TN_INLINE int32_t tn__smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tn__lo16(a) * tn__hi16(b)));
+}
+TN_INLINE int32_t tn__smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tn__hi16(a) * tn__hi16(b)));
 }
 TN_INLINE uint32_t tn__usat8(int32_t a) { return a < 0 ? 0u : a > 255 ? 255u : (uint32_t)a; }
 TN_INLINE uint32_t tn__uqsub8(uint32_t a, uint32_t b)
@@ -217,6 +240,11 @@ TN_INLINE uint32_t tn__clamp_u8(uint32_t t, uint32_t H4, uint32_t L4)
     return tn__uadd8(H4 - tn__uqsub8(H4, t), L4);
 }
 #endif /* TN_USE_DSP */
+
+/* Scratch alignment contract (tn_runtime.h): conv / pointwise scratch must be
+ * 8-byte aligned (the Arm path reads it with LDRD); NULL passes here (the
+ * callers decide whether NULL is allowed). */
+TN_INLINE int tn__scratch_misaligned(const void *scratch) { return ((uintptr_t)scratch & 7u) != 0; }
 
 /* Common validation of conv-like parameters; returns TN_OK or an error. */
 int tn__check_conv_params(const tn_conv_params_t *p);

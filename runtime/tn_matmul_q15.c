@@ -113,51 +113,259 @@ void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out,
 /* Requantised (zero point zp - lo) result of one channel, before USAT. */
 TN_INLINE int32_t pw_rq(int32_t acc, int32_t m, int32_t kh, int32_t sh) { return tn__rq_fast(acc, m, kh, sh); }
 
+/* Inner loop of the interleaved 2 channels x 2 pixels kernel over n >= 1
+ * groups of four input channels: rows pa / pb (int8 weights, any alignment),
+ * c the interleaved q15 block [(x0,x2) (x1,x3)]_px0 [(x0,x2) (x1,x3)]_px1 per
+ * group (16 bytes, 8-byte aligned: LDRD). acc = {a00, a01, a10, a11} ([ch][px]).
+ * On return *pa, *pb point past the n groups. This is the reference for the
+ * unrolled loop of tn__pw_2x2_asm (same SMLADs); on Arm it only runs when
+ * there is no bias. */
+TN_INLINE void pw_loop(int32_t acc[4], const int8_t **pa, const int8_t **pb, const int16_t *c, int32_t n)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int8_t *wa = *pa, *wb = *pb;
+    for (int32_t g = 0; g < n; ++g, wa += 4, wb += 4, c += 8) {
+        const int32_t x0 = tn__read_s16x2(c), x1 = tn__read_s16x2(c + 2);
+        const int32_t x2 = tn__read_s16x2(c + 4), x3 = tn__read_s16x2(c + 6);
+        const int32_t ra = tn__read_s8x4(wa), rb = tn__read_s8x4(wb);
+        const int32_t va = tn__sxtb16(ra), ua = tn__sxtb16_ror8(ra);
+        const int32_t vb = tn__sxtb16(rb), ub = tn__sxtb16_ror8(rb);
+        a00 = tn__smlad(va, x0, a00);
+        a01 = tn__smlad(va, x2, a01);
+        a00 = tn__smlad(ua, x1, a00);
+        a01 = tn__smlad(ua, x3, a01);
+        a10 = tn__smlad(vb, x0, a10);
+        a11 = tn__smlad(vb, x2, a11);
+        a10 = tn__smlad(ub, x1, a10);
+        a11 = tn__smlad(ub, x3, a11);
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+    *pa = wa;
+    *pb = wb;
+}
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TN_EMULATE_DSP) && defined(__GNUC__)
+/* The whole two-pixel channel-pair loop of tn__mat_mult_q15_il in assembly
+ * (used when there is a bias): per pair of channels the inner loop of pw_loop
+ * (the same 8x unrolled body, entered 64 * (n % 8) bytes before its end,
+ * n = k / 4 groups, then n / 8 full passes), the k % 4 tail with MLAs, then
+ * tn__rq_fast on the four accumulators (kh = K2 << (sh - 1), sh = -shift - 1),
+ * USAT #8, tn__clamp_u8 and two halfword stores: the same arithmetic as the C
+ * path below (which the host DSP-emulation tests run); QEMU's selftest checks
+ * that the two give the same bytes. The inner loop takes all 14 usable
+ * registers (r0-r3 a00 a01 a10 a11, r4/r5 weight rows a/b, r6 the interleaved
+ * q15 pixels, r7 pass count, r8-r11 x, r12/lr weights), so the state is copied
+ * to the stack frame (tn__pw_state_t, field order = frame order). */
+typedef struct {
+    const int16_t *col;   /*  0 */
+    int32_t chunks;       /*  4 n / 8 */
+    int32_t k;            /*  8 */
+    uint32_t entry;       /* 12 first group to run: body end - 64 * (n % 8), Thumb bit set */
+    const int32_t *mult;  /* 16 advanced */
+    const int32_t *shift; /* 20 advanced */
+    int32_t K2;           /* 24 */
+    uint32_t H4, L4;      /* 28, 32 */
+    int8_t *out0;         /* 36 advanced */
+    int8_t *out1;         /* 40 advanced */
+    const int32_t *bias;  /* 44 advanced */
+    int8_t *out0_end;     /* 48 out0 + 2 * (number of pairs >= 1) */
+    int32_t kt;           /* 52 k % 4 */
+    const int8_t *w;      /* 56 row a of the first pair */
+    uint32_t after;       /* 60 set by the asm: code after the unrolled passes */
+} tn__pw_state_t;
+void tn__pw_2x2_asm(tn__pw_state_t *s);
+uint32_t tn__pw_2x2_body_end(void);
+
+#define TN_PW_GRP                              \
+    "ldr.w    r12, [r4], #4\n\t"               \
+    "ldrd     r8, r9, [r6], #16\n\t"           \
+    "ldrd     r10, r11, [r6, #-8]\n\t"         \
+    "sxtb16   lr, r12\n\t"                     \
+    "sxtb16   r12, r12, ror #8\n\t"            \
+    "smlad    r0, lr, r8, r0\n\t"              \
+    "smlad    r1, lr, r10, r1\n\t"             \
+    "smlad    r0, r12, r9, r0\n\t"             \
+    "smlad    r1, r12, r11, r1\n\t"            \
+    "ldr.w    r12, [r5], #4\n\t"               \
+    "sxtb16   lr, r12\n\t"                     \
+    "sxtb16   r12, r12, ror #8\n\t"            \
+    "smlad    r2, lr, r8, r2\n\t"              \
+    "smlad    r3, lr, r10, r3\n\t"             \
+    "smlad    r2, r12, r9, r2\n\t"             \
+    "smlad    r3, r12, r11, r3\n\t"
+/* tn__rq_fast(a, m, kh, sh) then USAT #8, in place in a (r12, r4 scratch). */
+#define TN_PW_RQ(a, m, kh, sh)                       \
+    "and      r12, " #a ", #0x80000000\n\t"          \
+    "orr      r12, r12, #0x40000000\n\t"             \
+    "add      r4, " #kh ", " #a ", asr #31\n\t"      \
+    "smlal    r12, r4, " #a ", " #m "\n\t"           \
+    "asr      r4, r4, " #sh "\n\t"                   \
+    "usat     " #a ", #8, r4\n\t"
+__asm__(
+    "    .text\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .p2align 2\n"
+    "    .global tn__pw_2x2_body_end\n"
+    "    .thumb_func\n"
+    "    .type tn__pw_2x2_body_end, %function\n"
+    "tn__pw_2x2_body_end:\n\t"
+    "adr      r0, .Ltn_pw_body_end\n\t"
+    "bx       lr\n\t"
+    ".size tn__pw_2x2_body_end, .-tn__pw_2x2_body_end\n"
+    "    .p2align 2\n"
+    "    .global tn__pw_2x2_asm\n"
+    "    .thumb_func\n"
+    "    .type tn__pw_2x2_asm, %function\n"
+    "tn__pw_2x2_asm:\n\t"
+    "push     {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+    "sub      sp, sp, #68\n\t"
+    "ldm      r0!, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
+    "stm      sp, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
+    "ldm      r0, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
+    "add      r9, sp, #32\n\t"
+    "adr.w    r10, .Ltn_pw_tail\n\t"
+    "adr.w    r11, .Ltn_pw_rq\n\t"
+    "cmp      r6, #0\n\t"       /* kt */
+    "it       eq\n\t"
+    "moveq    r10, r11\n\t"
+    "orr      r8, r10, #1\n\t"  /* after */
+    "stm      r9, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
+    "ldr      r8, [sp, #44]\n\t"
+    "ldrd     r0, r2, [r8]\n\t"
+    "ldrd     r1, r3, [r8], #8\n\t"
+    "str      r8, [sp, #44]\n\t"
+    "ldr      r4, [sp, #56]\n\t"
+    "ldm      sp, {r6, r7, r12, lr}\n\t"
+    "add      r5, r4, r12\n\t"
+    "bx       lr\n\t"
+    ".p2align 2\n"
+    ".Ltn_pw_body:\n\t"
+    TN_PW_GRP TN_PW_GRP TN_PW_GRP TN_PW_GRP TN_PW_GRP TN_PW_GRP TN_PW_GRP TN_PW_GRP
+    "\n.Ltn_pw_body_end:\n\t"
+    ".if (.Ltn_pw_body_end - .Ltn_pw_body) != 512\n\t"
+    ".error \"tn pointwise: an unrolled group is not 64 bytes\"\n\t"
+    ".endif\n\t"
+    "subs     r7, r7, #1\n\t"
+    "bge      .Ltn_pw_body\n\t"
+    "ldr      pc, [sp, #60]\n"
+    /* k % 4 tail: r6 = pixel 0's tail, pixel 1's is 2 * kt bytes further */
+    ".Ltn_pw_tail:\n\t"
+    "ldr      r10, [sp, #52]\n\t"
+    "add      r7, r10, r10\n"
+    ".Ltn_pw_tail_loop:\n\t"
+    "ldrsh    r9, [r6, r7]\n\t"
+    "ldrsh    r8, [r6], #2\n\t"
+    "ldrsb    r11, [r4], #1\n\t"
+    "ldrsb    r12, [r5], #1\n\t"
+    "mla      r0, r8, r11, r0\n\t"
+    "mla      r1, r9, r11, r1\n\t"
+    "mla      r2, r8, r12, r2\n\t"
+    "mla      r3, r9, r12, r3\n\t"
+    "subs     r10, r10, #1\n\t"
+    "bne      .Ltn_pw_tail_loop\n"
+    /* r5 (end of row b) is the next pair's row a */
+    ".Ltn_pw_rq:\n\t"
+    "ldrd     r4, r6, [sp, #16]\n\t"
+    "ldrd     r8, r9, [r4], #8\n\t"
+    "ldrd     r10, r11, [r6], #8\n\t"
+    "strd     r4, r6, [sp, #16]\n\t"
+    "ldr      r12, [sp, #24]\n\t"
+    "mvn      r10, r10\n\t"
+    "mvn      r11, r11\n\t"
+    "sub      r6, r10, #1\n\t"
+    "lsl      r6, r12, r6\n\t"
+    "sub      r7, r11, #1\n\t"
+    "lsl      r7, r12, r7\n\t"
+    TN_PW_RQ(r0, r8, r6, r10) TN_PW_RQ(r1, r8, r6, r10) TN_PW_RQ(r2, r9, r7, r11) TN_PW_RQ(r3, r9, r7, r11)
+    "orr      r0, r0, r2, lsl #8\n\t"
+    "orr      r0, r0, r1, lsl #16\n\t"
+    "orr      r0, r0, r3, lsl #24\n\t"
+    "ldrd     r8, r9, [sp, #28]\n\t"
+    "uqsub8   r0, r8, r0\n\t"
+    "sub      r0, r8, r0\n\t"
+    "uadd8    r0, r0, r9\n\t"
+    "ldrd     r6, r7, [sp, #36]\n\t"
+    "strh     r0, [r6], #2\n\t"
+    "lsr      r0, r0, #16\n\t"
+    "strh     r0, [r7], #2\n\t"
+    "strd     r6, r7, [sp, #36]\n\t"
+    "ldrd     r8, r9, [sp, #44]\n\t"
+    "cmp      r6, r9\n\t"
+    "beq      .Ltn_pw_done\n\t"
+    "ldrd     r0, r2, [r8]\n\t"
+    "ldrd     r1, r3, [r8], #8\n\t"
+    "str      r8, [sp, #44]\n\t"
+    "mov      r4, r5\n\t"
+    "ldm      sp, {r6, r7, r12, lr}\n\t"
+    "add      r5, r4, r12\n\t"
+    "bx       lr\n"
+    ".Ltn_pw_done:\n\t"
+    "add      sp, sp, #68\n\t"
+    "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+    ".size tn__pw_2x2_asm, .-tn__pw_2x2_asm\n");
+#undef TN_PW_GRP
+#undef TN_PW_RQ
+#define TN_PW_ASM 1
+#else
+#define TN_PW_ASM 0
+#endif
+
 void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k, const int16_t *col,
                      int two, const int32_t *mult, const int32_t *shift, int32_t K2, uint32_t H4, uint32_t L4,
                      int8_t *out0, int8_t *out1)
 {
-    const int32_t k4 = k & ~3, kt = k - k4;
+    const int32_t k4 = k & ~3, kt = k - k4, n4 = k4 >> 2;
     const int16_t *tail0 = col + 2 * k4, *tail1 = tail0 + kt;
     int32_t oc = 0;
     if (two) {
+        const int8_t *pa = weights;
+#if TN_PW_ASM
+        if (bias && c_out >= 2) {
+            tn__pw_state_t st;
+            st.col = col;
+            st.chunks = n4 >> 3;
+            st.k = k;
+            st.entry = (tn__pw_2x2_body_end() - 64u * (uint32_t)(n4 & 7)) | 1u;
+            st.mult = mult;
+            st.shift = shift;
+            st.K2 = K2;
+            st.H4 = H4;
+            st.L4 = L4;
+            st.out0 = out0;
+            st.out1 = out1;
+            st.bias = bias;
+            st.out0_end = out0 + (c_out & ~1);
+            st.kt = kt;
+            st.w = weights;
+            st.after = 0;
+            tn__pw_2x2_asm(&st);
+            oc = c_out & ~1;
+        }
+#endif
         for (; oc + 2 <= c_out; oc += 2) {
-            const int8_t *pa = weights + (size_t)oc * k, *pb = pa + k;
-            int32_t a00 = bias ? bias[oc] : 0, a10 = bias ? bias[oc + 1] : 0; /* [ch][px] */
-            int32_t a01 = a00, a11 = a10;
-            const int16_t *c = col;
-            const int16_t *const end = col + 2 * k4;
-            while (c != end) {
-                const int32_t wra = tn__read_s8x4(pa), wrb = tn__read_s8x4(pb);
-                const int32_t x0a = tn__read_s16x2(c), x0b = tn__read_s16x2(c + 2);
-                const int32_t x1a = tn__read_s16x2(c + 4), x1b = tn__read_s16x2(c + 6);
-                pa += 4;
-                pb += 4;
-                c += 8;
-                const int32_t wa02 = tn__sxtb16(wra), wa13 = tn__sxtb16_ror8(wra);
-                const int32_t wb02 = tn__sxtb16(wrb), wb13 = tn__sxtb16_ror8(wrb);
-                a00 = tn__smlad(wa02, x0a, a00);
-                a00 = tn__smlad(wa13, x0b, a00);
-                a01 = tn__smlad(wa02, x1a, a01);
-                a01 = tn__smlad(wa13, x1b, a01);
-                a10 = tn__smlad(wb02, x0a, a10);
-                a10 = tn__smlad(wb13, x0b, a10);
-                a11 = tn__smlad(wb02, x1a, a11);
-                a11 = tn__smlad(wb13, x1b, a11);
-            }
+            const int8_t *pb = pa + k;
+            int32_t acc[4];
+            acc[0] = acc[1] = bias ? bias[oc] : 0;
+            acc[2] = acc[3] = bias ? bias[oc + 1] : 0;
+            if (n4) pw_loop(acc, &pa, &pb, col, n4);
             for (int32_t i = 0; i < kt; ++i) {
-                a00 += tail0[i] * pa[i];
-                a01 += tail1[i] * pa[i];
-                a10 += tail0[i] * pb[i];
-                a11 += tail1[i] * pb[i];
+                acc[0] += tail0[i] * pa[i];
+                acc[1] += tail1[i] * pa[i];
+                acc[2] += tail0[i] * pb[i];
+                acc[3] += tail1[i] * pb[i];
             }
+            pa = pb + kt; /* next pair of rows */
             const int32_t ma = mult[oc], mb = mult[oc + 1];
-            const int32_t sa = shift[oc], sb = shift[oc + 1];
-            const int32_t kha = (int32_t)((uint32_t)K2 << (-sa - 2)), khb = (int32_t)((uint32_t)K2 << (-sb - 2));
-            const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(a00, ma, kha, -sa - 1)) |
-                                                (tn__usat8(pw_rq(a10, mb, khb, -sb - 1)) << 8) |
-                                                (tn__usat8(pw_rq(a01, ma, kha, -sa - 1)) << 16) |
-                                                (tn__usat8(pw_rq(a11, mb, khb, -sb - 1)) << 24),
+            const int32_t sha = -shift[oc] - 1, shb = -shift[oc + 1] - 1;
+            const int32_t kha = (int32_t)((uint32_t)K2 << (sha - 1)), khb = (int32_t)((uint32_t)K2 << (shb - 1));
+            const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(acc[0], ma, kha, sha)) |
+                                                (tn__usat8(pw_rq(acc[2], mb, khb, shb)) << 8) |
+                                                (tn__usat8(pw_rq(acc[1], ma, kha, sha)) << 16) |
+                                                (tn__usat8(pw_rq(acc[3], mb, khb, shb)) << 24),
                                             H4, L4);
             const uint16_t t0 = (uint16_t)t, t1 = (uint16_t)(t >> 16);
             memcpy(out0 + oc, &t0, 2);

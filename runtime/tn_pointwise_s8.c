@@ -35,7 +35,46 @@ TN_INLINE void pw_put(int16_t *col, const int8_t *x, int32_t k, int32_t k4, int3
     for (int32_t i = k4; i < k; ++i) t[i - k4] = (int16_t)(x[i] + off);
 }
 
+/* Both pixels of a pair at once (same layout as two pw_put calls). */
+TN_INLINE void pw_put2(int16_t *col, const int8_t *x0, const int8_t *x1, int32_t k, int32_t k4, int32_t off,
+                       int32_t off2)
+{
+    int16_t *c = col;
+    for (int32_t i = 0; i < k4; i += 4, c += 8) {
+        const int32_t w0 = tn__read_s8x4(x0 + i), w1 = tn__read_s8x4(x1 + i);
+        int32_t v[4];
+        v[0] = tn__sadd16(tn__sxtb16(w0), off2);
+        v[1] = tn__sadd16(tn__sxtb16_ror8(w0), off2);
+        v[2] = tn__sadd16(tn__sxtb16(w1), off2);
+        v[3] = tn__sadd16(tn__sxtb16_ror8(w1), off2);
+        memcpy(c, v, 16);
+    }
+    int16_t *t = col + 2 * k4;
+    for (int32_t i = k4; i < k; ++i) {
+        t[i - k4] = (int16_t)(x0[i] + off);
+        t[k - k4 + i - k4] = (int16_t)(x1[i] + off);
+    }
+}
+
 #endif
+
+/* Input pixel of output pixel px, walked in raster order without divisions. */
+typedef struct {
+    const int8_t *row, *cur;
+    int32_t ox, w_out, step, row_step;
+} pw_iter_t;
+TN_INLINE const int8_t *pw_next(pw_iter_t *it)
+{
+    const int8_t *r = it->cur;
+    if (++it->ox == it->w_out) {
+        it->ox = 0;
+        it->row += it->row_step;
+        it->cur = it->row;
+    } else {
+        it->cur += it->step;
+    }
+    return r;
+}
 
 int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
                     const int32_t *bias, int8_t *output, int16_t *scratch)
@@ -44,7 +83,7 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
     if (rc != TN_OK) return rc;
     if (p->kh != 1 || p->kw != 1 || p->pad_top || p->pad_left || p->pad_bottom || p->pad_right)
         return TN_ERR_ARG;
-    if (!input || !weights || !output) return TN_ERR_ARG;
+    if (!input || !weights || !output || tn__scratch_misaligned(scratch)) return TN_ERR_ARG;
 
     const int32_t n_pix = p->h_out * p->w_out;
     const int32_t c_in = p->c_in;
@@ -61,10 +100,16 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
             const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
             const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
             const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
+            pw_iter_t it;
+            it.row = it.cur = input;
+            it.ox = 0;
+            it.w_out = p->w_out;
+            it.step = p->stride_w * c_in;
+            it.row_step = p->stride_h * p->w_in * c_in;
             int32_t px = 0;
             for (; px + 2 <= n_pix; px += 2) {
-                pw_put(scratch, TN_PW_PIXEL(px), c_in, k4, off, off2, 0);
-                pw_put(scratch, TN_PW_PIXEL(px + 1), c_in, k4, off, off2, 1);
+                const int8_t *x0 = pw_next(&it), *x1 = pw_next(&it);
+                pw_put2(scratch, x0, x1, c_in, k4, off, off2);
                 tn__mat_mult_q15_il(weights, bias, p->c_out, c_in, scratch, 1, p->out_multiplier, p->out_shift, K2, H4, L4,
                          output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
             }

@@ -62,9 +62,14 @@
  * ---------------------------------------------------------------------------
  *  Activation, weight and bias pointers need only their natural alignment
  *  (1 for int8, 4 for int32): word reads of int8 data go through memcpy, which
- *  Cortex-M7 performs as unaligned LDR. Scratch buffers should be 4-byte aligned
- *  (int16 alignment is the hard minimum). Unless a kernel says otherwise, outputs
- *  must not overlap inputs; tn_depthwise_s8 and tn_add_s8 may run in place.
+ *  Cortex-M7 performs as unaligned LDR. The scratch of tn_conv2d_s8 and
+ *  tn_pointwise_s8 MUST be 8-byte aligned (the Arm path reads it with LDRD; the
+ *  memory planner places every arena buffer at an 8-byte-aligned offset of an
+ *  8-byte-aligned arena): a non-NULL misaligned scratch is rejected with
+ *  TN_ERR_ARG on every build, so the contract does not depend on the target.
+ *  tn_depthwise_s8 accepts a scratch of any alignment (8 recommended).
+ *  Unless a kernel says otherwise, outputs must not overlap inputs;
+ *  tn_depthwise_s8 and tn_add_s8 may run in place.
  *
  * ---------------------------------------------------------------------------
  * Arm fast path
@@ -107,7 +112,8 @@ typedef struct {
 } tn_conv_params_t;
 
 /* ---- k x k convolution, groups = 1 ------------------------------------- */
-/* Scratch: q15 im2col of two output pixels = 2*kh*kw*c_in*sizeof(int16_t) bytes. */
+/* Scratch: q15 im2col of two output pixels = 2*kh*kw*c_in*sizeof(int16_t) bytes,
+ * 8-byte aligned (TN_ERR_ARG otherwise, see "Alignment" above). */
 size_t tn_conv2d_scratch_bytes(int32_t k, int32_t c_in);
 /* Same for a non-square kernel. */
 size_t tn_conv2d_scratch_bytes_hw(int32_t kh, int32_t kw, int32_t c_in);
@@ -118,7 +124,7 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
                  const int32_t *bias, int8_t *output, int16_t *scratch);
 
 /* ---- 1 x 1 convolution (any stride, no padding) ------------------------- */
-/* Scratch: 2*c_in*sizeof(int16_t) bytes. */
+/* Scratch: 2*c_in*sizeof(int16_t) bytes, 8-byte aligned (TN_ERR_ARG otherwise). */
 size_t tn_pointwise_scratch_bytes(int32_t c_in);
 int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
                     const int32_t *bias, int8_t *output, int16_t *scratch);

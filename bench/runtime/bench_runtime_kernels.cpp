@@ -15,7 +15,7 @@ struct Layer {
   tn_conv_params_t p{};
   std::vector<int8_t> in, w, out;
   std::vector<int32_t> bias, mult, shift;
-  std::vector<uint32_t> scratch;  // 4-byte aligned
+  std::vector<uint64_t> scratch;  // 8-byte aligned (required by conv / pointwise)
   int64_t macs = 0;
 };
 
@@ -42,7 +42,7 @@ Layer make(int h, int w, int cin, int cout, int k, int s, bool dw) {
   L.out.resize((size_t)p.h_out * p.w_out * p.c_out + (size_t)h * w * cin);
   size_t sb = dw ? tn_depthwise_scratch_bytes_k(h, w, k, k)
                  : (k == 1 ? tn_pointwise_scratch_bytes(cin) : tn_conv2d_scratch_bytes(k, cin));
-  L.scratch.assign(sb / 4 + 2, 0);
+  L.scratch.assign(sb / 8 + 2, 0);
   L.macs = (int64_t)p.h_out * p.w_out * p.c_out * k * k * (dw ? 1 : cin);
   return L;
 }

@@ -20,7 +20,7 @@ McuSpec test_mcu(int64_t sram, int64_t flash) {
   m.sram_bytes = sram;
   m.flash_bytes = flash;
   m.code.runtime = 6000;
-  m.code.per_layer = 50;
+  m.code.per_layer.fill(50);
   m.code.patch = 500;
   m.code.kernels = {{2000, 1000, 1500, 300, 200, 400}};
   return m;

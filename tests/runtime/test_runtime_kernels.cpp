@@ -99,16 +99,20 @@ std::vector<int32_t> rand_bias(std::mt19937& g, int n) {
 constexpr uint8_t kCanary = 0xA5;
 
 // Scratch of exactly `bytes` followed by canaries; check() asserts they survive.
+// 8-byte aligned, as the runtime requires for conv / pointwise scratch (the
+// memory planner's kArenaAlignment); `shift` > 0 misaligns it on purpose.
 struct Scratch {
-  std::vector<uint32_t> words;  // 4-byte aligned
-  size_t bytes;
-  explicit Scratch(size_t n) : words((n + 64) / 4 + 1), bytes(n) {
-    std::memset(words.data(), kCanary, words.size() * 4);
+  std::vector<uint64_t> words;  // 8-byte aligned
+  size_t bytes, shift;
+  explicit Scratch(size_t n, size_t shift_bytes = 0) : words((n + shift_bytes + 64) / 8 + 1), bytes(n), shift(shift_bytes) {
+    std::memset(words.data(), kCanary, words.size() * 8);
   }
-  template <class T> T* ptr() { return reinterpret_cast<T*>(words.data()); }
+  template <class T> T* ptr() { return reinterpret_cast<T*>(reinterpret_cast<uint8_t*>(words.data()) + shift); }
   bool intact() const {
     const uint8_t* b = reinterpret_cast<const uint8_t*>(words.data());
-    for (size_t i = bytes; i < words.size() * 4; ++i)
+    for (size_t i = 0; i < shift; ++i)
+      if (b[i] != kCanary) return false;
+    for (size_t i = shift + bytes; i < words.size() * 8; ++i)
       if (b[i] != kCanary) return false;
     return true;
   }
@@ -362,6 +366,109 @@ TEST(TN_S(Pointwise), RejectsKernelOrPadding) {
   EXPECT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), nullptr, out.data(), scratch.data()), TN_ERR_ARG);
 }
 
+// The Arm pointwise kernel (tn__pw_2x2_asm on QEMU, its C reference here):
+// every c_in class (k / 4 groups: none, < 8, exactly 8, more than 8 in whole and
+// partial passes; k % 4 tails 1..3), even and odd c_out, 1x1 maps, odd pixel
+// counts, stride 2, clamp ranges, with and without bias.
+TEST(TN_S(Pointwise), KernelPathShapes) {
+  std::mt19937 g(4242);
+  const int cins[] = {1, 2, 3, 4, 5, 7, 8, 12, 16, 20, 28, 31, 32, 33, 36, 60, 64, 68, 100, 132};
+  const int couts[] = {1, 2, 3, 7, 16, 33};
+  const int maps[][3] = {{1, 1, 1}, {1, 3, 1}, {3, 3, 1}, {2, 5, 1}, {5, 4, 2}};
+  int n = 0;
+  for (int cin : cins)
+    for (int cout : couts)
+      for (const auto& m : maps) {
+        ConvShape s{};
+        s.kh = s.kw = 1;
+        s.h_in = m[0]; s.w_in = m[1]; s.sh = s.sw = m[2];
+        s.c_in = cin; s.c_out = cout;
+        s.h_out = (s.h_in - 1) / s.sh + 1; s.w_out = (s.w_in - 1) / s.sw + 1;
+        s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+        switch (n % 3) {
+          case 0: s.act_min = -128; s.act_max = 127; break;
+          case 1: s.act_min = s.zp_out; s.act_max = std::min(127, s.zp_out + rnd(g, 0, 120)); break;
+          default: s.act_min = rnd(g, -128, 127); s.act_max = rnd(g, s.act_min, 127); break;
+        }
+        rand_requant(g, s, s.c_out, s.c_in);
+        if (n % 7 == 0)  // a generic-requantisation channel now and then
+          s.shift[rnd(g, 0, s.c_out - 1)] = rnd(g, 0, 1) ? 1 : -23;
+        auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+        auto w = rand_s8(g, (size_t)s.c_out * s.c_in, -127, 127);
+        auto bias = rand_bias(g, s.c_out);
+        const bool with_bias = n % 4 != 1;
+        auto want = tnref::conv(s, in.data(), w.data(), with_bias ? bias.data() : nullptr);
+        tn_conv_params_t p = to_params(s);
+        Scratch scratch(tn_pointwise_scratch_bytes(s.c_in));
+        std::vector<int8_t> out(want.size() + 8, 0x5A);
+        ASSERT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), with_bias ? bias.data() : nullptr, out.data(),
+                                  scratch.ptr<int16_t>()),
+                  TN_OK);
+        ASSERT_TRUE(scratch.intact());
+        for (size_t i = want.size(); i < out.size(); ++i) ASSERT_EQ(out[i], 0x5A) << "wrote past the output";
+        out.resize(want.size());
+        ASSERT_EQ(out, want) << "cin=" << cin << " cout=" << cout << " map=" << m[0] << "x" << m[1] << " s=" << m[2]
+                             << " bias=" << with_bias << " act=[" << s.act_min << "," << s.act_max << "]";
+        ++n;
+      }
+}
+
+// Scratch alignment contract (tn_runtime.h): conv / pointwise reject a
+// scratch that is not 8-byte aligned on every build; depthwise accepts any.
+TEST(TN_S(Runtime), ScratchAlignment) {
+  std::mt19937 g(64);
+  ConvShape s{};
+  s.kh = s.kw = 1; s.sh = s.sw = 1;
+  s.h_in = s.w_in = s.h_out = s.w_out = 3; s.c_in = 8; s.c_out = 5;
+  s.zp_in = 3; s.zp_out = -4; s.act_min = -128; s.act_max = 127;
+  rand_requant(g, s, s.c_out, s.c_in);
+  auto in = rand_s8(g, 9 * 8);
+  auto w = rand_s8(g, 5 * 8, -127, 127);
+  auto bias = rand_bias(g, 5);
+  auto want = tnref::conv(s, in.data(), w.data(), bias.data());
+  tn_conv_params_t p = to_params(s);
+  std::vector<int8_t> out(want.size());
+  for (size_t shift : {2u, 4u, 6u}) {
+    Scratch bad(tn_pointwise_scratch_bytes(8), shift);
+    EXPECT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), bias.data(), out.data(), bad.ptr<int16_t>()), TN_ERR_ARG);
+    EXPECT_TRUE(bad.intact());
+  }
+  Scratch ok(tn_pointwise_scratch_bytes(8), 8);
+  ASSERT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), bias.data(), out.data(), ok.ptr<int16_t>()), TN_OK);
+  EXPECT_EQ(out, want);
+
+  ConvShape c = s;
+  c.kh = c.kw = 3; c.pt = c.pl = c.pb = c.pr = 1;
+  rand_requant(g, c, c.c_out, 9 * c.c_in);
+  auto wc = rand_s8(g, 5 * 9 * 8, -127, 127);
+  auto want_c = tnref::conv(c, in.data(), wc.data(), bias.data());
+  tn_conv_params_t pc = to_params(c);
+  for (size_t shift : {2u, 4u}) {
+    Scratch bad(tn_conv2d_scratch_bytes(3, 8), shift);
+    EXPECT_EQ(tn_conv2d_s8(&pc, in.data(), wc.data(), bias.data(), out.data(), bad.ptr<int16_t>()), TN_ERR_ARG);
+  }
+  Scratch okc(tn_conv2d_scratch_bytes(3, 8));
+  ASSERT_EQ(tn_conv2d_s8(&pc, in.data(), wc.data(), bias.data(), out.data(), okc.ptr<int16_t>()), TN_OK);
+  EXPECT_EQ(out, want_c);
+
+  ConvShape d{};
+  d.kh = d.kw = 3; d.sh = d.sw = 1; d.pt = d.pl = d.pb = d.pr = 1;
+  d.h_in = d.w_in = d.h_out = d.w_out = 6; d.c_in = d.c_out = 5;
+  d.zp_in = -7; d.zp_out = 9; d.act_min = 9; d.act_max = 127;
+  rand_requant(g, d, 5, 9);
+  auto din = rand_s8(g, 36 * 5);
+  auto dw = rand_s8(g, 9 * 5, -127, 127);
+  auto want_d = tnref::depthwise(d, din.data(), dw.data(), bias.data());
+  tn_conv_params_t pd = to_params(d);
+  for (size_t shift : {1u, 2u, 3u, 5u}) {
+    Scratch sc(tn_depthwise_scratch_bytes_k(6, 6, 3, 3), shift);
+    std::vector<int8_t> got(want_d.size());
+    ASSERT_EQ(tn_depthwise_s8(&pd, din.data(), dw.data(), bias.data(), got.data(), sc.ptr<int8_t>()), TN_OK);
+    EXPECT_TRUE(sc.intact());
+    EXPECT_EQ(got, want_d) << "shift " << shift;
+  }
+}
+
 // ---------------------------------------------------------------- depthwise
 
 void run_depthwise_case(std::mt19937& g, const ConvShape& s, bool in_place, std::set<int>* seen = nullptr) {
@@ -435,6 +542,33 @@ TEST(TN_S(Depthwise), WideMapStride2) {
   s.zp_in = -128; s.zp_out = -128; s.act_min = -128; s.act_max = -128 + 100;
   rand_requant(g, s, 12, 25);
   run_depthwise_case(g, s, true);
+}
+
+// The two-pass (accumulate, then requantise) depthwise: the whole plane in
+// one run (h_out * w_out <= 64), several whole rows per run, partial last
+// runs, rows wider than a run (w_out > 64, split into runs), for k 3 / 5 / 7,
+// strides 1 / 2, clamps, in place and out of place.
+TEST(TN_S(Depthwise), RunShapes) {
+  std::mt19937 g(6464);
+  const int maps[][2] = {{1, 64}, {2, 65}, {3, 70}, {9, 8}, {8, 8}, {7, 9}, {5, 64}, {2, 140}, {4, 4}, {1, 129}};
+  int n = 0;
+  for (const auto& m : maps)
+    for (int k : {3, 5, 7})
+      for (int st : {1, 2}) {
+        ConvShape s{};
+        s.kh = s.kw = k; s.sh = s.sw = st;
+        s.pt = s.pl = s.pb = s.pr = k / 2;
+        s.h_in = m[0]; s.w_in = m[1]; s.c_in = s.c_out = 1 + n % 6;
+        s.h_out = (s.h_in + 2 * (k / 2) - k) / st + 1;
+        s.w_out = (s.w_in + 2 * (k / 2) - k) / st + 1;
+        s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+        if (n % 2) { s.act_min = s.zp_out; s.act_max = std::min(127, s.zp_out + rnd(g, 0, 100)); }
+        else { s.act_min = -128; s.act_max = 127; }
+        rand_requant(g, s, s.c_out, k * k);
+        run_depthwise_case(g, s, n % 3 == 0);
+        if (HasFatalFailure()) return;
+        ++n;
+      }
 }
 
 // Shapes that hit every branch of the DSP depthwise: 1x1 and 1xN maps, a

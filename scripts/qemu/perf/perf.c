@@ -43,7 +43,7 @@ static const layer_t g_layers[] = {
 #define N_LAYERS ((int)(sizeof(g_layers) / sizeof(g_layers[0])))
 
 static int8_t g_in[32 * 32 * 32 + 64], g_out[32 * 32 * 32 + 64], g_w[192 * 48 + 64];
-static uint32_t g_scratch[1024];
+static uint32_t g_scratch[1024] __attribute__((aligned(8)));
 static int32_t g_bias[192], g_mult[192], g_shift[192];
 static uint32_t g_seed = 7u;
 static uint32_t lcg(void) { return g_seed = g_seed * 1664525u + 1013904223u; }
@@ -81,6 +81,9 @@ int main(void)
     put("# layer           op          k s  in -> out        macs   instr/MAC\n");
     for (int i = 0; i < N_LAYERS; ++i) {
         const layer_t *L = &g_layers[i];
+#ifdef TN_PERF_ONLY /* TN_CFLAGS=-DTN_PERF_ONLY=<layer index>: run one layer (for tracing) */
+        if (i != TN_PERF_ONLY) continue;
+#endif
         tn_conv_params_t p;
         memset(&p, 0, sizeof(p));
         const int pad = L->k / 2;

@@ -72,7 +72,7 @@ static void report(const char *name, int rc, const int8_t *out, int32_t n)
 /* ---- buffers (static: no malloc) ---- */
 #define BIG (48 * 48 * 64)
 static int8_t g_in[BIG], g_out[BIG], g_w[64 * 7 * 7 * 64 > 96 * 96 ? 64 * 7 * 7 * 64 : 96 * 96];
-static int16_t g_scratch[2 * 7 * 7 * 64];
+static int16_t g_scratch[2 * 7 * 7 * 64] __attribute__((aligned(8)));
 static int32_t g_bias[128], g_mult[128], g_shift[128];
 
 static tn_conv_params_t conv_params(int32_t h, int32_t w, int32_t cin, int32_t cout, int32_t k, int32_t stride,
@@ -129,6 +129,47 @@ static void check_dw(const char *name, int32_t h, int32_t w, int32_t c, int32_t 
     int8_t *out = in_place ? g_in : g_out;
     int rc = tn_depthwise_s8(&p, g_in, g_w, g_bias, out, (int8_t *)g_scratch);
     report(name, rc, out, out_size(&p));
+}
+
+/* Pointwise / conv with a chosen clamp range (mode 0: none, 1: ReLU-like
+ * [zp, zp + 90], 2: a narrow range around zp) and optional bias: exercises the
+ * Arm assembly kernel (tn__pw_2x2_asm) against the host's C path. */
+static void check_conv_ex(const char *name, int32_t h, int32_t w, int32_t cin, int32_t cout, int32_t k,
+                          int32_t stride, int32_t pad, int act_mode, int with_bias)
+{
+    tn_conv_params_t p = conv_params(h, w, cin, cout, k, stride, pad, pad, pad, pad);
+    if (act_mode == 1) {
+        p.act_min = p.output_zero_point;
+        p.act_max = p.output_zero_point + 90 > 127 ? 127 : p.output_zero_point + 90;
+    } else if (act_mode == 2) {
+        p.act_min = p.output_zero_point - 20 < -128 ? -128 : p.output_zero_point - 20;
+        p.act_max = p.output_zero_point + 20 > 127 ? 127 : p.output_zero_point + 20;
+    }
+    fill_s8(g_in, h * w * cin, -128, 127);
+    fill_s8(g_w, cout * k * k * cin, -127, 127);
+    fill_bias(g_bias, cout);
+    { /* ~2^-7 / sqrt(taps): outputs spread over the int8 range */
+        int32_t sh = -7;
+        for (int32_t t = cin * k * k; t >= 4; t >>= 2) --sh;
+        fill_requant(g_mult, g_shift, cout, sh);
+    }
+    const int32_t *b = with_bias ? g_bias : NULL;
+    int rc = k == 1 && !pad ? tn_pointwise_s8(&p, g_in, g_w, b, g_out, g_scratch)
+                            : tn_conv2d_s8(&p, g_in, g_w, b, g_out, g_scratch);
+    report(name, rc, g_out, out_size(&p));
+}
+
+static void check_dw_ex(const char *name, int32_t h, int32_t w, int32_t c, int32_t k, int32_t stride, int relu)
+{
+    const int32_t pad = k / 2;
+    tn_conv_params_t p = conv_params(h, w, c, c, k, stride, pad, pad, pad, pad);
+    if (relu) p.act_min = p.output_zero_point;
+    fill_s8(g_in, h * w * c, -128, 127);
+    fill_s8(g_w, k * k * c, -127, 127);
+    fill_bias(g_bias, c);
+    fill_requant(g_mult, g_shift, c, -6);
+    int rc = tn_depthwise_s8(&p, g_in, g_w, g_bias, g_in, (int8_t *)g_scratch);
+    report(name, rc, g_in, out_size(&p));
 }
 
 /* ---- instructions per MAC (meaningful under QEMU -icount shift=0) ---- */
@@ -216,6 +257,45 @@ int tn_selftest_run(tn_write_fn write)
     check_dw("dw7_s1_inplace", 11, 12, 5, 7, 1, 3, 3, 3, 3, 1);
     check_dw("dw7_s2_asym", 17, 16, 4, 7, 2, 0, 3, 3, 0, 0);
     check_dw("dw3_grow_inplace", 6, 5, 7, 3, 1, 2, 2, 2, 2, 1);
+
+    /* pointwise kernel paths: k/4 groups none / < 8 / 8 / > 8, k%4 tails,
+     * odd c_out, 1x1 maps, odd pixel counts, stride 2, clamps, NULL bias */
+    {
+        static const int16_t cins[] = {1, 3, 4, 8, 12, 16, 33, 36, 64, 68, 132};
+        static const int16_t couts[] = {1, 2, 7, 16, 33};
+        char name[32];
+        int n = 0;
+        for (int i = 0; i < (int)(sizeof(cins) / sizeof(cins[0])); ++i)
+            for (int j = 0; j < (int)(sizeof(couts) / sizeof(couts[0])); ++j, ++n) {
+                const int32_t hw = n % 3 == 0 ? 1 : n % 3 == 1 ? 3 : 5;
+                const int32_t st = n % 4 == 3 ? 2 : 1;
+                /* name "pwx_<cin>_<cout>" */
+                char num[24];
+                size_t len = 0;
+                memcpy(name, "pwx_", 4);
+                len = 4;
+                tn_format_i32(cins[i], num);
+                memcpy(name + len, num, strlen(num));
+                len += strlen(num);
+                name[len++] = '_';
+                tn_format_i32(couts[j], num);
+                memcpy(name + len, num, strlen(num) + 1);
+                check_conv_ex(name, hw, hw + (n & 1), cins[i], couts[j], 1, st, 0, n % 3, n % 5 != 4);
+            }
+    }
+    /* first-layer conv (c_in 1): interior windows and borders, stride 1 / 2 */
+    check_conv_ex("stem3x3_c1_s1", 9, 11, 1, 16, 3, 1, 1, 1, 1);
+    check_conv_ex("stem3x3_c1_s2", 12, 9, 1, 7, 3, 2, 1, 0, 1);
+    check_conv_ex("stem5x5_c1_s1", 8, 7, 1, 5, 5, 1, 2, 2, 1);
+    check_conv_ex("conv3x3_c3_nobias", 7, 6, 3, 9, 3, 1, 1, 1, 0);
+    /* depthwise two-pass runs: whole plane, rows per run, wide rows */
+    check_dw_ex("dwr3_s1_2x65", 2, 65, 5, 3, 1, 1);
+    check_dw_ex("dwr5_s2_3x70", 3, 70, 3, 5, 2, 0);
+    check_dw_ex("dwr3_s1_9x8", 9, 8, 6, 3, 1, 1);
+    check_dw_ex("dwr7_s1_1x129", 1, 129, 2, 7, 1, 0);
+    check_dw_ex("dwr3_s1_4x4", 4, 4, 19, 3, 1, 1);
+    check_dw_ex("dwr3_s2_8x8", 8, 8, 11, 3, 2, 0);
+    check_dw_ex("dwr5_s1_4x4", 4, 4, 9, 5, 1, 1);
 
     { /* add, in place on input 1 */
         tn_add_params_t ap;

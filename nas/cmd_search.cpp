@@ -1,9 +1,84 @@
+// tinynas search: the main job. Evolutionary search on the trained supernet under the MCU's
+// limits, a scaled MobileNetV2 baseline, and the export of the winner.
+#include <fmt/core.h>
+
+#include <filesystem>
+
 #include "nas/cli.h"
+#include "nas/export_subnet.h"
+#include "nas/search_pipeline.h"
+#ifdef TINYNAS_WITH_TORCH
+#include "supernet/api.h"
+#endif
 
 namespace tinynas {
 
+namespace {
+
+struct SearchArgs {
+  std::string config, out = "out/search", checkpoint;
+  bool fresh = false, no_export = false, qemu = false;
+};
+
+#ifdef TINYNAS_WITH_TORCH
+class SupernetScorer : public SubnetScorer {
+ public:
+  SupernetScorer(SupernetEvaluator& e, int64_t val_images) : e_(e), val_images_(val_images) {}
+  double accuracy(const ArchSpec& arch, EvalSplit split) override {
+    return split == EvalSplit::Val ? e_.accuracy(arch, Split::Val, val_images_) : e_.accuracy(arch, Split::Test);
+  }
+
+ private:
+  SupernetEvaluator& e_;
+  int64_t val_images_;
+};
+#endif
+
+int run_search_command(const SearchArgs& args) {
+  const Experiment exp = Experiment::load(args.config);
+#ifdef TINYNAS_WITH_TORCH
+  SupernetEvaluator evaluator(exp.space, exp.data, exp.train, args.checkpoint);
+  SupernetScorer scorer(evaluator, exp.search.val_images);
+  const SearchSummary s = run_search(exp, scorer, {args.out, !args.fresh});
+  auto kb = [](int64_t b) { return b / 1024.0; };
+  fmt::print("\nsearched on {} ({:.0f} KB SRAM, {:.0f} KB flash for the model) in {:.0f} s\n", exp.mcu.name,
+             kb(exp.mcu.sram_budget()), kb(exp.mcu.flash_budget()), s.seconds);
+  auto show = [&](const char* what, const ScoredArch& a) {
+    fmt::print("  {:<9} val {:.4f} test {:.4f}  SRAM {:.1f} KB  flash {:.1f} KB  {:.2f} MMACs  {}\n", what,
+               a.val_accuracy, a.test_accuracy, kb(a.estimate.peak_sram_bytes), kb(a.estimate.flash_bytes),
+               a.estimate.macs / 1e6, a.arch.to_string());
+  };
+  show("searched", s.best);
+  if (!s.baseline.arch.stages.empty()) show("MbV2", s.baseline);
+  if (s.predictor_kendall_tau > -2) {
+    fmt::print("  accuracy predictor: Kendall tau {:.3f} on {} held-out subnets ({} measured)\n",
+               s.predictor_kendall_tau, s.predictor_holdout, s.measured);
+  }
+  fmt::print("wrote {}/best.yaml, summary.json, search_log.csv, pareto.csv, pareto_*.svg\n", args.out);
+  if (args.no_export) return 0;
+  ExportOptions o;
+  o.out_dir = args.out + "/export";
+  o.run_qemu = args.qemu || exp.export_.run_on_qemu;
+  const ExportReport r = export_subnet(exp, exp.space, s.best.arch, evaluator, o);
+  return r.host_matches == r.firmware_images ? 0 : 1;
+#else
+  fmt::print(stderr, "tinynas search: this build has no LibTorch (TINYNAS_WITH_TORCH=OFF)\n");
+  return 2;
+#endif
+}
+
+}  // namespace
+
 void add_search_command(CLI::App& app, CommandFn* run) {
-  add_pending_command(app, run, "search", "Evolutionary search on the supernet under MCU limits", "the search work (issue 5)");
+  auto args = std::make_shared<SearchArgs>();
+  CLI::App* sub = app.add_subcommand("search", "Evolutionary search on the supernet under the MCU's limits");
+  sub->add_option("--config", args->config, "experiment config (YAML)")->required();
+  sub->add_option("--out", args->out, "output directory (resumes what is there)")->capture_default_str();
+  sub->add_option("--checkpoint", args->checkpoint, "supernet checkpoint (default: train.checkpoint)");
+  sub->add_flag("--fresh", args->fresh, "ignore earlier measurements and generations in --out");
+  sub->add_flag("--no-export", args->no_export, "stop after the search");
+  sub->add_flag("--qemu", args->qemu, "verify the exported winner on QEMU's Cortex-M7 too");
+  sub->callback([run, args] { *run = [args] { return run_search_command(*args); }; });
 }
 
 }  // namespace tinynas

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "supernet/api.h"
+
 namespace tinynas {
 
 struct LabelledImages {
@@ -17,5 +19,10 @@ struct LabelledImages {
     return std::vector<float>(pixels.begin() + i * n, pixels.begin() + (i + 1) * n);
   }
 };
+
+// The first `max_images` (0 = all) of a split, normalised and resized to `resolution` as the
+// supernet's forward does. Needs the LibTorch build (supernet/images.cpp).
+LabelledImages load_labelled_images(const DataConfig& data, Split split, int64_t max_images,
+                                    int resolution);
 
 }  // namespace tinynas

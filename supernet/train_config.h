@@ -12,8 +12,10 @@ namespace tinynas {
 struct DataConfig {
   std::string dataset = "fashion-mnist";
   std::string path = "/usr/share/datasets/fashion-mnist";
-  int val_size = 5000;  // held out of the training set for search; the test set is for reports
-  int workers = 2;      // loader threads
+  int val_size = 5000;   // held out of the training set for search; the test set is for reports
+  uint64_t split_seed = 0;  // which images are held out (independent of train.seed)
+  int train_images = 0;  // use only the first N of the remaining training images; 0 = all
+  int workers = 1;       // background threads assembling (augmenting) the next batch; 0 = none
 
   static DataConfig from_config(const ConfigNode& node);
 };
@@ -21,19 +23,29 @@ struct DataConfig {
 struct TrainConfig {
   int epochs = 10;
   int batch_size = 128;
-  std::string optimizer = "sgd";  // sgd | adamw
+  std::string optimizer = "sgd";  // sgd (nesterov) | adamw
   double lr = 0.1;
   double momentum = 0.9;
-  double weight_decay = 4e-5;
-  int warmup_epochs = 1;
+  bool nesterov = true;
+  double weight_decay = 4e-5;     // not applied to batch-norm parameters, biases, kernel transforms
+  double warmup_epochs = 1;       // linear warm-up, then cosine decay to zero
   double label_smoothing = 0.1;
   int random_subnets = 2;   // sandwich rule: largest + smallest + N random per step
   bool distill = true;      // in-place distillation from the largest subnet
+  // Once-for-All phases (largest only, + kernel, + depth, + expand/width), epochs split evenly;
+  // the hidden channels are re-sorted by importance when expand ratios become elastic.
   bool progressive_shrinking = false;
   int bn_calibration_batches = 10;
+  int eval_batch_size = 500;
+  int crop_padding = 2;     // augmentation: random crop of the padded image
+  bool hflip = true;        // augmentation: random horizontal flip
+  double grad_clip = 0;     // clip the global gradient norm; 0 = off
+  bool channels_last = true;  // NHWC activations (faster on CPU with oneDNN)
   uint64_t seed = 0;
   std::string device = "cpu";  // cpu | cuda
-  int threads = 0;             // 0 = one per core
+  int threads = 0;             // intra-op threads; 0 = one per core
+  int log_every = 20;          // steps between progress lines
+  int checkpoint_every = 100;  // steps between mid-epoch checkpoints; 0 = at epoch ends only
   std::string checkpoint;      // where the trained supernet is written and read
 
   static TrainConfig from_config(const ConfigNode& node);

@@ -94,7 +94,7 @@ TEST(Codegen, LayerByLayerIsBitExactAndTheArenaIsThePlan) {
   ArchSampler sampler(space, 21);
   for (int n = 0; n < 2; ++n) {
     ArchSpec arch = sampler.sample();
-    arch.resolution = 28 + 4 * n;
+    arch.resolution = 24 + 4 * n;
     const Built b = build_model(space, arch, 40 + n, 6);
     const MemoryPlan plan = plan_memory(b.model.graph);
     const GeneratedC c = generate_model_c(b.model, plan);
@@ -115,7 +115,7 @@ TEST(Codegen, PatchBasedIsBitExactWithLayerByLayer) {
   int runs = 0;
   for (int n = 0; runs < 3 && n < 20; ++n) {
     ArchSpec arch = sampler.sample();
-    arch.resolution = 40;
+    arch.resolution = 32;
     arch.patch = {2 + n % 3, 1 + n % 4};
     if (arch.patch.split > arch.num_blocks()) continue;
     const Built b = build_model(space, arch, 70 + n, 4);

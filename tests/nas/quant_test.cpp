@@ -66,7 +66,8 @@ TEST(QuantParams, CoverTheRangeAndZero) {
 
 TEST(FloatModel, FoldsBatchNormIntoTheStem) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
-  const ArchSpec arch = ArchSpec::smallest(space);
+  ArchSpec arch = ArchSpec::smallest(space);
+  arch.resolution = 28;
   const NetGraph g = lower(space, arch);
   const auto trained = random_weights(g, 1);
   const FloatModel m = FloatModel::fold(g, trained);

@@ -45,8 +45,8 @@ TEST(ArchSpec, HashIsStableAndDistinguishes) {
   const ArchSpec big = ArchSpec::largest(space);
   // The hash is part of file names and caches: it must never change between versions.
   EXPECT_EQ(big.to_string(),
-            "r48 w1.0 | 3e1 | 7e6 7e6 7e6 7e6 | 7e6 7e6 7e6 7e6 | 7e6 7e6 7e6 7e6 | 7e6 7e6 7e6 7e6");
-  EXPECT_EQ(big.hash_hex(), "3122675bcbe94f4e");
+            "r32 w1.0 | 3e1 | 7e6 7e6 7e6 7e6 | 7e6 7e6 7e6 7e6 | 7e6 7e6 7e6 7e6 | 7e6 7e6 7e6 7e6");
+  EXPECT_EQ(big.hash_hex(), "00cdd55b7327e431");
   ArchSpec other = big;
   other.stages[2][1].expand = 4;
   EXPECT_NE(other.hash(), big.hash());
@@ -119,8 +119,8 @@ TEST(ArchSpec, ValidationNamesTheKey) {
     y.replace(y.find(from), from.size(), to);
     return error_of([&] { ArchSpec::from_config(ConfigNode::parse(y, "a.yaml"), space); });
   };
-  EXPECT_EQ(bad("resolution: 28", "resolution: 30"),
-            "a.yaml: resolution: expected one of the space's resolutions {28, 32, 40, 48}, got 30 "
+  EXPECT_EQ(bad("resolution: 24", "resolution: 30"),
+            "a.yaml: resolution: expected one of the space's resolutions {24, 28, 32}, got 30 "
             "(line 1)");
   EXPECT_EQ(bad("width: 0.5", "width: 0.6"),
             "a.yaml: width: expected one of the space's width multipliers {0.5, 0.75, 1.0}, got "
@@ -136,7 +136,7 @@ TEST(ArchSpec, ValidationNamesTheKey) {
               HasSubstr("a.yaml: patch.split: expected a split in [1, 5] blocks, got 9"));
   EXPECT_THAT(bad("patch: {patches: 1, split: 0}", "patch: {patches: 5, split: 1}"),
               HasSubstr("a.yaml: patch.patches: expected one of the space's patch counts"));
-  EXPECT_THAT(bad("resolution: 28", "resolution: 28\nkernel: 3"),
+  EXPECT_THAT(bad("resolution: 24", "resolution: 24\nkernel: 3"),
               HasSubstr("a.yaml: kernel: unknown key"));
 }
 
@@ -145,7 +145,7 @@ TEST(ArchSpec, ExtremesAreTheLargestAndSmallest) {
   const ArchSpec big = ArchSpec::largest(space), small = ArchSpec::smallest(space);
   EXPECT_EQ(big.num_blocks(), 1 + 4 * 4);
   EXPECT_EQ(small.num_blocks(), 1 + 4 * 2);
-  EXPECT_EQ(big.resolution, 48);
+  EXPECT_EQ(big.resolution, 32);
   EXPECT_EQ(small.width, 0.5);
 }
 

@@ -1,0 +1,78 @@
+// The supernet's torch-free front door, for the CLI (nas/cmd_train.cpp, nas/cmd_eval.cpp), the
+// search (fitness = accuracy of a subnet with inherited weights) and the int8 exporter (float
+// weights of a subnet in NetGraph layer order). Nothing here includes LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "search_spaces/arch_spec.h"
+#include "search_spaces/search_space.h"
+#include "supernet/layer_weights.h"
+#include "supernet/train_config.h"
+
+namespace tinynas {
+
+enum class Split { Train, Val, Test };
+Split parse_split(const std::string& name);  // "train" | "val" | "test"; else ConfigError
+const char* split_name(Split s);
+
+struct TrainOptions {
+  bool resume = false;        // continue from train.checkpoint when it exists
+  int epochs = 0;             // overrides train.epochs (the schedule's length) when > 0
+  int stop_after_epochs = 0;  // end this run after N epochs, as if killed; 0 = run to the end
+  std::string checkpoint;     // overrides train.checkpoint when not empty
+  bool final_test = true;     // evaluate largest / smallest on the test split at the end
+};
+
+struct SubnetScore {
+  double val = -1, test = -1;  // accuracy in [0, 1]; -1 = not measured
+};
+
+struct TrainReport {
+  std::string checkpoint;
+  std::string metrics;        // the JSON written next to the checkpoint (when finished)
+  bool finished = false;      // every epoch of the schedule is done
+  int epoch = 0;              // epochs completed
+  int64_t steps = 0;          // sandwich steps run by this invocation
+  double seconds = 0;         // wall time of those steps
+  double images_per_second = 0;  // training images per second (each through 2 + N subnets)
+  SubnetScore largest, smallest;
+};
+
+// `tinynas train`: sandwich-rule training with in-place distillation, checkpoints written
+// atomically at every epoch end and every train.checkpoint_every steps, resumable exactly.
+// Progress goes to stderr. Throws ConfigError for bad input (missing data, a checkpoint of
+// another space, ...).
+TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
+                           const TrainConfig& train, const TrainOptions& options = {});
+
+// A trained supernet loaded once, answering for many subnets: each query recalibrates the
+// subnet's batch norms on train.bn_calibration_batches training batches first.
+class SupernetEvaluator {
+ public:
+  // Loads the data and the checkpoint (train.checkpoint unless `checkpoint` is given); a
+  // missing checkpoint or one trained on another space is a ConfigError.
+  SupernetEvaluator(const SearchSpace& space, const DataConfig& data, const TrainConfig& train,
+                    const std::string& checkpoint = "");
+  ~SupernetEvaluator();
+  SupernetEvaluator(const SupernetEvaluator&) = delete;
+  SupernetEvaluator& operator=(const SupernetEvaluator&) = delete;
+
+  // Top-1 accuracy in [0, 1] on the split (its first max_images when > 0).
+  double accuracy(const ArchSpec& arch, Split split, int64_t max_images = 0);
+  // The subnet's float weights after BN recalibration, one entry per lower(space, arch) layer.
+  std::vector<LayerWeights> weights(const ArchSpec& arch);
+  int64_t split_size(Split split) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The metrics file written next to a checkpoint: "models/x.pt" -> "models/x.json".
+std::string metrics_path_for(const std::string& checkpoint);
+
+}  // namespace tinynas

@@ -1,0 +1,127 @@
+// Elastic layers in the Once-for-All style: each holds the weights of its largest configuration
+// and runs a slice of them chosen by its `active_*` state. One class per elastic dimension:
+//   ElasticConv2d        first-k input and output channels of a k x k convolution (stem,
+//                        pointwise expand / project / head): covers expand ratio and width.
+//   ElasticDepthwiseConv elastic kernel size (the centre of the largest kernel through small
+//                        learned linear transforms, 7x7 -> 5x5 -> 3x3) and first-k channels.
+//   ElasticBatchNorm     first-k channels; running statistics of the active slice.
+//   ElasticLinear        first-k input features.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace tinynas {
+
+struct ElasticConv2dOptions {
+  ElasticConv2dOptions(int64_t max_in, int64_t max_out, int64_t kernel = 1, int64_t stride = 1)
+      : max_in_(max_in), max_out_(max_out), kernel_(kernel), stride_(stride) {}
+  TORCH_ARG(int64_t, max_in);
+  TORCH_ARG(int64_t, max_out);
+  TORCH_ARG(int64_t, kernel);
+  TORCH_ARG(int64_t, stride);
+};
+
+class ElasticConv2dImpl : public torch::nn::Module {
+ public:
+  explicit ElasticConv2dImpl(const ElasticConv2dOptions& options);
+  void reset_parameters();
+  void set_active(int64_t in, int64_t out);
+  // [active_out, active_in, k, k], a view of the full weight.
+  torch::Tensor active_weight() const;
+  torch::Tensor forward(const torch::Tensor& x);
+
+  ElasticConv2dOptions options;
+  int64_t active_in = 0, active_out = 0;
+  bool channels_last = false;  // run with an NHWC weight (oneDNN then produces NHWC outputs)
+  torch::Tensor weight;  // [max_out, max_in, k, k]
+};
+TORCH_MODULE(ElasticConv2d);
+
+struct ElasticDepthwiseConvOptions {
+  ElasticDepthwiseConvOptions(int64_t max_channels, std::vector<int64_t> kernel_sizes,
+                              int64_t stride = 1)
+      : max_channels_(max_channels), kernel_sizes_(std::move(kernel_sizes)), stride_(stride) {}
+  TORCH_ARG(int64_t, max_channels);
+  TORCH_ARG(std::vector<int64_t>, kernel_sizes);  // odd sizes; the largest is stored
+  TORCH_ARG(int64_t, stride);
+};
+
+class ElasticDepthwiseConvImpl : public torch::nn::Module {
+ public:
+  explicit ElasticDepthwiseConvImpl(const ElasticDepthwiseConvOptions& options);
+  void reset_parameters();
+  void set_active(int64_t channels, int64_t kernel);
+  int64_t max_kernel() const { return kernel_sizes_.back(); }
+  // The effective [active_channels, 1, k, k] kernel: the centre k x k of the largest kernel,
+  // passed through the transform matrix of each step down from the largest size (OFA).
+  torch::Tensor active_weight() const;
+  torch::Tensor forward(const torch::Tensor& x);
+  // The learned (k'^2 x k'^2) transform from kernel `from` to the next smaller size; identity at
+  // initialisation.
+  torch::Tensor transform(int64_t from) const;
+
+  ElasticDepthwiseConvOptions options;
+  int64_t active_channels = 0, active_kernel = 0;
+  bool channels_last = false;  // run with an NHWC weight
+  torch::Tensor weight;  // [max_channels, 1, K, K]
+
+ private:
+  std::vector<int64_t> kernel_sizes_;  // ascending
+  std::vector<torch::Tensor> transforms_;  // transforms_[i]: kernel_sizes_[i+1] -> kernel_sizes_[i]
+};
+TORCH_MODULE(ElasticDepthwiseConv);
+
+struct ElasticBatchNormOptions {
+  explicit ElasticBatchNormOptions(int64_t max_channels) : max_channels_(max_channels) {}
+  TORCH_ARG(int64_t, max_channels);
+  TORCH_ARG(double, eps) = 1e-5;
+  TORCH_ARG(double, momentum) = 0.1;
+};
+
+class ElasticBatchNormImpl : public torch::nn::Module {
+ public:
+  explicit ElasticBatchNormImpl(const ElasticBatchNormOptions& options);
+  void reset_parameters();
+  void set_active(int64_t channels) { active_channels = channels; }
+  // Training: batch statistics, and the active slice of the running statistics is updated.
+  // Evaluation: the active slice of the running statistics.
+  torch::Tensor forward(const torch::Tensor& x);
+  // BN recalibration (OFA): reset the active slice's running statistics, then each forward
+  // normalises with batch statistics and folds them into a cumulative average (momentum 1/n),
+  // until end_calibration().
+  void begin_calibration();
+  void end_calibration() { calibrating_ = false; }
+
+  ElasticBatchNormOptions options;
+  int64_t active_channels = 0;
+  torch::Tensor weight, bias, running_mean, running_var;
+
+ private:
+  bool calibrating_ = false;
+  int64_t calibration_batches_ = 0;
+};
+TORCH_MODULE(ElasticBatchNorm);
+
+struct ElasticLinearOptions {
+  ElasticLinearOptions(int64_t max_in, int64_t out) : max_in_(max_in), out_(out) {}
+  TORCH_ARG(int64_t, max_in);
+  TORCH_ARG(int64_t, out);
+};
+
+class ElasticLinearImpl : public torch::nn::Module {
+ public:
+  explicit ElasticLinearImpl(const ElasticLinearOptions& options);
+  void reset_parameters();
+  void set_active(int64_t in) { active_in = in; }
+  torch::Tensor active_weight() const { return weight.narrow(1, 0, active_in); }
+  torch::Tensor forward(const torch::Tensor& x);
+
+  ElasticLinearOptions options;
+  int64_t active_in = 0;
+  torch::Tensor weight, bias;  // [out, max_in], [out]
+};
+TORCH_MODULE(ElasticLinear);
+
+}  // namespace tinynas

@@ -1,0 +1,552 @@
+// Elastic layers, the supernet and extracted subnets: one translation unit, since every file that
+// includes LibTorch costs ~30 s to compile.
+#include "supernet/supernet.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace tinynas {
+
+namespace F = torch::nn::functional;
+
+// ---------------------------------------------------------------------------------------------
+// Elastic layers
+
+ElasticConv2dImpl::ElasticConv2dImpl(const ElasticConv2dOptions& o) : options(o) {
+  weight = register_parameter(
+      "weight", torch::empty({o.max_out(), o.max_in(), o.kernel(), o.kernel()}));
+  active_in = o.max_in();
+  active_out = o.max_out();
+  reset_parameters();
+}
+
+void ElasticConv2dImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_normal_(weight, 0.0, torch::kFanOut, torch::kReLU);
+}
+
+void ElasticConv2dImpl::set_active(int64_t in, int64_t out) {
+  TORCH_CHECK(in >= 1 && in <= options.max_in() && out >= 1 && out <= options.max_out(),
+              "ElasticConv2d: active channels ", in, "->", out, " outside ", options.max_in(),
+              "->", options.max_out());
+  active_in = in;
+  active_out = out;
+}
+
+torch::Tensor ElasticConv2dImpl::active_weight() const {
+  return weight.narrow(0, 0, active_out).narrow(1, 0, active_in);
+}
+
+torch::Tensor ElasticConv2dImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.size(1) == active_in, "ElasticConv2d: input has ", x.size(1), " channels, active ",
+              active_in);
+  torch::Tensor w = active_weight();
+  // oneDNN runs NHWC when the input or the weight is NHWC; a 1-channel input cannot say so.
+  w = w.contiguous(channels_last ? torch::MemoryFormat::ChannelsLast : x.suggest_memory_format());
+  const int64_t pad = options.kernel() / 2;
+  return torch::conv2d(x, w, {}, options.stride(), pad);
+}
+
+ElasticDepthwiseConvImpl::ElasticDepthwiseConvImpl(const ElasticDepthwiseConvOptions& o)
+    : options(o), kernel_sizes_(o.kernel_sizes()) {
+  TORCH_CHECK(!kernel_sizes_.empty(), "ElasticDepthwiseConv: no kernel sizes");
+  std::sort(kernel_sizes_.begin(), kernel_sizes_.end());
+  for (int64_t k : kernel_sizes_) TORCH_CHECK(k % 2 == 1, "ElasticDepthwiseConv: even kernel ", k);
+  const int64_t kmax = kernel_sizes_.back();
+  weight = register_parameter("weight", torch::empty({o.max_channels(), 1, kmax, kmax}));
+  for (std::size_t i = 0; i + 1 < kernel_sizes_.size(); ++i) {
+    const int64_t to = kernel_sizes_[i];
+    const std::string name =
+        "transform_" + std::to_string(kernel_sizes_[i + 1]) + "to" + std::to_string(to);
+    transforms_.push_back(register_parameter(name, torch::eye(to * to)));
+  }
+  active_channels = o.max_channels();
+  active_kernel = kmax;
+  reset_parameters();
+}
+
+void ElasticDepthwiseConvImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_normal_(weight, 0.0, torch::kFanOut, torch::kReLU);
+  for (auto& t : transforms_) t.copy_(torch::eye(t.size(0)));
+}
+
+void ElasticDepthwiseConvImpl::set_active(int64_t channels, int64_t kernel) {
+  TORCH_CHECK(channels >= 1 && channels <= options.max_channels(),
+              "ElasticDepthwiseConv: active channels ", channels, " outside 1..",
+              options.max_channels());
+  TORCH_CHECK(std::find(kernel_sizes_.begin(), kernel_sizes_.end(), kernel) != kernel_sizes_.end(),
+              "ElasticDepthwiseConv: kernel ", kernel, " not a choice");
+  active_channels = channels;
+  active_kernel = kernel;
+}
+
+torch::Tensor ElasticDepthwiseConvImpl::transform(int64_t from) const {
+  for (std::size_t i = 0; i + 1 < kernel_sizes_.size(); ++i) {
+    if (kernel_sizes_[i + 1] == from) return transforms_[i];
+  }
+  throw std::invalid_argument("ElasticDepthwiseConv: no transform from kernel " +
+                              std::to_string(from));
+}
+
+torch::Tensor ElasticDepthwiseConvImpl::active_weight() const {
+  torch::Tensor w = weight.narrow(0, 0, active_channels);
+  const int64_t c = active_channels;
+  // Step down from the largest kernel: centre crop, then the learned (k^2 x k^2) transform.
+  for (std::size_t i = kernel_sizes_.size() - 1; i > 0 && kernel_sizes_[i] > active_kernel; --i) {
+    const int64_t src = kernel_sizes_[i], dst = kernel_sizes_[i - 1];
+    const int64_t off = (src - dst) / 2;
+    torch::Tensor centre = w.narrow(2, off, dst).narrow(3, off, dst).reshape({c, dst * dst});
+    w = torch::linear(centre, transforms_[i - 1]).view({c, 1, dst, dst});
+  }
+  return w;
+}
+
+torch::Tensor ElasticDepthwiseConvImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.size(1) == active_channels, "ElasticDepthwiseConv: input has ", x.size(1),
+              " channels, active ", active_channels);
+  torch::Tensor w = active_weight().contiguous(
+      channels_last ? torch::MemoryFormat::ChannelsLast : x.suggest_memory_format());
+  return torch::conv2d(x, w, {}, options.stride(), active_kernel / 2, 1, active_channels);
+}
+
+ElasticBatchNormImpl::ElasticBatchNormImpl(const ElasticBatchNormOptions& o) : options(o) {
+  weight = register_parameter("weight", torch::ones({o.max_channels()}));
+  bias = register_parameter("bias", torch::zeros({o.max_channels()}));
+  running_mean = register_buffer("running_mean", torch::zeros({o.max_channels()}));
+  running_var = register_buffer("running_var", torch::ones({o.max_channels()}));
+  active_channels = o.max_channels();
+}
+
+void ElasticBatchNormImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  weight.fill_(1);
+  bias.zero_();
+  running_mean.zero_();
+  running_var.fill_(1);
+}
+
+torch::Tensor ElasticBatchNormImpl::forward(const torch::Tensor& x) {
+  const int64_t c = active_channels;
+  TORCH_CHECK(x.size(1) == c, "ElasticBatchNorm: input has ", x.size(1), " channels, active ", c);
+  // Narrowed views of the running statistics: batch_norm updates the active slice in place.
+  torch::Tensor rm = running_mean.narrow(0, 0, c), rv = running_var.narrow(0, 0, c);
+  torch::Tensor w = weight.narrow(0, 0, c), b = bias.narrow(0, 0, c);
+  if (calibrating_) {
+    ++calibration_batches_;
+    return torch::batch_norm(x, w, b, rm, rv, /*training=*/true,
+                             1.0 / static_cast<double>(calibration_batches_), options.eps(),
+                             /*cudnn_enabled=*/true);
+  }
+  return torch::batch_norm(x, w, b, rm, rv, is_training(), options.momentum(), options.eps(),
+                           /*cudnn_enabled=*/true);
+}
+
+void ElasticBatchNormImpl::begin_calibration() {
+  torch::NoGradGuard no_grad;
+  running_mean.narrow(0, 0, active_channels).zero_();
+  running_var.narrow(0, 0, active_channels).fill_(1);
+  calibrating_ = true;
+  calibration_batches_ = 0;
+}
+
+ElasticLinearImpl::ElasticLinearImpl(const ElasticLinearOptions& o) : options(o) {
+  weight = register_parameter("weight", torch::empty({o.out(), o.max_in()}));
+  bias = register_parameter("bias", torch::zeros({o.out()}));
+  active_in = o.max_in();
+  reset_parameters();
+}
+
+void ElasticLinearImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::normal_(weight, 0.0, 0.01);
+  bias.zero_();
+}
+
+torch::Tensor ElasticLinearImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.size(1) == active_in, "ElasticLinear: input has ", x.size(1), " features, active ",
+              active_in);
+  return torch::linear(x, active_weight(), bias);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Supernet
+
+SupernetBlockImpl::SupernetBlockImpl(int64_t max_in, int64_t max_hidden, int64_t max_out,
+                                     std::vector<int64_t> kernel_sizes, int64_t stride,
+                                     bool has_expand) {
+  if (has_expand) {
+    expand = register_module("expand", ElasticConv2d(ElasticConv2dOptions(max_in, max_hidden)));
+    expand_bn = register_module("expand_bn", ElasticBatchNorm(ElasticBatchNormOptions(max_hidden)));
+  }
+  dw = register_module(
+      "dw", ElasticDepthwiseConv(ElasticDepthwiseConvOptions(max_hidden, kernel_sizes, stride)));
+  dw_bn = register_module("dw_bn", ElasticBatchNorm(ElasticBatchNormOptions(max_hidden)));
+  project = register_module("project", ElasticConv2d(ElasticConv2dOptions(max_hidden, max_out)));
+  project_bn = register_module("project_bn", ElasticBatchNorm(ElasticBatchNormOptions(max_out)));
+}
+
+namespace {
+
+template <typename F>
+int max_over_widths(const SearchSpace& space, F f) {
+  int m = 0;
+  for (double w : space.width_multipliers) m = std::max(m, f(w));
+  return m;
+}
+
+std::vector<int64_t> to_i64(const std::vector<int>& v) { return {v.begin(), v.end()}; }
+
+}  // namespace
+
+SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
+  const SearchSpace& sp = space_;
+  const int stem_max = max_over_widths(sp, [&](double w) { return sp.stem_width(w); });
+  stem_ = register_module("stem", ElasticConv2d(ElasticConv2dOptions(
+                                       sp.input_channels, stem_max, sp.stem_kernel, sp.stem_stride)));
+  stem_bn_ = register_module("stem_bn", ElasticBatchNorm(ElasticBatchNormOptions(stem_max)));
+  int prev_max = stem_max;
+  for (std::size_t s = 0; s < sp.stages.size(); ++s) {
+    const StageSpec& st = sp.stages[s];
+    const int out_max = max_over_widths(sp, [&](double w) { return sp.stage_width(s, w); });
+    const bool has_expand = std::any_of(st.expand_ratios.begin(), st.expand_ratios.end(),
+                                        [](int e) { return e != 1; });
+    std::vector<SupernetBlock> stage;
+    for (int i = 0; i < st.max_depth(); ++i) {
+      int hidden_max = 0, in_max = 0;
+      for (double w : sp.width_multipliers) {
+        const int in = i == 0 ? (s == 0 ? sp.stem_width(w) : sp.stage_width(s - 1, w))
+                              : sp.stage_width(s, w);
+        in_max = std::max(in_max, in);
+        for (int e : st.expand_ratios) hidden_max = std::max(hidden_max, sp.hidden_width(in, e));
+      }
+      (void)prev_max;
+      auto block = SupernetBlock(in_max, hidden_max, out_max, to_i64(st.kernel_sizes),
+                                 i == 0 ? st.stride : 1, has_expand);
+      stage.push_back(register_module("s" + std::to_string(s) + "b" + std::to_string(i), block));
+    }
+    blocks_.push_back(std::move(stage));
+    prev_max = out_max;
+  }
+  int feat_max = prev_max;
+  if (sp.head_channels > 0) {
+    const int head_max = max_over_widths(sp, [&](double w) { return sp.head_width(w); });
+    head_ = register_module("head", ElasticConv2d(ElasticConv2dOptions(prev_max, head_max)));
+    head_bn_ = register_module("head_bn", ElasticBatchNorm(ElasticBatchNormOptions(head_max)));
+    feat_max = head_max;
+  }
+  fc_ = register_module("fc", ElasticLinear(ElasticLinearOptions(feat_max, sp.num_classes)));
+  set_active(ArchSpec::largest(space_));
+}
+
+void SupernetImpl::set_active(const ArchSpec& arch) {
+  arch.validate(space_);
+  arch_ = arch;
+  lower(space_, arch_, &graph_);
+  // Global block index -> (stage, index in stage).
+  std::vector<std::pair<int, int>> where;
+  for (std::size_t s = 0; s < arch_.stages.size(); ++s) {
+    for (std::size_t i = 0; i < arch_.stages[s].size(); ++i) where.emplace_back(s, i);
+  }
+  plan_.clear();
+  for (const Layer& l : graph_.layers) {
+    Op op;
+    op.layer = &l;
+    switch (l.role) {
+      case LayerRole::Stem:
+        op.conv = stem_.get();
+        op.bn = stem_bn_.get();
+        break;
+      case LayerRole::Expand:
+      case LayerRole::Depthwise:
+      case LayerRole::Project: {
+        const auto [s, i] = where.at(l.block);
+        SupernetBlockImpl& b = *blocks_[s][i];
+        if (l.role == LayerRole::Expand) {
+          op.conv = b.expand.get();
+          op.bn = b.expand_bn.get();
+        } else if (l.role == LayerRole::Depthwise) {
+          op.dw = b.dw.get();
+          op.bn = b.dw_bn.get();
+        } else {
+          op.conv = b.project.get();
+          op.bn = b.project_bn.get();
+        }
+        break;
+      }
+      case LayerRole::Head:
+        op.conv = head_.get();
+        op.bn = head_bn_.get();
+        break;
+      case LayerRole::Classifier:
+        fc_->set_active(l.in.c);
+        break;
+      case LayerRole::Residual:
+      case LayerRole::Pool:
+        break;
+    }
+    if (op.conv) op.conv->set_active(l.in.c, l.out.c);
+    if (op.dw) op.dw->set_active(l.out.c, l.kernel);
+    if (op.bn) op.bn->set_active(l.out.c);
+    plan_.push_back(op);
+  }
+}
+
+torch::Tensor resize_to(const torch::Tensor& x, int64_t resolution) {
+  if (x.size(2) == resolution && x.size(3) == resolution) return x;
+  return torch::upsample_bilinear2d(x, {resolution, resolution}, /*align_corners=*/false);
+}
+
+torch::Tensor SupernetImpl::forward(torch::Tensor x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == space_.input_channels, "Supernet: expected [N, ",
+              space_.input_channels, ", H, W] input, got ", x.sizes());
+  if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  x = resize_to(x, arch_.resolution);
+  std::vector<torch::Tensor> values(graph_.tensors.size());
+  values[graph_.input] = x;
+  for (std::size_t i = 0; i < plan_.size(); ++i) {
+    const Op& op = plan_[i];
+    const Layer& l = *op.layer;
+    const torch::Tensor& in = values[l.inputs[0]];
+    torch::Tensor y;
+    switch (l.kind) {
+      case OpKind::Conv:
+      case OpKind::Pointwise:
+        y = op.bn->forward(op.conv->forward(in));
+        break;
+      case OpKind::Depthwise:
+        y = op.bn->forward(op.dw->forward(in));
+        break;
+      case OpKind::Add:
+        y = in + values[l.inputs[1]];
+        break;
+      case OpKind::AvgPool:
+        // sum() then divide, not mean() or adaptive_avg_pool2d(): sum's backward hands an
+        // expanded (stride 0) gradient to the layers below, which their NHWC backward kernels
+        // take as it is; the others materialise an NCHW gradient and the convolutions' backward
+        // runs 2-3x slower.
+        y = in.sum({2, 3}).div(static_cast<double>(in.size(2) * in.size(3)));
+        break;
+      case OpKind::FullyConnected:
+        y = fc_->forward(in);
+        break;
+    }
+    if (l.relu6) y = torch::hardtanh_(y, 0.0, 6.0);
+    for (int t : l.inputs) {
+      if (t >= 0 && graph_.tensors[t].last_consumer == static_cast<int>(i)) values[t].reset();
+    }
+    values[l.output] = std::move(y);
+  }
+  return values[graph_.output];
+}
+
+void SupernetImpl::set_channels_last(bool on) {
+  channels_last_ = on;
+  for (auto& m : modules(/*include_self=*/false)) {
+    torch::NoGradGuard no_grad;
+    const auto fmt = on ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    if (auto* c = dynamic_cast<ElasticConv2dImpl*>(m.get())) {
+      c->channels_last = on;
+      c->weight.set_data(c->weight.contiguous(fmt));
+    }
+    if (auto* d = dynamic_cast<ElasticDepthwiseConvImpl*>(m.get())) {
+      d->channels_last = on;
+      d->weight.set_data(d->weight.contiguous(fmt));
+    }
+  }
+}
+
+void SupernetImpl::for_each_active_bn(const std::function<void(ElasticBatchNormImpl&)>& fn) {
+  for (const Op& op : plan_) {
+    if (op.bn) fn(*op.bn);
+  }
+}
+
+void SupernetImpl::recalibrate_bn(const std::vector<torch::Tensor>& batches) {
+  torch::NoGradGuard no_grad;
+  for_each_active_bn([](ElasticBatchNormImpl& bn) { bn.begin_calibration(); });
+  train(false);  // the calibration mode normalises with batch statistics regardless
+  try {
+    for (const auto& b : batches) forward(b);
+  } catch (...) {
+    for_each_active_bn([](ElasticBatchNormImpl& bn) { bn.end_calibration(); });
+    throw;
+  }
+  for_each_active_bn([](ElasticBatchNormImpl& bn) { bn.end_calibration(); });
+}
+
+namespace {
+
+std::vector<float> to_floats(const torch::Tensor& t) {
+  torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+torch::Tensor from_floats(const std::vector<float>& v, std::vector<int64_t> shape) {
+  return torch::from_blob(const_cast<float*>(v.data()), shape, torch::kFloat).clone();
+}
+
+}  // namespace
+
+std::vector<LayerWeights> SupernetImpl::extract_weights(const ArchSpec& arch) {
+  set_active(arch);
+  std::vector<LayerWeights> out;
+  out.reserve(plan_.size());
+  for (const Op& op : plan_) {
+    const Layer& l = *op.layer;
+    LayerWeights lw;
+    lw.kind = l.kind;
+    lw.role = l.role;
+    torch::Tensor w;
+    if (op.conv) w = op.conv->active_weight();
+    if (op.dw) w = op.dw->active_weight();
+    if (l.kind == OpKind::FullyConnected) {
+      w = fc_->active_weight();
+      lw.bias = to_floats(fc_->bias);
+    }
+    if (w.defined()) {
+      lw.weight_shape.assign(w.sizes().begin(), w.sizes().end());
+      lw.weight = to_floats(w);
+    }
+    if (op.bn) {
+      const int64_t c = op.bn->active_channels;
+      lw.bn_gamma = to_floats(op.bn->weight.narrow(0, 0, c));
+      lw.bn_beta = to_floats(op.bn->bias.narrow(0, 0, c));
+      lw.bn_mean = to_floats(op.bn->running_mean.narrow(0, 0, c));
+      lw.bn_var = to_floats(op.bn->running_var.narrow(0, 0, c));
+      lw.bn_eps = op.bn->options.eps();
+    }
+    out.push_back(std::move(lw));
+  }
+  return out;
+}
+
+std::shared_ptr<SubnetImpl> SupernetImpl::extract(const ArchSpec& arch) {
+  std::vector<LayerWeights> w = extract_weights(arch);
+  return std::make_shared<SubnetImpl>(graph_, w);
+}
+
+std::vector<ParamPermutation> SupernetImpl::sort_channels() {
+  torch::NoGradGuard no_grad;
+  std::vector<ParamPermutation> done;
+  auto permute = [&](torch::Tensor& t, int64_t dim, const torch::Tensor& idx, bool is_param) {
+    t.copy_(t.index_select(dim, idx));
+    if (is_param) done.push_back({t, dim, idx});
+  };
+  for (auto& stage : blocks_) {
+    for (auto& b : stage) {
+      if (!b->expand) continue;  // hidden channels are the block's input channels
+      const torch::Tensor importance = b->project->weight.abs().sum({0, 2, 3});
+      const torch::Tensor idx =
+          std::get<1>(importance.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+      permute(b->expand->weight, 0, idx, true);
+      for (ElasticBatchNormImpl* bn : {b->expand_bn.get(), b->dw_bn.get()}) {
+        permute(bn->weight, 0, idx, true);
+        permute(bn->bias, 0, idx, true);
+        permute(bn->running_mean, 0, idx, false);
+        permute(bn->running_var, 0, idx, false);
+      }
+      permute(b->dw->weight, 0, idx, true);
+      permute(b->project->weight, 1, idx, true);
+    }
+  }
+  return done;
+}
+
+std::vector<torch::Tensor> SupernetImpl::decay_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : named_parameters()) {
+    const std::string& n = p.key();
+    const bool is_bn = n.find("bn.") != std::string::npos;
+    const bool is_weight = n.size() >= 6 && n.compare(n.size() - 6, 6, "weight") == 0;
+    if (is_weight && !is_bn) out.push_back(p.value());
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> SupernetImpl::no_decay_parameters() const {
+  std::vector<torch::Tensor> decay = decay_parameters();
+  std::vector<torch::Tensor> out;
+  for (const auto& p : parameters()) {
+    const bool in_decay = std::any_of(decay.begin(), decay.end(), [&](const torch::Tensor& d) {
+      return d.unsafeGetTensorImpl() == p.unsafeGetTensorImpl();
+    });
+    if (!in_decay) out.push_back(p);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extracted subnet
+
+SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& weights)
+    : graph_(graph) {
+  TORCH_CHECK(weights.size() == graph_.layers.size(), "Subnet: ", weights.size(),
+              " layer weights for ", graph_.layers.size(), " layers");
+  convs_.resize(graph_.layers.size(), nullptr);
+  bns_.resize(graph_.layers.size(), nullptr);
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    const LayerWeights& w = weights[i];
+    const std::string name = "l" + std::to_string(i);
+    if (l.kind == OpKind::Conv || l.kind == OpKind::Pointwise || l.kind == OpKind::Depthwise) {
+      const int64_t groups = l.kind == OpKind::Depthwise ? l.out.c : 1;
+      auto conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in.c, l.out.c, l.kernel)
+                                        .stride(l.stride)
+                                        .padding(l.pad)
+                                        .groups(groups)
+                                        .bias(false));
+      conv->weight.copy_(from_floats(w.weight, w.weight_shape));
+      convs_[i] = register_module(name + "_conv", conv);
+      auto bn = torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(l.out.c).eps(w.bn_eps));
+      bn->weight.copy_(from_floats(w.bn_gamma, {l.out.c}));
+      bn->bias.copy_(from_floats(w.bn_beta, {l.out.c}));
+      bn->running_mean.copy_(from_floats(w.bn_mean, {l.out.c}));
+      bn->running_var.copy_(from_floats(w.bn_var, {l.out.c}));
+      bns_[i] = register_module(name + "_bn", bn);
+    } else if (l.kind == OpKind::FullyConnected) {
+      fc_ = register_module("fc", torch::nn::Linear(l.in.c, l.out.c));
+      fc_->weight.copy_(from_floats(w.weight, w.weight_shape));
+      fc_->bias.copy_(from_floats(w.bias, {l.out.c}));
+    }
+  }
+  eval();
+}
+
+torch::Tensor SubnetImpl::forward(torch::Tensor x) {
+  x = resize_to(x, resolution());
+  std::vector<torch::Tensor> values(graph_.tensors.size());
+  values[graph_.input] = x;
+  for (std::size_t i = 0; i < graph_.layers.size(); ++i) {
+    const Layer& l = graph_.layers[i];
+    const torch::Tensor& in = values[l.inputs[0]];
+    torch::Tensor y;
+    switch (l.kind) {
+      case OpKind::Conv:
+      case OpKind::Pointwise:
+      case OpKind::Depthwise:
+        y = bns_[i]->forward(convs_[i]->forward(in));
+        break;
+      case OpKind::Add:
+        y = in + values[l.inputs[1]];
+        break;
+      case OpKind::AvgPool:
+        // sum() then divide, not mean() or adaptive_avg_pool2d(): sum's backward hands an
+        // expanded (stride 0) gradient to the layers below, which their NHWC backward kernels
+        // take as it is; the others materialise an NCHW gradient and the convolutions' backward
+        // runs 2-3x slower.
+        y = in.sum({2, 3}).div(static_cast<double>(in.size(2) * in.size(3)));
+        break;
+      case OpKind::FullyConnected:
+        y = fc_->forward(in);
+        break;
+    }
+    if (l.relu6) y = torch::hardtanh(y, 0.0, 6.0);
+    values[l.output] = y;
+  }
+  return values[graph_.output];
+}
+
+}  // namespace tinynas

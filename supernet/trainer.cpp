@@ -1,0 +1,528 @@
+// Sandwich training, checkpoints, BN recalibration and evaluation, and the torch-free API of
+// api.h built on them.
+#include "supernet/trainer.h"
+
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "search_spaces/arch_sampler.h"
+#include "search_spaces/atomic_file.h"
+#include "search_spaces/config_node.h"
+#include "supernet/api.h"
+
+namespace tinynas {
+
+namespace F = torch::nn::functional;
+
+// ---------------------------------------------------------------------------------------------
+// The step
+
+SandwichLoss sandwich_step(Supernet& net, torch::optim::Optimizer& opt,
+                           const std::vector<ArchSpec>& archs, const torch::Tensor& images,
+                           const torch::Tensor& labels, const TrainConfig& train) {
+  net->train();
+  // Gradients are reset to undefined, not zero: a parameter no subnet of this step used then
+  // gets no update (no momentum drift), and a resumed run, whose gradients start undefined,
+  // behaves exactly like an uninterrupted one.
+  for (auto& g : opt.param_groups()) {
+    for (auto& p : g.params()) p.mutable_grad().reset();
+  }
+  SandwichLoss out;
+  net->set_active(archs.at(0));
+  const torch::Tensor logits = net->forward(images);
+  torch::Tensor loss = F::cross_entropy(
+      logits, labels, F::CrossEntropyFuncOptions().label_smoothing(train.label_smoothing));
+  loss.backward();
+  out.largest = loss.item<double>();
+  const torch::Tensor soft = torch::softmax(logits.detach(), 1);
+  for (std::size_t i = 1; i < archs.size(); ++i) {
+    net->set_active(archs[i]);
+    const torch::Tensor o = net->forward(images);
+    torch::Tensor l =
+        train.distill
+            ? F::kl_div(torch::log_softmax(o, 1), soft, F::KLDivFuncOptions().reduction(torch::kBatchMean))
+            : F::cross_entropy(o, labels,
+                               F::CrossEntropyFuncOptions().label_smoothing(train.label_smoothing));
+    l.backward();
+    out.children += l.item<double>();
+  }
+  if (archs.size() > 1) out.children /= static_cast<double>(archs.size() - 1);
+  if (train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), train.grad_clip);
+  opt.step();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling
+
+namespace {
+
+template <typename T>
+void keep_largest(std::vector<T>& v) {
+  const T m = *std::max_element(v.begin(), v.end());
+  v.assign(1, m);
+}
+
+}  // namespace
+
+SubnetSampler::SubnetSampler(const SearchSpace& space, const TrainConfig& train)
+    : space_(space), train_(train) {
+  for (int p = 0; p < kPhases; ++p) {
+    SearchSpace s = space;
+    if (train.progressive_shrinking) {
+      for (StageSpec& st : s.stages) {
+        if (p < 1) keep_largest(st.kernel_sizes);
+        if (p < 2) keep_largest(st.depths);
+        if (p < 3) keep_largest(st.expand_ratios);
+      }
+      if (p < 3) keep_largest(s.width_multipliers);
+    }
+    phase_spaces_.push_back(std::move(s));
+  }
+}
+
+int SubnetSampler::phase(int64_t epoch) const {
+  if (!train_.progressive_shrinking) return kPhases - 1;
+  return static_cast<int>(std::min<int64_t>(kPhases - 1, epoch * kPhases / train_.epochs));
+}
+
+std::vector<ArchSpec> SubnetSampler::sandwich(int64_t epoch, int64_t step) const {
+  const SearchSpace& s = phase_spaces_[phase(epoch)];
+  std::vector<ArchSpec> out;
+  out.push_back(ArchSpec::largest(space_));
+  out.push_back(ArchSpec::smallest(s));
+  ArchSampler sampler(s, mix_seed(train_.seed, 0x5a3d, epoch, step));
+  for (int i = 0; i < train_.random_subnets; ++i) out.push_back(sampler.sample());
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimisation
+
+double learning_rate(const TrainConfig& train, int64_t global_step, int64_t steps_per_epoch) {
+  const double warm = train.warmup_epochs * static_cast<double>(steps_per_epoch);
+  const double total = static_cast<double>(train.epochs) * steps_per_epoch;
+  const double g = static_cast<double>(global_step);
+  if (g < warm) return train.lr * (g + 1) / warm;
+  const double span = std::max(1.0, total - warm);
+  return train.lr * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, (g - warm) / span)));
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(Supernet& net, const TrainConfig& train) {
+  using torch::optim::OptimizerParamGroup;
+  std::vector<OptimizerParamGroup> groups;
+  if (train.optimizer == "adamw") {
+    auto opts = [&](double wd) {
+      return std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(train.lr).weight_decay(wd));
+    };
+    groups.emplace_back(net->decay_parameters(), opts(train.weight_decay));
+    groups.emplace_back(net->no_decay_parameters(), opts(0.0));
+    return std::make_unique<torch::optim::AdamW>(groups,
+                                                 torch::optim::AdamWOptions(train.lr));
+  }
+  auto opts = [&](double wd) {
+    return std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(train.lr)
+                                                          .momentum(train.momentum)
+                                                          .nesterov(train.nesterov)
+                                                          .weight_decay(wd));
+  };
+  groups.emplace_back(net->decay_parameters(), opts(train.weight_decay));
+  groups.emplace_back(net->no_decay_parameters(), opts(0.0));
+  return std::make_unique<torch::optim::SGD>(
+      groups, torch::optim::SGDOptions(train.lr).momentum(train.momentum).nesterov(train.nesterov));
+}
+
+void set_learning_rate(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) {
+    if (auto* o = dynamic_cast<torch::optim::SGDOptions*>(&g.options())) o->lr(lr);
+    if (auto* o = dynamic_cast<torch::optim::AdamWOptions*>(&g.options())) o->lr(lr);
+  }
+}
+
+void permute_optimizer_state(torch::optim::Optimizer& opt,
+                             const std::vector<ParamPermutation>& perms) {
+  torch::NoGradGuard no_grad;
+  auto fix = [](const torch::Tensor& t, const ParamPermutation& p) {
+    if (t.defined() && t.dim() > p.dim && t.size(p.dim) == p.param.size(p.dim)) {
+      const_cast<torch::Tensor&>(t).copy_(t.index_select(p.dim, p.index));
+    }
+  };
+  auto& state = opt.state();
+  for (const ParamPermutation& p : perms) {
+    auto it = state.find(c10::guts::to_string(p.param.unsafeGetTensorImpl()));
+    if (it == state.end()) continue;
+    if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
+      fix(s->momentum_buffer(), p);
+    } else if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
+      fix(a->exp_avg(), p);
+      fix(a->exp_avg_sq(), p);
+      fix(a->max_exp_avg_sq(), p);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+namespace {
+
+torch::Tensor scalar(int64_t v) { return torch::tensor(v, torch::kInt64); }
+int64_t read_scalar(torch::serialize::InputArchive& ar, const std::string& key) {
+  torch::Tensor t;
+  ar.read(key, t);
+  return t.item<int64_t>();
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, Supernet& net, torch::optim::Optimizer* opt,
+                     const CheckpointState& state) {
+  torch::serialize::OutputArchive ar;
+  net->save(ar);
+  ar.write("tinynas.fingerprint", scalar(static_cast<int64_t>(state.fingerprint)));
+  ar.write("tinynas.epoch", scalar(state.epoch));
+  ar.write("tinynas.step", scalar(state.step));
+  ar.write("tinynas.epochs", scalar(state.epochs));
+  if (opt) {
+    torch::serialize::OutputArchive oar;
+    opt->save(oar);
+    ar.write("optimizer", oar);
+  }
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  const std::string tmp = path + ".tmp";
+  ar.save_to(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write checkpoint " + path);
+  }
+}
+
+CheckpointState load_checkpoint(const std::string& path, Supernet& net,
+                                torch::optim::Optimizer* opt) {
+  if (!file_exists(path)) {
+    throw ConfigError(path + ": no checkpoint there (train one with `tinynas train --config ...`)");
+  }
+  torch::serialize::InputArchive ar;
+  CheckpointState st;
+  try {
+    ar.load_from(path);
+    st.fingerprint = static_cast<uint64_t>(read_scalar(ar, "tinynas.fingerprint"));
+    st.epoch = read_scalar(ar, "tinynas.epoch");
+    st.step = read_scalar(ar, "tinynas.step");
+    st.epochs = read_scalar(ar, "tinynas.epochs");
+  } catch (const c10::Error& e) {
+    throw ConfigError(path + ": not a tinynas supernet checkpoint (" +
+                      std::string(e.what_without_backtrace()) + ")");
+  }
+  const SearchSpace& space = net->space();
+  if (st.fingerprint != space.fingerprint()) {
+    throw ConfigError(fmt::format(
+        "{}: checkpoint was trained on a different search space (fingerprint {:016x}) than the "
+        "config's space '{}' ({}, fingerprint {:016x}); retrain, or point train.checkpoint "
+        "elsewhere",
+        path, st.fingerprint, space.name, space.origin, space.fingerprint()));
+  }
+  try {
+    net->load(ar);
+    if (opt) {
+      torch::serialize::InputArchive oar;
+      ar.read("optimizer", oar);
+      opt->load(oar);
+    }
+  } catch (const c10::Error& e) {
+    throw ConfigError(path + ": corrupt checkpoint (" + std::string(e.what_without_backtrace()) + ")");
+  }
+  return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+std::vector<torch::Tensor> calibration_batches(const ImageSet& set, const TrainConfig& train,
+                                               const torch::Device& device) {
+  const int64_t n = set.size();
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  std::mt19937_64 rng(mix_seed(train.seed, 0xca11b));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+  std::vector<torch::Tensor> out;
+  const int64_t b = std::min<int64_t>(train.batch_size, n);
+  for (int i = 0; i < train.bn_calibration_batches && (i + 1) * b <= n; ++i) {
+    torch::Tensor idx = torch::from_blob(order.data() + i * b, {b}, torch::kInt64).clone();
+    out.push_back(normalize_images(set.images.index_select(0, idx)).to(device));
+  }
+  return out;
+}
+
+double evaluate_accuracy(Supernet& net, const ArchSpec& arch, const ImageSet& set,
+                         const std::vector<torch::Tensor>& calib, const TrainConfig& train,
+                         const torch::Device& device, int64_t max_images) {
+  net->set_active(arch);
+  net->recalibrate_bn(calib);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t n = max_images > 0 ? std::min(max_images, set.size()) : set.size();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; i += train.eval_batch_size) {
+    const int64_t b = std::min<int64_t>(train.eval_batch_size, n - i);
+    const torch::Tensor x = normalize_images(set.images.narrow(0, i, b)).to(device);
+    const torch::Tensor pred = net->forward(x).argmax(1).cpu();
+    correct += pred.eq(set.labels.narrow(0, i, b)).sum().item<int64_t>();
+  }
+  return n > 0 ? static_cast<double>(correct) / n : 0.0;
+}
+
+torch::Device setup_torch(const TrainConfig& train) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  torch::set_num_threads(train.threads > 0 ? train.threads : static_cast<int>(cores));
+  if (train.device == "cuda") {
+    if (!torch::cuda::is_available()) {
+      throw ConfigError(
+          "train.device: cuda requested, but this LibTorch has no CUDA support or no GPU is "
+          "visible; use device: cpu");
+    }
+    return torch::Device(torch::kCUDA);
+  }
+  return torch::Device(torch::kCPU);
+}
+
+// ---------------------------------------------------------------------------------------------
+// train_supernet
+
+namespace {
+
+std::string format_duration(double s) {
+  const int64_t t = static_cast<int64_t>(s + 0.5);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::string metrics_path_for(const std::string& checkpoint) {
+  const std::size_t slash = checkpoint.find_last_of('/');
+  const std::size_t dot = checkpoint.find_last_of('.');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
+    return checkpoint.substr(0, dot) + ".json";
+  }
+  return checkpoint + ".json";
+}
+
+TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
+                           const TrainConfig& train_in, const TrainOptions& options) {
+  TrainConfig train = train_in;
+  if (options.epochs > 0) train.epochs = options.epochs;
+  if (train.warmup_epochs > train.epochs) train.warmup_epochs = train.epochs;
+  TrainReport report;
+  report.checkpoint = options.checkpoint.empty() ? train.checkpoint : options.checkpoint;
+  if (report.checkpoint.empty()) {
+    throw ConfigError("train.checkpoint: expected a path to write the supernet to");
+  }
+  const torch::Device device = setup_torch(train);
+  const Datasets sets = load_datasets(data);
+  const int64_t spe = BatchStream::steps_per_epoch(sets.train.size(), train.batch_size);
+  if (spe == 0) {
+    throw ConfigError(fmt::format("train.batch_size: {} is larger than the {} training images",
+                                  train.batch_size, sets.train.size()));
+  }
+
+  torch::manual_seed(train.seed);
+  Supernet net(space);
+  net->to(device);
+  net->set_channels_last(train.channels_last);
+  auto opt = make_optimizer(net, train);
+  const SubnetSampler sampler(space, train);
+  const auto calib = calibration_batches(sets.train, train, device);
+
+  CheckpointState state;
+  state.fingerprint = space.fingerprint();
+  state.epochs = train.epochs;
+  if (options.resume && file_exists(report.checkpoint)) {
+    const CheckpointState loaded = load_checkpoint(report.checkpoint, net, opt.get());
+    if (loaded.epochs != train.epochs) {
+      throw ConfigError(fmt::format(
+          "{}: checkpoint follows a {}-epoch schedule, the config asks for {} (use --epochs {})",
+          report.checkpoint, loaded.epochs, train.epochs, loaded.epochs));
+    }
+    state.epoch = loaded.epoch;
+    state.step = loaded.step;
+    fmt::print(stderr, "resuming {} at epoch {} step {}\n", report.checkpoint, state.epoch + 1,
+               state.step);
+  } else if (options.resume) {
+    fmt::print(stderr, "no checkpoint at {}; starting from scratch\n", report.checkpoint);
+  }
+
+  const auto t_start = std::chrono::steady_clock::now();
+  const int64_t total_steps = static_cast<int64_t>(train.epochs) * spe;
+  int epochs_this_run = 0;
+  fmt::print(stderr,
+             "training supernet of '{}': {} epochs x {} steps, batch {}, {} subnets per step, "
+             "{} threads, {} training images\n",
+             space.name, train.epochs, spe, train.batch_size, 2 + train.random_subnets,
+             torch::get_num_threads(), sets.train.size());
+  while (state.epoch < train.epochs) {
+    if (options.stop_after_epochs > 0 && epochs_this_run >= options.stop_after_epochs) break;
+    const int64_t epoch = state.epoch;
+    if (state.step == 0 && epoch > 0 && sampler.phase(epoch) != sampler.phase(epoch - 1)) {
+      fmt::print(stderr, "epoch {}: progressive shrinking phase {}\n", epoch + 1,
+                 sampler.phase(epoch));
+      if (sampler.phase(epoch) == SubnetSampler::kPhases - 1) {
+        permute_optimizer_state(*opt, net->sort_channels());
+      }
+    }
+    BatchStream stream(sets.train, train, data.workers, train.seed, epoch, state.step);
+    torch::Tensor x, y;
+    double loss_sum = 0;
+    int64_t loss_n = 0;
+    auto t_log = std::chrono::steady_clock::now();
+    int64_t steps_since_log = 0;
+    while (stream.next(&x, &y)) {
+      const int64_t gstep = epoch * spe + state.step;
+      set_learning_rate(*opt, learning_rate(train, gstep, spe));
+      const auto archs = sampler.sandwich(epoch, state.step);
+      const SandwichLoss l = sandwich_step(net, *opt, archs, x.to(device), y.to(device), train);
+      if (!std::isfinite(l.largest)) {
+        throw std::runtime_error(fmt::format("training diverged at epoch {} step {} (loss {})",
+                                             epoch + 1, state.step, l.largest));
+      }
+      loss_sum += l.largest;
+      ++loss_n;
+      ++state.step;
+      ++report.steps;
+      ++steps_since_log;
+      if (state.step % train.log_every == 0 || state.step == spe) {
+        const double dt = seconds_since(t_log);
+        const double ips = steps_since_log * train.batch_size / std::max(dt, 1e-9);
+        const double elapsed = seconds_since(t_start);
+        const int64_t done = epoch * spe + state.step;
+        const double eta = elapsed / report.steps * (total_steps - done);
+        fmt::print(stderr,
+                   "epoch {}/{} step {}/{} loss {:.4f} (children {:.4f}) lr {:.4f} "
+                   "{:.1f} img/s eta {}\n",
+                   epoch + 1, train.epochs, state.step, spe, loss_sum / loss_n, l.children,
+                   learning_rate(train, gstep, spe), ips, format_duration(eta));
+        t_log = std::chrono::steady_clock::now();
+        steps_since_log = 0;
+      }
+      if (train.checkpoint_every > 0 && state.step % train.checkpoint_every == 0 &&
+          state.step < spe) {
+        save_checkpoint(report.checkpoint, net, opt.get(), state);
+      }
+    }
+    ++state.epoch;
+    state.step = 0;
+    ++epochs_this_run;
+    if (data.val_size > 0) {
+      const double big = evaluate_accuracy(net, ArchSpec::largest(space), sets.val, calib, train, device);
+      const double small = evaluate_accuracy(net, ArchSpec::smallest(space), sets.val, calib, train, device);
+      fmt::print(stderr, "epoch {}/{} done: val accuracy largest {:.2f}% smallest {:.2f}%\n",
+                 state.epoch, train.epochs, 100 * big, 100 * small);
+      report.largest.val = big;
+      report.smallest.val = small;
+    }
+    save_checkpoint(report.checkpoint, net, opt.get(), state);
+  }
+  report.seconds = seconds_since(t_start);
+  report.epoch = static_cast<int>(state.epoch);
+  report.finished = state.epoch >= train.epochs;
+  report.images_per_second =
+      report.seconds > 0 ? report.steps * train.batch_size / report.seconds : 0;
+  if (!report.finished) return report;
+
+  const ArchSpec big = ArchSpec::largest(space), small = ArchSpec::smallest(space);
+  if (data.val_size > 0 && report.largest.val < 0) {
+    report.largest.val = evaluate_accuracy(net, big, sets.val, calib, train, device);
+    report.smallest.val = evaluate_accuracy(net, small, sets.val, calib, train, device);
+  }
+  if (options.final_test) {
+    report.largest.test = evaluate_accuracy(net, big, sets.test, calib, train, device);
+    report.smallest.test = evaluate_accuracy(net, small, sets.test, calib, train, device);
+  }
+  nlohmann::ordered_json j;
+  j["space"] = space.name;
+  j["space_fingerprint"] = fmt::format("{:016x}", space.fingerprint());
+  j["checkpoint"] = report.checkpoint;
+  j["epochs"] = train.epochs;
+  j["batch_size"] = train.batch_size;
+  j["subnets_per_step"] = 2 + train.random_subnets;
+  j["steps_this_run"] = report.steps;
+  j["seconds_this_run"] = report.seconds;
+  j["images_per_second"] = report.images_per_second;
+  j["threads"] = torch::get_num_threads();
+  auto score = [](const SubnetScore& s) {
+    nlohmann::ordered_json o;
+    o["val_accuracy"] = s.val;
+    o["test_accuracy"] = s.test;
+    return o;
+  };
+  j["largest"] = score(report.largest);
+  j["largest"]["arch"] = nlohmann::json::parse(big.to_json());
+  j["smallest"] = score(report.smallest);
+  j["smallest"]["arch"] = nlohmann::json::parse(small.to_json());
+  report.metrics = metrics_path_for(report.checkpoint);
+  write_file_atomic(report.metrics, j.dump(2) + "\n");
+  fmt::print(stderr, "finished: largest val {:.2f}% test {:.2f}%, smallest val {:.2f}% test {:.2f}%\n",
+             100 * report.largest.val, 100 * report.largest.test, 100 * report.smallest.val,
+             100 * report.smallest.test);
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SupernetEvaluator
+
+struct SupernetEvaluator::Impl {
+  TrainConfig train;
+  torch::Device device{torch::kCPU};
+  Datasets sets;
+  Supernet net{nullptr};
+  std::vector<torch::Tensor> calib;
+};
+
+SupernetEvaluator::SupernetEvaluator(const SearchSpace& space, const DataConfig& data,
+                                     const TrainConfig& train, const std::string& checkpoint)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->train = train;
+  impl_->device = setup_torch(train);
+  const std::string path = checkpoint.empty() ? train.checkpoint : checkpoint;
+  if (path.empty()) throw ConfigError("train.checkpoint: expected the trained supernet's path");
+  impl_->net = Supernet(space);
+  load_checkpoint(path, impl_->net, nullptr);
+  impl_->net->to(impl_->device);
+  impl_->net->set_channels_last(train.channels_last);
+  impl_->sets = load_datasets(data);
+  impl_->calib = calibration_batches(impl_->sets.train, train, impl_->device);
+}
+
+SupernetEvaluator::~SupernetEvaluator() = default;
+
+double SupernetEvaluator::accuracy(const ArchSpec& arch, Split split, int64_t max_images) {
+  return evaluate_accuracy(impl_->net, arch, split_of(impl_->sets, split), impl_->calib,
+                           impl_->train, impl_->device, max_images);
+}
+
+std::vector<LayerWeights> SupernetEvaluator::weights(const ArchSpec& arch) {
+  impl_->net->set_active(arch);
+  impl_->net->recalibrate_bn(impl_->calib);
+  return impl_->net->extract_weights(arch);
+}
+
+int64_t SupernetEvaluator::split_size(Split split) const {
+  return split_of(impl_->sets, split).size();
+}
+
+}  // namespace tinynas

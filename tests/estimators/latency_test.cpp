@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/config_error.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -16,15 +18,6 @@ namespace tinynas {
 namespace {
 
 using testing_util::kRoot;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // ---------------------------------------------------------------------------------------------
 // NNLS.

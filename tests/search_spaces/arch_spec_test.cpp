@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/config_error.h"
+
 #include <set>
 
 #include "search_spaces/arch_sampler.h"
@@ -15,15 +17,6 @@ using ::testing::HasSubstr;
 const std::string kRoot = TINYNAS_SOURCE_DIR;
 
 SearchSpace fmnist() { return SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml"); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(ArchSpec, YamlAndJsonRoundTripExactly) {
   const SearchSpace space = fmnist();

@@ -3,21 +3,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/config_error.h"
+
 #include "search_spaces/search_space.h"
 
 namespace tinynas {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(ConfigNode, MissingFileNamesThePath) {
   EXPECT_EQ(error_of([] { ConfigNode::load_file("/nonexistent/x.yaml"); }),

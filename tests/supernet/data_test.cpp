@@ -1,6 +1,8 @@
 // Fashion-MNIST loading: the gzip IDX reader (and its errors), the seeded split and the seeded,
 // resumable batch stream.
 #include <gtest/gtest.h>
+
+#include "tests/config_error.h"
 #include <zlib.h>
 
 #include <filesystem>
@@ -43,15 +45,6 @@ void write_idx(const std::string& dir, int n, int h, int w) {
   for (int i = 0; i < n; ++i) lab.push_back(static_cast<char>(i % 10));
   write_gz(dir + "/img.gz", img);
   write_gz(dir + "/lab.gz", lab);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(IdxReader, ReadsImagesAndLabels) {

@@ -258,7 +258,10 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   // 2. Evolution.
   const std::string state_path = dir + "/search_state.json";
   EvolutionState state;
-  if (opt.resume && file_exists(state_path)) {
+  if (opt.resume && file_exists(state_path) && cfg.use_predictor && measured_now > 0) {
+    // The predictor changed with the new measurements: the saved generations are stale.
+    spdlog::info("new measurements since the saved evolution: starting it over");
+  } else if (opt.resume && file_exists(state_path)) {
     state = EvolutionState::from_json(read_file(state_path), space, state_path);
     spdlog::info("resuming the evolution at generation {}", state.next_generation);
   }
@@ -297,6 +300,14 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
     if (acc > best_acc) {
       best_acc = acc;
       summary.best.arch = finalists[i];
+    }
+  }
+  // Every fitting subnet measured along the way competes too: the predictor only proposes.
+  for (std::size_t i = 0; i < log.archs().size(); ++i) {
+    ArchSpec a = log.archs()[i];
+    if (log.accuracies()[i] > best_acc && constraint(&a)) {
+      best_acc = log.accuracies()[i];
+      summary.best.arch = a;
     }
   }
   summary.best.val_accuracy = best_acc;

@@ -91,8 +91,11 @@ std::string Plot::to_svg() const {
   for (const auto& m : x_marks) {
     o << "<line x1=\"" << sx(m.first) << "\" y1=\"" << top << "\" x2=\"" << sx(m.first)
       << "\" y2=\"" << top + ph << "\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n";
-    o << "<text x=\"" << sx(m.first) + 3 << "\" y=\"" << top + 12 << "\" fill=\"#666\">"
-      << escape(m.second) << "</text>\n";
+    // Near the right edge the label goes left of its line, clear of the legend.
+    const bool right = sx(m.first) > left + 0.8 * pw;
+    o << "<text x=\"" << (right ? sx(m.first) - 3 : sx(m.first) + 3) << "\" y=\"" << top + 12
+      << "\" fill=\"#666\" text-anchor=\"" << (right ? "end" : "start") << "\">" << escape(m.second)
+      << "</text>\n";
   }
   for (std::size_t i = 0; i < series.size(); ++i) {
     const auto& s = series[i];

@@ -42,10 +42,14 @@ torch::Tensor ElasticConv2dImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.size(1) == active_in, "ElasticConv2d: input has ", x.size(1), " channels, active ",
               active_in);
   torch::Tensor w = active_weight();
-  // oneDNN runs NHWC when the input or the weight is NHWC; a 1-channel input cannot say so.
   w = w.contiguous(channels_last ? torch::MemoryFormat::ChannelsLast : x.suggest_memory_format());
   const int64_t pad = options.kernel() / 2;
-  return torch::conv2d(x, w, {}, options.stride(), pad);
+  torch::Tensor y = torch::conv2d(x, w, {}, options.stride(), pad);
+  // A 1-channel input (the stem's) and its [out, 1, k, k] weight have no channel stride to tell
+  // NHWC from NCHW, and oneDNN then answers NCHW; every layer after would follow, through
+  // blocked-format reorders and gemm kernels ~2x slower than the NHWC (brgemm) ones.
+  if (channels_last) y = y.contiguous(torch::MemoryFormat::ChannelsLast);
+  return y;
 }
 
 ElasticDepthwiseConvImpl::ElasticDepthwiseConvImpl(const ElasticDepthwiseConvOptions& o)

@@ -3,15 +3,20 @@
 // second. Writes the step's subnets as JSON lines so the Python peer runs the same ones:
 //
 //   build/bench/supernet/supernet_bench --archs_out=/tmp/sandwich_archs.jsonl
-//   /usr/bin/python3 bench/supernet/sandwich_step.py --space configs/spaces/fmnist-mbv2.yaml \
-//       --archs /tmp/sandwich_archs.jsonl --channels-last
+//   /usr/bin/python3 bench/supernet/sandwich_step.py --channels-last
+//       --space configs/spaces/fmnist-mbv2.yaml --archs /tmp/sandwich_archs.jsonl
 //
-// Options (before Google Benchmark's own): --archs_out=PATH, --space=PATH, --batch=N.
+// Options (before Google Benchmark's own): --archs_out=PATH, --space=PATH, --batch=N,
+// --profile=PREFIX (one extra step per benchmark under the autograd profiler, written as a
+// Chrome trace PREFIX.sandwich.json / PREFIX.largest.json).
+// DNNL_VERBOSE=1 shows which oneDNN kernels and layouts each convolution used.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
 #include <fstream>
 #include <thread>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "search_spaces/arch_sampler.h"
 #include "supernet/trainer.h"
@@ -21,6 +26,7 @@ namespace {
 std::string g_space = std::string(TINYNAS_SOURCE_DIR) + "/configs/spaces/fmnist-mbv2.yaml";
 std::string g_archs_out = "sandwich_archs.jsonl";
 int g_batch = 128;
+std::string g_profile;  // when set, one more step runs under the autograd profiler (Chrome trace)
 
 std::vector<tinynas::ArchSpec> sandwich_archs(const tinynas::SearchSpace& space, int randoms) {
   std::vector<tinynas::ArchSpec> archs{tinynas::ArchSpec::largest(space),
@@ -46,6 +52,10 @@ void run(benchmark::State& state, const std::vector<tinynas::ArchSpec>& archs, b
   const torch::Tensor y = torch::randint(0, space.num_classes, {g_batch});
   sandwich_step(net, *opt, archs, x, y, t);  // warm-up
   for (auto _ : state) sandwich_step(net, *opt, archs, x, y, t);
+  if (!g_profile.empty()) {
+    torch::autograd::profiler::RecordProfile guard(g_profile + (archs.size() > 1 ? ".sandwich" : ".largest") + ".json");
+    sandwich_step(net, *opt, archs, x, y, t);
+  }
   state.counters["images_per_second"] =
       benchmark::Counter(static_cast<double>(g_batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["subnets"] = static_cast<double>(archs.size());
@@ -72,6 +82,7 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--archs_out=", 12) == 0) g_archs_out = argv[i] + 12;
     else if (std::strncmp(argv[i], "--space=", 8) == 0) g_space = argv[i] + 8;
     else if (std::strncmp(argv[i], "--batch=", 8) == 0) g_batch = std::atoi(argv[i] + 8);
+    else if (std::strncmp(argv[i], "--profile=", 10) == 0) g_profile = argv[i] + 10;
     else rest.push_back(argv[i]);
   }
   {

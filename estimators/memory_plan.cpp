@@ -227,6 +227,7 @@ int64_t MemoryPlanner::plan_impl(const NetGraph& g, const PlanOptions& opt, Memo
   out->live_bytes.assign(L, 0);
   out->patched = false;
   out->ok = true;
+  out->input_in_arena = opt.input_in_arena;
   out->patch.patches = 1;
   out->patch.stage_end = 0;
   out->patch.stage_output = -1;

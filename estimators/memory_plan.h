@@ -13,7 +13,8 @@
 //  - In place: a depthwise conv writes its output over its input (same offset) only if that input's
 //    last consumer is the depthwise layer; an add writes its output over inputs[0] if that input's
 //    last consumer is the add, else over inputs[1] on the same condition, else to its own buffer.
-//    (An in-place pair is one buffer of max(input, output) bytes.)
+//    (An in-place pair is one buffer of max(input, output) bytes.) Never over an image kept
+//    outside the arena: that is the caller's buffer, which the generated code only reads.
 //  - Scratch (own buffer, live only during its layer): k x k conv 2*k*k*c_in*2 bytes (q15 im2col
 //    of two output pixels), pointwise 2*c_in*2, depthwise (h_in + 2*(k/2)) * (w_in + 2*(k/2)) + 4
 //    (one input channel plane with its zero border, + 4 bytes of slack for word reads:
@@ -151,6 +152,7 @@ struct PlanOptions {
 
 struct MemoryPlan {
   bool ok = false;                // false: the patch schedule cannot be cut (fewer rows than p)
+  bool input_in_arena = true;     // PlanOptions::input_in_arena; false: tensors[input].offset -1
   int64_t arena_bytes = 0;        // = peak SRAM of the model, incl. scratch and alignment
   int64_t lower_bound_bytes = 0;  // max over layers of live_bytes; arena_bytes >= it
   int peak_layer = 0;             // the layer with the most live bytes

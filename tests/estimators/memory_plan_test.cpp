@@ -128,6 +128,64 @@ TEST(MemoryPlan, ImageOutsideTheArena) {
   check_plan(g, p, "no image");
 }
 
+// A graph the lowering never makes, with the image read by layers that could run in place over
+// it: 0: depthwise 3x3 (image -> t1), 1: add(image, t1) -> t2, 2: depthwise (t2 -> t3).
+NetGraph in_place_over_image_graph() {
+  NetGraph g;
+  const Shape s{4, 4, 8};
+  g.tensors = {{s, -1, 1}, {s, 0, 1}, {s, 1, 2}, {s, 2, -1}};
+  Layer dw;
+  dw.kind = OpKind::Depthwise;
+  dw.in = dw.out = s;
+  dw.kernel = 3;
+  dw.pad = 1;
+  dw.macs = s.elements() * 9;
+  Layer add;
+  add.kind = OpKind::Add;
+  add.in = add.out = s;
+  g.layers = {dw, add, dw};
+  g.layers[0].inputs[0] = 0;
+  g.layers[0].output = 1;
+  g.layers[1].inputs[0] = 0;
+  g.layers[1].inputs[1] = 1;
+  g.layers[1].output = 2;
+  g.layers[2].inputs[0] = 2;
+  g.layers[2].output = 3;
+  g.output = 3;
+  return g;
+}
+
+TEST(MemoryPlan, NothingRunsInPlaceOverAnImageOutsideTheArena) {
+  const NetGraph g = in_place_over_image_graph();
+  const MemoryPlan in = plan_memory(g);
+  EXPECT_TRUE(in.input_in_arena);
+  EXPECT_EQ(in.in_place[1], 0);  // the add overwrites the image it reads last
+  check_plan(g, in, "image in the arena");
+  PlanOptions opt;
+  opt.input_in_arena = false;
+  const MemoryPlan out = plan_memory(g, opt);
+  EXPECT_FALSE(out.input_in_arena);
+  EXPECT_EQ(out.tensors[0].offset, -1);
+  EXPECT_EQ(out.in_place[1], 1);  // over the depthwise output instead, never over the image
+  EXPECT_EQ(out.in_place[2], 0);
+  check_plan(g, out, "image outside");
+  // Without the add, the first depthwise is the image's last reader.
+  NetGraph h = g;
+  h.layers.erase(h.layers.begin() + 1);
+  h.tensors.erase(h.tensors.begin() + 2);
+  h.tensors[0].last_consumer = 0;
+  h.tensors[1].last_consumer = 1;
+  h.tensors[2].producer = 1;
+  h.layers[1].inputs[0] = 1;
+  h.layers[1].output = 2;
+  h.output = 2;
+  EXPECT_EQ(plan_memory(h).in_place[0], 0);
+  const MemoryPlan hp = plan_memory(h, opt);
+  EXPECT_EQ(hp.in_place[0], -1);
+  EXPECT_EQ(hp.in_place[1], 0);
+  check_plan(h, hp, "depthwise first, image outside");
+}
+
 TEST(Placer, FirstFitReusesFreedSpace) {
   MemoryPlanner planner;
   std::vector<int64_t> off;

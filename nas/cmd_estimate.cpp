@@ -40,9 +40,8 @@ int run_estimate(const EstimateArgs& args) {
   const Experiment exp = Experiment::load(args.config);
   const LoadedArch la = resolve_arch(args.arch, exp.space);
   const NetGraph g = lower(la.space, la.arch);
-  EstimateOptions opt;
-  opt.latency_limit_ms = exp.search.latency_limit_ms;
-  opt.plan.input_in_arena = !args.input_outside_arena;
+  EstimateOptions opt = exp.estimate_options();
+  if (args.input_outside_arena) opt.plan.input_in_arena = false;
   Estimator estimator(exp.mcu, opt);
   const Estimate& e = estimator.estimate(g);
   const MemoryPlan& plan = estimator.plan();
@@ -210,7 +209,8 @@ void add_estimate_command(CLI::App& app, CommandFn* run) {
   sub->add_option("--arch", args->arch, "ArchSpec file, or largest / smallest")->required();
   sub->add_flag("--json", args->json, "print one JSON object");
   sub->add_flag("--input-outside-arena", args->input_outside_arena,
-                "plan for an input image kept outside the arena (camera buffer, streamed decode)");
+                "plan for an input image kept outside the arena (camera buffer, streamed decode), "
+                "as the config's export.input_in_arena: false does");
   sub->callback([run, args] { *run = [args] { return run_estimate(*args); }; });
 }
 

@@ -20,7 +20,8 @@ struct SpaceArgs {
 
 int run_space(const SpaceArgs& args) {
   const Experiment exp = Experiment::load(args.config);
-  const SpaceOptimization r = optimize_space(exp.space, exp.mcu, exp.space_search, args.patches);
+  const SpaceOptimization r = optimize_space(exp.space, exp.mcu, exp.space_search, args.patches,
+                                                 exp.estimate_options().plan);
   std::filesystem::create_directories(args.out);
   write_file_atomic(args.out + "/space.csv", r.to_csv());
   write_file_atomic(args.out + "/space_cdf.csv", r.cdf_csv());

@@ -41,11 +41,12 @@ SpaceSearchConfig SpaceSearchConfig::from_config(const ConfigNode& node) {
 }
 
 ExportConfig ExportConfig::from_config(const ConfigNode& node) {
-  node.check_keys({"calibration_images", "run_on_qemu"});
+  node.check_keys({"calibration_images", "run_on_qemu", "input_in_arena"});
   ExportConfig e;
   e.calibration_images =
       static_cast<int>(node.get_int("calibration_images", e.calibration_images, 1, 60000));
   e.run_on_qemu = node.get_bool("run_on_qemu", e.run_on_qemu);
+  e.input_in_arena = node.get_bool("input_in_arena", e.input_in_arena);
   return e;
 }
 
@@ -63,6 +64,13 @@ Experiment Experiment::load(const std::string& path) {
   e.export_ = ExportConfig::from_config(root.section("export"));
   e.space_search = SpaceSearchConfig::from_config(root.section("space_search"));
   return e;
+}
+
+EstimateOptions Experiment::estimate_options() const {
+  EstimateOptions o;
+  o.latency_limit_ms = search.latency_limit_ms;
+  o.plan.input_in_arena = export_.input_in_arena;
+  return o;
 }
 
 }  // namespace tinynas

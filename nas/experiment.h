@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "estimators/estimate.h"
 #include "estimators/mcu.h"
 #include "search_spaces/config_node.h"
 #include "search_spaces/search_space.h"
@@ -42,9 +43,15 @@ struct SpaceSearchConfig {
   static SpaceSearchConfig from_config(const ConfigNode& node);
 };
 
+// How the network is deployed and checked. input_in_arena is a property of the deployment, not
+// of the export step alone: it changes the memory plan, so the search's fits() check, `tinynas
+// estimate` and the generated code all read it (Experiment::estimate_options()).
 struct ExportConfig {
   int calibration_images = 512;  // training images used to calibrate activation ranges
   bool run_on_qemu = false;
+  // false: the image stays in the application's buffer (camera / DMA frame, flash), which the
+  // generated tinynas_invoke(input) only reads; the arena holds none of it (MCUNetV2's setting).
+  bool input_in_arena = true;
 
   static ExportConfig from_config(const ConfigNode& node);
 };
@@ -63,6 +70,9 @@ struct Experiment {
   ConfigNode root;         // for sections that later stages read themselves
 
   static Experiment load(const std::string& path);
+  // The estimator settings every stage shares, so that search, estimate and export plan the
+  // same arena: search's latency limit and export's input placement.
+  EstimateOptions estimate_options() const;
 };
 
 }  // namespace tinynas

@@ -169,8 +169,7 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   if (!opt.resume) {
     for (const char* f : {"measured.csv", "search_state.json"}) std::filesystem::remove(dir + "/" + f);
   }
-  EstimateOptions eo;
-  eo.latency_limit_ms = cfg.latency_limit_ms;
+  const EstimateOptions eo = exp.estimate_options();
   Estimator estimator(exp.mcu, eo);
   NetGraph g;
 

@@ -25,10 +25,13 @@ std::string restricted_space_yaml(const SearchSpace& space, double width, int re
 }
 
 SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
-                                 const SpaceSearchConfig& config, bool allow_patches) {
+                                 const SpaceSearchConfig& config, bool allow_patches,
+                                 const PlanOptions& plan) {
   const auto start = std::chrono::steady_clock::now();
   SpaceOptimization out;
-  Estimator est(mcu);
+  EstimateOptions eo;
+  eo.plan = plan;
+  Estimator est(mcu, eo);
   NetGraph g;
   for (double w : config.widths) {
     for (int r : config.resolutions) {

@@ -39,8 +39,11 @@ struct SpaceOptimization {
 // `space` with width and resolution fixed to one candidate.
 SearchSpace restrict_space(const SearchSpace& space, double width, int resolution);
 
+// Fitting is SRAM and flash only (MCUNet's rule; no latency limit), with the deployment's memory
+// plan options (`plan`: Experiment::estimate_options().plan).
 SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
-                                 const SpaceSearchConfig& config, bool allow_patches);
+                                 const SpaceSearchConfig& config, bool allow_patches,
+                                 const PlanOptions& plan = {});
 
 // The chosen space as YAML (the base space's file with width_multipliers and resolutions
 // replaced), for `space:` in an experiment config.

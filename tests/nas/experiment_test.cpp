@@ -114,6 +114,23 @@ TEST(Experiment, BadChoice) {
             "C: train.optimizer: expected one of sgd, adamw, got 'adam' (line 4)");
 }
 
+// Where the image lives is a deployment property: export reads it, and so must every estimate, or
+// the search would pick subnets the generated code does not fit.
+TEST(Experiment, InputInArenaReachesTheEstimator) {
+  ConfigFile def(kGood);
+  const Experiment d = Experiment::load(def.path());
+  EXPECT_TRUE(d.export_.input_in_arena);
+  EXPECT_TRUE(d.estimate_options().plan.input_in_arena);
+  ConfigFile out(kGood + "search:\n  latency_limit_ms: 0\nexport:\n  input_in_arena: false\n");
+  const Experiment e = Experiment::load(out.path());
+  EXPECT_FALSE(e.export_.input_in_arena);
+  EXPECT_FALSE(e.estimate_options().plan.input_in_arena);
+  EXPECT_EQ(error_of(kGood + "export:\n  input_in_arena: outside\n"),
+            "C: export.input_in_arena: expected true or false, got 'outside' (line 4)");
+  EXPECT_EQ(error_of(kGood + "export:\n  input_in_arina: false\n"),
+            "C: export.input_in_arina: unknown key (did you mean 'input_in_arena'?) (line 4)");
+}
+
 TEST(Experiment, NotAMap) {
   EXPECT_EQ(error_of(kGood + "search: 5\n"),
             "C: search: expected a map of keys, got '5' (line 3)");

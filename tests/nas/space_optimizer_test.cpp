@@ -63,6 +63,17 @@ TEST(SpaceOptimizer, MemoryDecidesUnderATightLimit) {
     more += p.candidates[i].fitting_with_patches;
   }
   EXPECT_GT(more, 0);
+  // With the image outside the arena too (export.input_in_arena: false), where the patch stage
+  // holds the whole image: more again.
+  PlanOptions outside;
+  outside.input_in_arena = false;
+  const SpaceOptimization o = optimize_space(space, mcu(40 * 1024, 64 << 20), grid(), true, outside);
+  int gained = 0;
+  for (std::size_t i = 0; i < p.candidates.size(); ++i) {
+    EXPECT_GE(o.candidates[i].fitting, p.candidates[i].fitting);
+    gained += o.candidates[i].fitting - p.candidates[i].fitting;
+  }
+  EXPECT_GT(gained, 0);
 }
 
 TEST(SpaceOptimizer, NothingFits) {

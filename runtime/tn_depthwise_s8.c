@@ -26,9 +26,18 @@
  * correction is one constant per channel); sum x * w is done with SMLAD on
  * plane rows read four bytes at a time; the weights of a kernel row are packed
  * in groups of four taps as (w0, w2) and (w1, w3) halfword pairs matching
- * SXTB16 / SXTB16 ROR #8 of the input word. With stride_w 1 and kw in
- * {3, 5, 7} two horizontally adjacent outputs share every input word (the
- * right window uses (x1, x3) against (w0, w2) and (x0, x2) against (w_-1, w1)).
+ * SXTB16 / SXTB16 ROR #8 of the input word. Per channel:
+ *  1. gather the channel into the plane (tn__dw_gather_asm on Arm);
+ *  2. pack its weights, DOUBLED when the channel can use the 3-instruction
+ *     SMMLAR requantisation tn__rq2 (tn_internal.h: fast range and
+ *     |bias| < 2^29), so the accumulators come out as 2x at no cost;
+ *  3. per run of up to TN_DW_RUN outputs (whole rows when they fit; a map of
+ *     <= 64 outputs is one run set up once per layer): pass 1 accumulates into
+ *     a stack buffer with a kernel chosen once per layer (k3 s1: two outputs
+ *     per step, assembly on Arm; k5 s1: four; k5 s2: two, with PKHBT/SMLADX
+ *     for the shifted windows; k7 s1: two; others one), pass 2 requantises the
+ *     run and stores it at stride C (tn__dw_rq2_asm on Arm); a channel outside
+ *     the tn__rq2 range keeps undoubled weights and the generic requantisation.
  * Other shapes (a pad > k/2, k > 8) and the portable build use a clipped
  * scalar loop on an unpadded h_in*w_in plane (which the scratch also covers).
  */
@@ -46,19 +55,6 @@ size_t tn_depthwise_scratch_bytes_k(int32_t h_in, int32_t w_in, int32_t kh, int3
 {
     if (h_in <= 0 || w_in <= 0 || kh <= 0 || kw <= 0) return 0;
     return (size_t)(h_in + 2 * (kh / 2)) * (size_t)(w_in + 2 * (kw / 2)) + TN_DW_SLACK;
-}
-
-/* Requantisation of one channel: fast path when allowed (see tn_internal.h). */
-typedef struct {
-    int32_t m, s, kh, sh, zp, lo, hi, fast;
-    int32_t kh2;      /* DSP fast path: tn__rq_kh(s, zp - lo) */
-    uint32_t H4, L4;  /* tn__rep8(hi - lo), tn__rep8(lo) */
-} dw_rq_t;
-
-TN_INLINE int8_t dw_requant(int32_t acc, const dw_rq_t *q, const int FAST)
-{
-    if (FAST) return tn__clamp8(tn__rq_fast(acc, q->m, q->kh, q->sh), q->lo, q->hi);
-    return tn__requant(acc, q->m, q->s, q->zp, q->lo, q->hi);
 }
 
 /* Accumulator of one output pixel of channel c, window clipped to the input. */
@@ -81,7 +77,13 @@ TN_INLINE int32_t dw_pixel_clipped(const tn_conv_params_t *p, const int8_t *plan
 }
 
 #if TN_USE_DSP
-#define TN_DW_MAX_K 8 /* packed fast path for kh, kw <= 8 (covers 3, 5, 7) */
+#define TN_DW_MAX_K 8 /* padded-plane path for kh, kw <= 8 (covers 3, 5, 7) */
+#define TN_DW_RUN 64  /* accumulators per run (a stack buffer) */
+#if defined(__GNUC__)
+#define TN_NOINLINE __attribute__((noinline))
+#else
+#define TN_NOINLINE
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #define TN_UNROLL _Pragma("GCC unroll 8")
 #else
@@ -93,10 +95,12 @@ TN_INLINE int32_t dw_pk(int32_t lo, int32_t hi)
     return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }
 
-/* Packed weights of one channel: per kernel row ky and group g of four taps,
- * w[ky][3g] = (w0, w2), w[ky][3g+1] = (w1, w3), w[ky][3g+2] = (w_-1, w1)
- * (taps relative to 4g, 0 outside [0, KW)). Returns the sum of all weights. */
-TN_INLINE int32_t dw_pack(const int8_t *wc, int32_t C, const int KH, const int KW, int32_t (*w)[6])
+/* Packed weights of one channel, each tap shifted left by dbl (0 or 1): per
+ * kernel row ky and group g of four taps, w[ky][3g] = (w0, w2),
+ * w[ky][3g+1] = (w1, w3), w[ky][3g+2] = (w_-1, w1) (taps relative to 4g, 0
+ * outside [0, kw)). Returns the sum of the (shifted) weights. KH, KW are
+ * compile-time constants at the specialised call sites. */
+TN_INLINE int32_t dw_pack(const int8_t *wc, int32_t C, const int KH, const int KW, int32_t dbl, int32_t (*w)[6])
 {
     const int G = (KW + 3) / 4;
     int32_t sum = 0;
@@ -106,7 +110,7 @@ TN_INLINE int32_t dw_pack(const int8_t *wc, int32_t C, const int KH, const int K
         t[0] = 0;
         TN_UNROLL
         for (int j = 0; j < 4 * G; ++j) {
-            const int32_t v = j < KW ? wc[((size_t)ky * KW + j) * C] : 0;
+            const int32_t v = j < KW ? (int32_t)((uint32_t)wc[((size_t)ky * KW + j) * C] << dbl) : 0;
             t[j + 1] = v;
             sum += v;
         }
@@ -120,45 +124,168 @@ TN_INLINE int32_t dw_pack(const int8_t *wc, int32_t C, const int KH, const int K
     }
     return sum;
 }
-
-/* Every output of one channel from the padded plane (row pitch wp), in two
- * passes over runs of up to TN_DW_RUN outputs (whole rows when they fit):
- * pass 1 (dw_acc_run) accumulates into a stack buffer with only weights and
- * row pointers live, so they stay in registers; pass 2 requantises the run:
- * tn__rq_fast + SIMD clamp four outputs at a time (dw_rq_run, assembly on
- * Arm) or the generic requantisation for a channel outside the fast range.
- * KH, KW, SW and PAIR are compile-time constants at the specialised call
- * sites; SW = 0 means "stride sw given at run time". PAIR (stride 1, KW in
- * {3, 5, 7}): two adjacent outputs per step. For KW = KH = 3 the middle taps of
- * the three rows are packed in two registers, (w01, w11) and (w21, 0), used
- * with SMLA<x><y> (one product each), so the pair loop needs 5 weight
- * registers. */
-#define TN_DW_RUN 64
-/* Pass 1: accumulators of n outputs of one row (row: top-left of the first
- * window), into pa. */
-TN_INLINE void dw_acc_run(const int8_t *row, int32_t wp, int32_t n, int32_t sw, int32_t (*w)[6], const int KH,
-                          const int KW, const int PAIR, int32_t base, int32_t *pa)
+/* The same for any kh, kw <= 8 (the generic kernel uses w[ky][0, 1, 3, 4]). */
+static TN_NOINLINE int32_t dw_pack_any(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
 {
-    const int G = (KW + 3) / 4;
-    int32_t j = n;
-    if (PAIR && KW == 3 && KH == 3) {
-        const int32_t W0 = w[0][0], W1 = w[1][0], W2 = w[2][0];
-        const int32_t U = dw_pk(w[0][1], w[1][1]), V = w[2][1];
-        const int8_t *r1p = row + wp, *r2p = row + 2 * wp;
-        for (; j >= 2; j -= 2, row += 2, r1p += 2, r2p += 2, pa += 2) {
-            const int32_t r0 = tn__read_s8x4(row), r1 = tn__read_s8x4(r1p), r2 = tn__read_s8x4(r2p);
-            int32_t x02 = tn__sxtb16(r0), x13 = tn__sxtb16_ror8(r0);
+    int32_t sum = 0;
+    for (int32_t ky = 0; ky < kh; ++ky) {
+        int32_t t[8];
+        for (int32_t j = 0; j < 8; ++j) {
+            t[j] = j < kw ? (int32_t)((uint32_t)wc[((size_t)ky * kw + j) * C] << dbl) : 0;
+            sum += t[j];
+        }
+        w[ky][0] = dw_pk(t[0], t[2]);
+        w[ky][1] = dw_pk(t[1], t[3]);
+        w[ky][3] = dw_pk(t[4], t[6]);
+        w[ky][4] = dw_pk(t[5], t[7]);
+    }
+    return sum;
+}
+
+/* One run of pass 1: nr rows of n outputs, accumulators into acc row after row. */
+typedef struct {
+    const int8_t *row;      /* plane: top-left of the first window of the first row */
+    int32_t wp, row_step;   /* plane row pitch; plane bytes between two output rows */
+    int32_t n, nr;          /* outputs per row, rows */
+    int32_t sw, kh, kw;     /* generic kernel only */
+    int32_t base;           /* bias + off * sum w, scaled like the weights */
+    const int32_t (*w)[6];  /* packed weights */
+    int32_t *acc;
+} dw_run_t;
+
+/* k = 3, stride 1: two adjacent outputs per step share each row's word
+ * (x0..x3): a = (w0, w2).(x0, x2) + w1 x1, b = (w0, w2).(x1, x3) + w1 x2. The
+ * middle taps of the three rows are packed in two registers, U = (w01, w11)
+ * and V = (w21, 0), used with SMLA<x><y>: 5 weight registers, 3 loads,
+ * 6 SXTB16 and 12 multiplies per pair. On Arm the whole run is
+ * tn__dw_k3s1_asm (GCC spilled a row offset and missed the post-increments:
+ * 27 instructions per pair against 24); this C is its reference. */
+#if defined(__ARM_FEATURE_DSP) && !defined(TN_EMULATE_DSP) && defined(__GNUC__)
+#define TN_DW_ASM 1
+/* The assembly reads dw_run_t by offset (Arm: 4-byte pointers). */
+typedef char tn__dw_run_layout[(offsetof(dw_run_t, wp) == 4 && offsetof(dw_run_t, row_step) == 8 &&
+                                offsetof(dw_run_t, n) == 12 && offsetof(dw_run_t, nr) == 16 &&
+                                offsetof(dw_run_t, base) == 32 && offsetof(dw_run_t, w) == 36 &&
+                                offsetof(dw_run_t, acc) == 40)
+                                   ? 1
+                                   : -1];
+void tn__dw_k3s1_asm(const dw_run_t *R);
+/* One row of the window: x = [addr], then a += (W . x02) + (w1 . x1), b +=
+ * (W . x13) + (w1 . x2) with w1 the half H1/H2 (b or t) of register HW. */
+#define TN_K3_ROW(ld, W, HW, H1, H2)                  \
+    ld                                                \
+    "sxtb16   r11, r12\n\t"                           \
+    "sxtb16   r12, r12, ror #8\n\t"                   \
+    "smlad    r10, " W ", r11, r10\n\t"               \
+    "smlad    lr, " W ", r12, lr\n\t"                 \
+    "smla" H1 "b   r10, " HW ", r12, r10\n\t"         \
+    "smla" H2 "t   lr, " HW ", r11, lr\n\t"
+__asm__(
+    "    .text\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .p2align 2\n"
+    "    .global tn__dw_k3s1_asm\n"
+    "    .thumb_func\n"
+    "    .type tn__dw_k3s1_asm, %function\n"
+    "tn__dw_k3s1_asm:\n\t"                      /* r0 = R */
+    "push     {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+    "sub      sp, sp, #16\n\t"
+    "ldr      r12, [r0, #36]\n\t"               /* w */
+    "ldr      r4, [r12]\n\t"                    /* W0 = w[0][0] */
+    "ldr      r5, [r12, #24]\n\t"               /* W1 = w[1][0] */
+    "ldr      r6, [r12, #48]\n\t"               /* W2 = w[2][0] */
+    "ldrh     r7, [r12, #4]\n\t"                /* w01 */
+    "ldr      r8, [r12, #28]\n\t"               /* (w11, 0) */
+    "orr      r7, r7, r8, lsl #16\n\t"          /* U = (w01, w11) */
+    "ldr      r8, [r12, #52]\n\t"               /* V = (w21, 0) */
+    "ldr      r9, [r0, #32]\n\t"                /* base */
+    "ldr      r3, [r0, #4]\n\t"                 /* wp */
+    "ldr      r1, [r0, #40]\n\t"                /* pa */
+    "ldm      r0, {r10, r11, r12, lr}\n\t"      /* row, wp, row_step, n */
+    "ldr      lr, [r0, #16]\n\t"                /* nr */
+    "ldr      r11, [r0, #12]\n\t"               /* n */
+    "stm      sp, {r10, r11, r12, lr}\n"        /* [sp] row, n, row_step, rows left */
+    ".Ltn_k3_row:\n\t"
+    "ldrd     r0, r12, [sp]\n\t"                /* r = row, n */
+    "bic      r2, r12, #1\n\t"
+    "add      r2, r1, r2, lsl #2\n\t"           /* end of the pairs */
+    "cmp      r1, r2\n\t"
+    "beq      .Ltn_k3_odd\n"
+    ".Ltn_k3_pair:\n\t"
+    "ldr      r12, [r0, r3, lsl #1]\n\t"        /* row 2 */
+    "sxtb16   r11, r12\n\t"
+    "sxtb16   r12, r12, ror #8\n\t"
+    "smlad    r10, r6, r11, r9\n\t"
+    "smlad    lr, r6, r12, r9\n\t"
+    "smlabb   r10, r8, r12, r10\n\t"
+    "smlabt   lr, r8, r11, lr\n\t"
+    TN_K3_ROW("ldr      r12, [r0, r3]\n\t", "r5", "r7", "t", "t")
+    TN_K3_ROW("ldr      r12, [r0], #2\n\t", "r4", "r7", "b", "b")
+    "strd     r10, lr, [r1], #8\n\t"
+    "cmp      r1, r2\n\t"
+    "bne      .Ltn_k3_pair\n"
+    ".Ltn_k3_odd:\n\t"
+    "ldr      r12, [sp, #4]\n\t"
+    "tst      r12, #1\n\t"
+    "beq      .Ltn_k3_next\n\t"
+    "ldr      r12, [r0, r3, lsl #1]\n\t"
+    "sxtb16   r11, r12\n\t"
+    "sxtb16   r12, r12, ror #8\n\t"
+    "smlad    r10, r6, r11, r9\n\t"
+    "smlabb   r10, r8, r12, r10\n\t"
+    "ldr      r12, [r0, r3]\n\t"
+    "sxtb16   r11, r12\n\t"
+    "sxtb16   r12, r12, ror #8\n\t"
+    "smlad    r10, r5, r11, r10\n\t"
+    "smlatb   r10, r7, r12, r10\n\t"
+    "ldr      r12, [r0]\n\t"
+    "sxtb16   r11, r12\n\t"
+    "sxtb16   r12, r12, ror #8\n\t"
+    "smlad    r10, r4, r11, r10\n\t"
+    "smlabb   r10, r7, r12, r10\n\t"
+    "str      r10, [r1], #4\n"
+    ".Ltn_k3_next:\n\t"
+    "ldr      r10, [sp]\n\t"
+    "ldrd     r11, lr, [sp, #8]\n\t"            /* row_step, rows left */
+    "add      r10, r10, r11\n\t"
+    "str      r10, [sp]\n\t"
+    "subs     lr, lr, #1\n\t"
+    "str      lr, [sp, #12]\n\t"
+    "bne      .Ltn_k3_row\n\t"
+    "add      sp, sp, #16\n\t"
+    "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+    ".size tn__dw_k3s1_asm, .-tn__dw_k3s1_asm\n");
+#undef TN_K3_ROW
+#define dw_p1_k3s1 tn__dw_k3s1_asm
+#else
+#define TN_DW_ASM 0
+static void dw_p1_k3s1(const dw_run_t *R)
+{
+    const int32_t W0 = R->w[0][0], W1 = R->w[1][0], W2 = R->w[2][0];
+    const int32_t U = dw_pk(R->w[0][1], R->w[1][1]), V = R->w[2][1];
+    const int32_t wp = R->wp, base = R->base;
+    int32_t *restrict pa = R->acc;
+    const int8_t *row = R->row;
+    for (int32_t y = R->nr; y > 0; --y, row += R->row_step) {
+        const int8_t *r = row;
+        int32_t *const end = pa + (R->n & ~1);
+        for (; pa != end; r += 2, pa += 2) {
+            int32_t x = tn__read_s8x4(r);
+            int32_t x02 = tn__sxtb16(x), x13 = tn__sxtb16_ror8(x);
             int32_t a = tn__smlad(W0, x02, base), b = tn__smlad(W0, x13, base);
             a = tn__smlabb(U, x13, a);
             b = tn__smlabt(U, x02, b);
-            x02 = tn__sxtb16(r1);
-            x13 = tn__sxtb16_ror8(r1);
+            x = tn__read_s8x4(r + wp);
+            x02 = tn__sxtb16(x);
+            x13 = tn__sxtb16_ror8(x);
             a = tn__smlad(W1, x02, a);
             b = tn__smlad(W1, x13, b);
             a = tn__smlatb(U, x13, a);
             b = tn__smlatt(U, x02, b);
-            x02 = tn__sxtb16(r2);
-            x13 = tn__sxtb16_ror8(r2);
+            x = tn__read_s8x4(r + 2 * wp);
+            x02 = tn__sxtb16(x);
+            x13 = tn__sxtb16_ror8(x);
             a = tn__smlad(W2, x02, a);
             b = tn__smlad(W2, x13, b);
             a = tn__smlabb(V, x13, a);
@@ -166,79 +293,263 @@ TN_INLINE void dw_acc_run(const int8_t *row, int32_t wp, int32_t n, int32_t sw, 
             pa[0] = a;
             pa[1] = b;
         }
-    } else if (PAIR) {
-        for (; j >= 2; j -= 2, row += 2, pa += 2) {
-            int32_t a = base, b = base;
+        if (R->n & 1) {
+            int32_t x = tn__read_s8x4(r);
+            int32_t a = tn__smlad(W0, tn__sxtb16(x), base);
+            a = tn__smlabb(U, tn__sxtb16_ror8(x), a);
+            x = tn__read_s8x4(r + wp);
+            a = tn__smlad(W1, tn__sxtb16(x), a);
+            a = tn__smlatb(U, tn__sxtb16_ror8(x), a);
+            x = tn__read_s8x4(r + 2 * wp);
+            a = tn__smlad(W2, tn__sxtb16(x), a);
+            *pa++ = tn__smlabb(V, tn__sxtb16_ror8(x), a);
+        }
+    }
+}
+#endif
+
+/* k = 5, stride 1: four adjacent outputs per step from two words per row,
+ * x0..x3 and x4..x7, with S = (x0, x2), T = (x1, x3), S' = (x4, x6),
+ * T' = (x5, x7), P = PKHBT(S', S) = (x4, x2), Q = PKHBT(T', T) = (x5, x3):
+ *   o0 += (w0, w2).S  + (w1, w3).T  + w4 x4 (S' bottom)
+ *   o1 += (w0, w2).T  + X(w1, w3).P + w4 x5 (T' bottom)     X: SMLADX
+ *   o2 += X(w0, w2).P + X(w1, w3).Q + w4 x6 (S' top)
+ *   o3 += X(w0, w2).Q + (w1, w3).S' + w4 x7 (T' top)
+ * i.e. 12 multiplies, 2 loads, 4 SXTB16, 2 PKHBT per row for 20 MACs; the
+ * three weight words of the row (w[ky][0], [1], [3]) are reloaded (LDRD +
+ * LDR) as 15 do not fit in registers. The last n % 4 outputs take one output
+ * at a time (the same three words). */
+static TN_NOINLINE void dw_p1_k5s1(const dw_run_t *R)
+{
+    const int32_t wp = R->wp, base = R->base;
+    const int32_t(*const w)[6] = R->w;
+    int32_t *restrict pa = R->acc;
+    const int8_t *row = R->row;
+    for (int32_t y = R->nr; y > 0; --y, row += R->row_step) {
+        const int8_t *r0 = row;
+        int32_t j = R->n;
+        for (; j >= 4; j -= 4, r0 += 4, pa += 4) {
+            int32_t o0 = base, o1 = base, o2 = base, o3 = base;
+            const int8_t *r = r0;
+            TN_UNROLL
+            for (int ky = 0; ky < 5; ++ky, r += wp) {
+                const int32_t A = tn__read_s8x4(r), B = tn__read_s8x4(r + 4);
+                const int32_t W02 = w[ky][0], W13 = w[ky][1], W46 = w[ky][3];
+                const int32_t S = tn__sxtb16(A), T = tn__sxtb16_ror8(A);
+                const int32_t S2 = tn__sxtb16(B), T2 = tn__sxtb16_ror8(B);
+                o0 = tn__smlad(W02, S, o0);
+                o0 = tn__smlad(W13, T, o0);
+                o0 = tn__smlabb(W46, S2, o0);
+                o1 = tn__smlad(W02, T, o1);
+                const int32_t P = tn__pkhbt(S2, S), Q = tn__pkhbt(T2, T);
+                o1 = tn__smladx(W13, P, o1);
+                o1 = tn__smlabb(W46, T2, o1);
+                o2 = tn__smladx(W02, P, o2);
+                o2 = tn__smladx(W13, Q, o2);
+                o2 = tn__smlabt(W46, S2, o2);
+                o3 = tn__smladx(W02, Q, o3);
+                o3 = tn__smlad(W13, S2, o3);
+                o3 = tn__smlabt(W46, T2, o3);
+            }
+            pa[0] = o0;
+            pa[1] = o1;
+            pa[2] = o2;
+            pa[3] = o3;
+        }
+        for (; j > 0; --j, ++r0, ++pa) {
+            int32_t o = base;
+            const int8_t *r = r0;
+            TN_UNROLL
+            for (int ky = 0; ky < 5; ++ky, r += wp) {
+                const int32_t A = tn__read_s8x4(r), B = tn__read_s8x4(r + 4);
+                o = tn__smlad(w[ky][0], tn__sxtb16(A), o);
+                o = tn__smlad(w[ky][1], tn__sxtb16_ror8(A), o);
+                o = tn__smlabb(w[ky][3], tn__sxtb16(B), o);
+            }
+            *pa = o;
+        }
+    }
+}
+
+/* k = 5, stride 2: two outputs per step (windows at x0 and x2) from the words
+ * x0..x3 and x4..x7 of each row, S, T, S', T' as for dw_p1_k5s1:
+ *   o0 += (w0, w2).S + (w1, w3).T + w4 x4
+ *   o1 += X(w0, w2).PKHBT(S', S) + X(w1, w3).PKHBT(T', T) + w4 x6
+ * 6 multiplies, 2 loads, 4 SXTB16, 2 PKHBT per row for 10 MACs. */
+static TN_NOINLINE void dw_p1_k5s2(const dw_run_t *R)
+{
+    const int32_t wp = R->wp, base = R->base;
+    const int32_t(*const w)[6] = R->w;
+    int32_t *restrict pa = R->acc;
+    const int8_t *row = R->row;
+    for (int32_t y = R->nr; y > 0; --y, row += R->row_step) {
+        const int8_t *r0 = row;
+        int32_t j = R->n;
+        for (; j >= 2; j -= 2, r0 += 4, pa += 2) {
+            int32_t o0 = base, o1 = base;
+            const int8_t *r = r0;
+            TN_UNROLL
+            for (int ky = 0; ky < 5; ++ky, r += wp) {
+                const int32_t A = tn__read_s8x4(r), B = tn__read_s8x4(r + 4);
+                const int32_t W02 = w[ky][0], W13 = w[ky][1], W46 = w[ky][3];
+                const int32_t S = tn__sxtb16(A), T = tn__sxtb16_ror8(A);
+                const int32_t S2 = tn__sxtb16(B), T2 = tn__sxtb16_ror8(B);
+                o0 = tn__smlad(W02, S, o0);
+                o0 = tn__smlad(W13, T, o0);
+                o0 = tn__smlabb(W46, S2, o0);
+                o1 = tn__smladx(W02, tn__pkhbt(S2, S), o1);
+                o1 = tn__smladx(W13, tn__pkhbt(T2, T), o1);
+                o1 = tn__smlabt(W46, S2, o1);
+            }
+            pa[0] = o0;
+            pa[1] = o1;
+        }
+        if (j) {
+            int32_t o = base;
+            const int8_t *r = r0;
+            TN_UNROLL
+            for (int ky = 0; ky < 5; ++ky, r += wp) {
+                const int32_t A = tn__read_s8x4(r), B = tn__read_s8x4(r + 4);
+                o = tn__smlad(w[ky][0], tn__sxtb16(A), o);
+                o = tn__smlad(w[ky][1], tn__sxtb16_ror8(A), o);
+                o = tn__smlabb(w[ky][3], tn__sxtb16(B), o);
+            }
+            *pa++ = o;
+        }
+    }
+}
+
+/* Other square kernels (k = 7 stride 1; k = 3, 7 stride 2): KH, KW, SW and PAIR
+ * compile-time constants. PAIR (stride 1): two adjacent outputs per step, the
+ * right window using (x1, x3) against (w0, w2) and (x0, x2) against (w_-1, w1). */
+TN_INLINE void dw_p1_sq(const dw_run_t *R, const int KH, const int KW, const int SW, const int PAIR)
+{
+    const int G = (KW + 3) / 4;
+    const int32_t wp = R->wp, base = R->base;
+    const int32_t(*const w)[6] = R->w;
+    int32_t *restrict pa = R->acc;
+    const int8_t *rowp = R->row;
+    for (int32_t y = R->nr; y > 0; --y, rowp += R->row_step) {
+        const int8_t *row = rowp;
+        int32_t j = R->n;
+        if (PAIR)
+            for (; j >= 2; j -= 2, row += 2, pa += 2) {
+                int32_t a = base, b = base;
+                const int8_t *r = row;
+                TN_UNROLL
+                for (int ky = 0; ky < KH; ++ky, r += wp) {
+                    TN_UNROLL
+                    for (int g = 0; g < G; ++g) {
+                        const int32_t x = tn__read_s8x4(r + 4 * g);
+                        const int32_t x02 = tn__sxtb16(x), x13 = tn__sxtb16_ror8(x);
+                        a = tn__smlad(w[ky][3 * g], x02, a);
+                        if (4 * g + 1 < KW) a = tn__smlad(w[ky][3 * g + 1], x13, a);
+                        b = tn__smlad(w[ky][3 * g], x13, b);
+                        if ((g >= 1 && 4 * g - 1 < KW) || 4 * g + 1 < KW) b = tn__smlad(w[ky][3 * g + 2], x02, b);
+                    }
+                }
+                pa[0] = a;
+                pa[1] = b;
+            }
+        for (; j > 0; --j, row += SW, ++pa) {
+            int32_t a = base;
             const int8_t *r = row;
             TN_UNROLL
             for (int ky = 0; ky < KH; ++ky, r += wp) {
                 TN_UNROLL
                 for (int g = 0; g < G; ++g) {
                     const int32_t x = tn__read_s8x4(r + 4 * g);
-                    const int32_t x02 = tn__sxtb16(x), x13 = tn__sxtb16_ror8(x);
-                    a = tn__smlad(w[ky][3 * g], x02, a);
-                    if (4 * g + 1 < KW) a = tn__smlad(w[ky][3 * g + 1], x13, a);
-                    b = tn__smlad(w[ky][3 * g], x13, b);
-                    if (KW == 3) /* (w_-1, w1) = swapped (w1, w3 = 0) */
-                        b = tn__smladx(x02, w[ky][1], b);
-                    else if ((g >= 1 && 4 * g - 1 < KW) || 4 * g + 1 < KW)
-                        b = tn__smlad(w[ky][3 * g + 2], x02, b);
+                    a = tn__smlad(w[ky][3 * g], tn__sxtb16(x), a);
+                    if (4 * g + 1 < KW) a = tn__smlad(w[ky][3 * g + 1], tn__sxtb16_ror8(x), a);
                 }
             }
-            pa[0] = a;
-            pa[1] = b;
+            *pa = a;
         }
     }
-    for (; j > 0; --j, row += sw, ++pa) {
-        int32_t a = base;
+}
+static TN_NOINLINE void dw_p1_k7s1(const dw_run_t *R) { dw_p1_sq(R, 7, 7, 1, 1); }
+static TN_NOINLINE void dw_p1_k7s2(const dw_run_t *R) { dw_p1_sq(R, 7, 7, 2, 0); }
+
+/* k = 3, stride 2: one output per step, the nine weights in five registers
+ * as for dw_p1_k3s1 (read into locals: GCC reloaded them through R->w). */
+static TN_NOINLINE void dw_p1_k3s2(const dw_run_t *R)
+{
+    const int32_t W0 = R->w[0][0], W1 = R->w[1][0], W2 = R->w[2][0];
+    const int32_t U = dw_pk(R->w[0][1], R->w[1][1]), V = R->w[2][1];
+    const int32_t wp = R->wp, base = R->base;
+    int32_t *restrict pa = R->acc;
+    const int8_t *row = R->row;
+    for (int32_t y = R->nr; y > 0; --y, row += R->row_step) {
         const int8_t *r = row;
-        TN_UNROLL
-        for (int ky = 0; ky < KH; ++ky, r += wp) {
-            TN_UNROLL
-            for (int g = 0; g < G; ++g) {
-                const int32_t x = tn__read_s8x4(r + 4 * g);
-                a = tn__smlad(w[ky][3 * g], tn__sxtb16(x), a);
-                if (4 * g + 1 < KW) a = tn__smlad(w[ky][3 * g + 1], tn__sxtb16_ror8(x), a);
-            }
+        for (int32_t *const end = pa + R->n; pa != end; r += 2) {
+            int32_t x = tn__read_s8x4(r);
+            int32_t a = tn__smlad(W0, tn__sxtb16(x), base);
+            a = tn__smlabb(U, tn__sxtb16_ror8(x), a);
+            x = tn__read_s8x4(r + wp);
+            a = tn__smlad(W1, tn__sxtb16(x), a);
+            a = tn__smlatb(U, tn__sxtb16_ror8(x), a);
+            x = tn__read_s8x4(r + 2 * wp);
+            a = tn__smlad(W2, tn__sxtb16(x), a);
+            *pa++ = tn__smlabb(V, tn__sxtb16_ror8(x), a);
         }
-        *pa = a;
     }
 }
 
-/* Pass 2: nr rows of n accumulators (contiguous in acc) -> outputs of one
- * channel (stride C, row pitch out_row), tn__rq_fast + SIMD clamp, four at a
- * time, the rows forming one run when they are whole (n * C == out_row). On
- * Arm the run is tn__dw_rq_asm (same arithmetic, hand-allocated registers:
- * GCC spilled); the C loop is its reference (host DSP-emulation tests). */
-#if defined(__ARM_FEATURE_DSP) && !defined(TN_EMULATE_DSP) && defined(__GNUC__)
-#define TN_DW_ASM 1
+/* Any kh, kw <= 8 and stride: taps past kw are 0 (up to 4 or 8 per row). */
+static TN_NOINLINE void dw_p1_any(const dw_run_t *R)
+{
+    const int32_t wp = R->wp, base = R->base, sw = R->sw, kh = R->kh, g8 = R->kw > 4;
+    const int32_t(*const w)[6] = R->w;
+    int32_t *restrict pa = R->acc;
+    const int8_t *rowp = R->row;
+    for (int32_t y = R->nr; y > 0; --y, rowp += R->row_step) {
+        const int8_t *row = rowp;
+        for (int32_t j = R->n; j > 0; --j, row += sw, ++pa) {
+            int32_t acc = base;
+            const int8_t *r = row;
+            for (int32_t ky = 0; ky < kh; ++ky, r += wp) {
+                const int32_t x0 = tn__read_s8x4(r);
+                acc = tn__smlad(w[ky][0], tn__sxtb16(x0), acc);
+                acc = tn__smlad(w[ky][1], tn__sxtb16_ror8(x0), acc);
+                if (g8) {
+                    const int32_t x1 = tn__read_s8x4(r + 4);
+                    acc = tn__smlad(w[ky][3], tn__sxtb16(x1), acc);
+                    acc = tn__smlad(w[ky][4], tn__sxtb16_ror8(x1), acc);
+                }
+            }
+            *pa = acc;
+        }
+    }
+}
+
+/* Pass 2: len accumulators 2x (doubled weights) -> outputs of one channel at
+ * stride C: tn__rq2 + SIMD clamp (tn__clamp_u8), four at a time. On Arm this
+ * is tn__dw_rq2_asm (same arithmetic, hand-allocated registers); the C loop is
+ * its reference (host DSP-emulation tests). */
 typedef struct {
-    int32_t C, m, kh2, sh;
-    uint32_t H4, L4;
+    int32_t C, m, K, e; /* K = tn__rq2_k(shift, zp - act_min), e = -shift */
+    uint32_t H4, L4;    /* tn__rep8(act_max - act_min), tn__rep8(act_min) */
 } tn__dw_rq_args_t;
-void tn__dw_rq_asm(const int32_t *acc, int32_t len, int8_t *out, const tn__dw_rq_args_t *a);
-/* tn__rq_fast(a, m = r4, kh = r5, sh = r6) then USAT #8, in place (r12, lr scratch). */
+#if TN_DW_ASM
+void tn__dw_rq2_asm(const int32_t *acc, int32_t len, int8_t *out, const tn__dw_rq_args_t *a);
+/* tn__rq2(a, m = r4, K = r5, e = r6) then USAT #8, in place (r12 scratch). */
 #define TN_DW_RQ(a)                                  \
-    "and      r12, " #a ", #0x80000000\n\t"          \
-    "orr      r12, r12, #0x40000000\n\t"             \
-    "add      lr, r5, " #a ", asr #31\n\t"           \
-    "smlal    r12, lr, " #a ", r4\n\t"               \
-    "asr      lr, lr, r6\n\t"                        \
-    "usat     " #a ", #8, lr\n\t"
+    "add      r12, r5, " #a ", asr #31\n\t"          \
+    "smmlar   " #a ", " #a ", r4, r12\n\t"           \
+    "asr      " #a ", " #a ", r6\n\t"                \
+    "usat     " #a ", #8, " #a "\n\t"
 __asm__(
     "    .text\n"
     "    .syntax unified\n"
     "    .thumb\n"
     "    .p2align 2\n"
-    "    .global tn__dw_rq_asm\n"
+    "    .global tn__dw_rq2_asm\n"
     "    .thumb_func\n"
-    "    .type tn__dw_rq_asm, %function\n"
-    "tn__dw_rq_asm:\n\t"              /* r0 acc, r1 len >= 1, r2 out, r3 args */
+    "    .type tn__dw_rq2_asm, %function\n"
+    "tn__dw_rq2_asm:\n\t"             /* r0 acc, r1 len >= 1, r2 out, r3 args */
     "push     {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-    "mov      r12, r3\n\t"
-    "ldm      r12, {r3, r4, r5, r6, r7, r8}\n\t"   /* C, m, kh2, sh, H4, L4 */
-    "add      r9, r0, r1, lsl #2\n\t"
-    "push     {r9}\n\t"                            /* [sp] = end */
+    "ldm      r3, {r3, r4, r5, r6, r7, r8}\n\t"    /* C, m, K, e, H4, L4 */
+    "add      lr, r0, r1, lsl #2\n\t"              /* end */
     "bic      r1, r1, #3\n\t"
     "add      r1, r0, r1, lsl #2\n\t"              /* end of the groups of four */
     "cmp      r0, r1\n\t"
@@ -266,8 +577,7 @@ __asm__(
     "cmp      r0, r1\n\t"
     "bne      .Ltn_dw_rq_quad\n"
     ".Ltn_dw_rq_tail:\n\t"
-    "ldr      r1, [sp]\n\t"
-    "cmp      r0, r1\n\t"
+    "cmp      r0, lr\n\t"
     "beq      .Ltn_dw_rq_done\n"
     ".Ltn_dw_rq_one:\n\t"
     "ldr      r10, [r0], #4\n\t"
@@ -277,89 +587,86 @@ __asm__(
     "uadd8    r10, r10, r8\n\t"
     "strb     r10, [r2]\n\t"
     "add      r2, r2, r3\n\t"
-    "cmp      r0, r1\n\t"
+    "cmp      r0, lr\n\t"
     "bne      .Ltn_dw_rq_one\n"
     ".Ltn_dw_rq_done:\n\t"
-    "add      sp, sp, #4\n\t"
     "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
-    ".size tn__dw_rq_asm, .-tn__dw_rq_asm\n");
+    ".size tn__dw_rq2_asm, .-tn__dw_rq2_asm\n");
 #undef TN_DW_RQ
 #else
-#define TN_DW_ASM 0
+static void tn__dw_rq2_c(const int32_t *acc, int32_t len, int8_t *o, const tn__dw_rq_args_t *q)
+{
+    const int32_t C = q->C, m = q->m, K = q->K, e = q->e;
+    const int32_t *const end = acc + len, *const end4 = acc + (len & ~3);
+    for (; acc != end4; acc += 4, o += 4 * C) {
+        const uint32_t t = tn__clamp_u8(tn__usat8(tn__rq2(acc[0], m, K, e)) | (tn__usat8(tn__rq2(acc[1], m, K, e)) << 8) |
+                                            (tn__usat8(tn__rq2(acc[2], m, K, e)) << 16) |
+                                            (tn__usat8(tn__rq2(acc[3], m, K, e)) << 24),
+                                        q->H4, q->L4);
+        o[0] = (int8_t)t;
+        o[C] = (int8_t)(t >> 8);
+        o[2 * C] = (int8_t)(t >> 16);
+        o[3 * C] = (int8_t)(t >> 24);
+    }
+    for (; acc != end; ++acc, o += C) *o = (int8_t)tn__clamp_u8(tn__usat8(tn__rq2(*acc, m, K, e)), q->H4, q->L4);
+}
 #endif
 
-static void dw_rq_run(const int32_t *acc, int32_t n, int32_t nr, int32_t out_row, int8_t *out, int32_t C, int32_t m,
-                      int32_t kh2, int32_t sh, uint32_t H4, uint32_t L4)
-{
-    const int32_t whole = nr == 1 || n * C == out_row;
-    const int32_t runs = whole ? 1 : nr, len = whole ? n * nr : n;
+/* Channel plane gather: h x w bytes at stride C (HWC) -> rows of pitch wp,
+ * four bytes per word store. On Arm tn__dw_gather_asm (11 instructions per
+ * four bytes; GCC took 12 plus a spill per row); the C loop is its reference. */
 #if TN_DW_ASM
-    tn__dw_rq_args_t a;
-    a.C = C;
-    a.m = m;
-    a.kh2 = kh2;
-    a.sh = sh;
-    a.H4 = H4;
-    a.L4 = L4;
-    for (int32_t r = 0; r < runs; ++r, out += out_row, acc += len) tn__dw_rq_asm(acc, len, out, &a);
+void tn__dw_gather_asm(const int8_t *src, int32_t C, int32_t h, int32_t w, int8_t *dst, int32_t wp);
+__asm__(
+    "    .text\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .p2align 2\n"
+    "    .global tn__dw_gather_asm\n"
+    "    .thumb_func\n"
+    "    .type tn__dw_gather_asm, %function\n"
+    "tn__dw_gather_asm:\n\t"                 /* r0 src, r1 C, r2 h >= 1, r3 w >= 1, [sp] dst, [sp, 4] wp */
+    "push     {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+    "ldrd     r4, r5, [sp, #36]\n\t"         /* dst, wp */
+    "add      r8, r1, r1\n\t"                /* 2C */
+    "add      r9, r8, r1\n\t"                /* 3C */
+    "bic      r10, r3, #3\n\t"               /* bytes in whole words */
+    "and      r11, r3, #3\n\t"               /* the rest */
+    "sub      r5, r5, r3\n"                  /* wp - w */
+    ".Ltn_dwg_row:\n\t"
+    "add      lr, r4, r10\n\t"
+    "cmp      r4, lr\n\t"
+    "beq      .Ltn_dwg_tail\n"
+    ".Ltn_dwg_word:\n\t"
+    "ldrb     r6, [r0]\n\t"
+    "ldrb     r7, [r0, r1]\n\t"
+    "ldrb     r12, [r0, r8]\n\t"
+    "orr      r6, r6, r7, lsl #8\n\t"
+    "ldrb     r7, [r0, r9]\n\t"
+    "add      r0, r0, r1, lsl #2\n\t"
+    "orr      r6, r6, r12, lsl #16\n\t"
+    "orr      r6, r6, r7, lsl #24\n\t"
+    "str      r6, [r4], #4\n\t"
+    "cmp      r4, lr\n\t"
+    "bne      .Ltn_dwg_word\n"
+    ".Ltn_dwg_tail:\n\t"
+    "add      lr, r4, r11\n\t"
+    "cmp      r4, lr\n\t"
+    "beq      .Ltn_dwg_next\n"
+    ".Ltn_dwg_byte:\n\t"
+    "ldrb     r6, [r0]\n\t"
+    "add      r0, r0, r1\n\t"
+    "strb     r6, [r4], #1\n\t"
+    "cmp      r4, lr\n\t"
+    "bne      .Ltn_dwg_byte\n"
+    ".Ltn_dwg_next:\n\t"
+    "add      r4, r4, r5\n\t"
+    "subs     r2, r2, #1\n\t"
+    "bne      .Ltn_dwg_row\n\t"
+    "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+    ".size tn__dw_gather_asm, .-tn__dw_gather_asm\n");
+#define dw_gather tn__dw_gather_asm
 #else
-    for (int32_t r = 0; r < runs; ++r, out += out_row) {
-        int8_t *o = out;
-        const int32_t *const end = acc + len, *const end4 = acc + (len & ~3);
-        for (; acc != end4; acc += 4, o += 4 * C) {
-            const uint32_t t = tn__clamp_u8(tn__usat8(tn__rq_fast(acc[0], m, kh2, sh)) |
-                                                (tn__usat8(tn__rq_fast(acc[1], m, kh2, sh)) << 8) |
-                                                (tn__usat8(tn__rq_fast(acc[2], m, kh2, sh)) << 16) |
-                                                (tn__usat8(tn__rq_fast(acc[3], m, kh2, sh)) << 24),
-                                            H4, L4);
-            o[0] = (int8_t)t;
-            o[C] = (int8_t)(t >> 8);
-            o[2 * C] = (int8_t)(t >> 16);
-            o[3 * C] = (int8_t)(t >> 24);
-        }
-        for (; acc != end; ++acc, o += C) *o = (int8_t)tn__clamp_u8(tn__usat8(tn__rq_fast(*acc, m, kh2, sh)), H4, L4);
-    }
-#endif
-}
-/* Pass 2 for a channel outside the tn__rq_fast range: generic requantisation. */
-static void dw_rq_generic(const int32_t *acc, int32_t n, int32_t nr, int32_t out_row, int8_t *out, int32_t C,
-                          const dw_rq_t *q)
-{
-    for (int32_t r = 0; r < nr; ++r, out += out_row) {
-        int8_t *o = out;
-        for (int32_t i = 0; i < n; ++i, ++acc, o += C) *o = dw_requant(*acc, q, 0);
-    }
-}
-
-TN_INLINE void dw_plane(const int8_t *plane, int32_t wp, int32_t h_out, int32_t w_out, int32_t row_step,
-                        int32_t sw_rt, int32_t (*wk)[6], const int KH, const int KW, const int SW, const int PAIR,
-                        int32_t base, const dw_rq_t *q, int8_t *out, int32_t C)
-{
-    const int32_t sw = SW ? SW : sw_rt;
-    int32_t acc[TN_DW_RUN];
-    /* Whole rows per run when they fit (a 4x4 or 8x8 map is a single run),
-     * else runs of TN_DW_RUN outputs within a row. */
-    const int32_t rows_per = w_out <= TN_DW_RUN ? TN_DW_RUN / w_out : 1;
-    const int32_t run_w = w_out <= TN_DW_RUN ? w_out : TN_DW_RUN;
-    for (int32_t oy = 0; oy < h_out; oy += rows_per) {
-        const int32_t nr = h_out - oy < rows_per ? h_out - oy : rows_per;
-        for (int32_t x0 = 0; x0 < w_out; x0 += run_w) {
-            const int32_t n = w_out - x0 < run_w ? w_out - x0 : run_w;
-            int32_t *pa = acc;
-            for (int32_t r = 0; r < nr; ++r, pa += n)
-                dw_acc_run(plane + (size_t)(oy + r) * row_step + (size_t)x0 * sw, wp, n, sw, wk, KH, KW, PAIR, base,
-                           pa);
-            int8_t *o = out + ((size_t)oy * w_out + x0) * C;
-            if (q->fast)
-                dw_rq_run(acc, n, nr, w_out * C, o, C, q->m, q->kh2, q->sh, q->H4, q->L4);
-            else
-                dw_rq_generic(acc, n, nr, w_out * C, o, C, q);
-        }
-    }
-}
-
-/* Channel plane gather: h x w bytes at stride C (HWC) -> rows of pitch wp.
- * Out of line so that its few live values stay in registers. */
 static void dw_gather(const int8_t *src, int32_t C, int32_t h, int32_t w, int8_t *dst, int32_t wp)
 {
     const int32_t C2 = 2 * C, C3 = 3 * C, C4 = 4 * C;
@@ -374,100 +681,123 @@ static void dw_gather(const int8_t *src, int32_t C, int32_t h, int32_t w, int8_t
         for (; i > 0; --i, src += C) *d++ = *src;
     }
 }
+#endif
 
-/* Kernel classes with a specialised instance. */
-enum { DW_K3S1, DW_K5S1, DW_K7S1, DW_K3S2, DW_K5S2, DW_K7S2, DW_G4, DW_G8 };
+/* Packers and pass-1 kernels, chosen once per layer. */
+typedef int32_t (*dw_pack_fn)(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6]);
+typedef void (*dw_pass1_fn)(const dw_run_t *R);
+static TN_NOINLINE int32_t dw_pack3(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
+{
+    (void)kh, (void)kw;
+    return dw_pack(wc, C, 3, 3, dbl, w);
+}
+static TN_NOINLINE int32_t dw_pack5(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
+{
+    (void)kh, (void)kw;
+    return dw_pack(wc, C, 5, 5, dbl, w);
+}
+static TN_NOINLINE int32_t dw_pack7(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
+{
+    (void)kh, (void)kw;
+    return dw_pack(wc, C, 7, 7, dbl, w);
+}
 
 static int dw_padded(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
                      int8_t *output, int8_t *plane)
 {
     const int32_t C = p->c_in, off = -p->input_zero_point;
     const int32_t wp = p->w_in + p->pad_left + p->pad_right, hp = p->h_in + p->pad_top + p->pad_bottom;
-    const int32_t row_step = p->stride_h * wp;
-    const int32_t k = p->kh, sw = p->stride_w;
-    int kind = p->kw <= 4 ? DW_G4 : DW_G8;
-    if (p->kh == p->kw && (sw == 1 || sw == 2) && (k == 3 || k == 5 || k == 7))
-        kind = (k == 3 ? DW_K3S1 : k == 5 ? DW_K5S1 : DW_K7S1) + (sw == 2 ? 3 : 0);
+    const int32_t k = p->kh, sw = p->stride_w, w_out = p->w_out, h_out = p->h_out;
+    dw_pack_fn pack = dw_pack_any;
+    dw_pass1_fn pass1 = dw_p1_any;
+    if (p->kh == p->kw && p->stride_h == sw && (sw == 1 || sw == 2) && (k == 3 || k == 5 || k == 7)) {
+        static const dw_pack_fn packs[3] = {dw_pack3, dw_pack5, dw_pack7};
+        static const dw_pass1_fn kernels[2][3] = {{dw_p1_k3s1, dw_p1_k5s1, dw_p1_k7s1},
+                                                  {dw_p1_k3s2, dw_p1_k5s2, dw_p1_k7s2}};
+        pack = packs[k / 2 - 1];
+        pass1 = kernels[sw - 1][k / 2 - 1];
+    }
     /* Padding = zero point, once; the interiors are rewritten per channel. */
     memset(plane, (int)(int8_t)p->input_zero_point, (size_t)hp * wp + TN_DW_SLACK);
     int8_t *interior = plane + (size_t)p->pad_top * wp + p->pad_left;
-    dw_rq_t q;
-    q.kh = q.kh2 = q.sh = 0; /* set per channel when the fast path applies */
-    q.zp = p->output_zero_point;
-    q.lo = p->act_min;
-    q.hi = p->act_max;
-    q.H4 = tn__rep8(q.hi - q.lo);
-    q.L4 = tn__rep8(q.lo);
+    /* Runs: whole rows when they fit (a 4x4 or 8x8 map is a single run), else
+     * runs of TN_DW_RUN outputs within a row. */
+    const int32_t rows_per = w_out <= TN_DW_RUN ? TN_DW_RUN / w_out : 1;
+    const int32_t run_w = w_out <= TN_DW_RUN ? w_out : TN_DW_RUN;
+    const int32_t zp2 = p->output_zero_point - p->act_min;
+    tn__dw_rq_args_t q;
+    q.C = C;
+    q.m = q.K = q.e = 0; /* set per channel when pass 2 uses tn__rq2 */
+    q.H4 = tn__rep8(p->act_max - p->act_min);
+    q.L4 = tn__rep8(p->act_min);
+    int32_t acc[TN_DW_RUN];
+    int32_t w[TN_DW_MAX_K][6];
+    dw_run_t R;
+    R.wp = wp;
+    R.row_step = p->stride_h * wp;
+    R.sw = sw;
+    R.kh = p->kh;
+    R.kw = p->kw;
+    R.w = (const int32_t(*)[6])w;
+    R.acc = acc;
+    /* A map of at most TN_DW_RUN outputs is one run: set it up once. */
+    const int32_t n_out = h_out * w_out, single = n_out <= TN_DW_RUN;
+    R.n = w_out;
+    R.nr = h_out;
+    R.row = plane;
     for (int32_t c = 0; c < C; ++c) {
         /* 1. Save input channel c (must precede any write of output channel c). */
         dw_gather(input + c, C, p->h_in, p->w_in, interior, wp);
-        q.m = p->out_multiplier[c];
-        q.s = p->out_shift[c];
-        q.fast = tn__rq_fast_ok(q.m, q.s);
-        if (q.fast) {
-            q.kh = tn__rq_kh(q.s, q.zp);
-            q.kh2 = tn__rq_kh(q.s, q.zp - q.lo);
-            q.sh = -q.s - 1;
+        /* 2. Weights, doubled when pass 2 can use tn__rq2. Base modulo 2^32
+         * like the accumulation (|b| < 2^29 when doubled). */
+        const int32_t m = p->out_multiplier[c], s = p->out_shift[c], b = bias ? bias[c] : 0;
+        const int32_t dbl = tn__rq_fast_ok(m, s) && tn__dbl_ok(b);
+        const int32_t sum = pack(weights + c, C, p->kh, p->kw, dbl, w);
+        R.base = (int32_t)(((uint32_t)b << dbl) + (uint32_t)off * (uint32_t)sum);
+        q.m = m;
+        q.K = tn__rq2_k(dbl ? s : -2, zp2);
+        q.e = -s;
+        /* 3. Runs: pass 1 (accumulate), pass 2 (requantise, store at stride C). */
+        if (single && dbl) { /* the whole map in one run (small maps): no run loops */
+            pass1(&R);
+#if TN_DW_ASM
+            tn__dw_rq2_asm(acc, n_out, output + c, &q);
+#else
+            tn__dw_rq2_c(acc, n_out, output + c, &q);
+#endif
+            continue;
         }
-        int32_t w[TN_DW_MAX_K][6];
-        const int8_t *wc = weights + c;
-        const int32_t b = bias ? bias[c] : 0;
-        int8_t *out_c = output + c;
-#define TN_DW_CASE(KIND, K, S, PAIR)                                                                          \
-    case KIND: {                                                                                              \
-        const int32_t base = b + off * dw_pack(wc, C, K, K, w);                                               \
-        dw_plane(plane, wp, p->h_out, p->w_out, row_step, sw, w, K, K, S, PAIR, base, &q, out_c, C);          \
-        break;                                                                                                \
-    }
-        switch (kind) {
-            TN_DW_CASE(DW_K3S1, 3, 1, 1)
-            TN_DW_CASE(DW_K5S1, 5, 1, 1)
-            TN_DW_CASE(DW_K7S1, 7, 1, 1)
-            TN_DW_CASE(DW_K3S2, 3, 2, 0)
-            TN_DW_CASE(DW_K5S2, 5, 2, 0)
-            TN_DW_CASE(DW_K7S2, 7, 2, 0)
-        default: {
-            /* Any kh, kw <= 8: taps past kw are 0 (up to 8), kh rows. */
-            int32_t sum = 0;
-            for (int32_t ky = 0; ky < p->kh; ++ky) {
-                int32_t t[8];
-                for (int32_t j = 0; j < 8; ++j) {
-                    t[j] = j < p->kw ? wc[((size_t)ky * p->kw + j) * C] : 0;
-                    sum += t[j];
-                }
-                w[ky][0] = dw_pk(t[0], t[2]);
-                w[ky][1] = dw_pk(t[1], t[3]);
-                w[ky][3] = dw_pk(t[4], t[6]);
-                w[ky][4] = dw_pk(t[5], t[7]);
-            }
-            const int32_t base = b + off * sum;
-            for (int32_t oy = 0; oy < p->h_out; ++oy) {
-                const int8_t *row = plane + (size_t)oy * row_step;
-                int8_t *o = out_c + (size_t)oy * p->w_out * C;
-                for (int32_t ox = 0; ox < p->w_out; ++ox, row += sw, o += C) {
-                    int32_t acc = base;
-                    const int8_t *r = row;
-                    for (int32_t ky = 0; ky < p->kh; ++ky, r += wp) {
-                        const int32_t x0 = tn__read_s8x4(r);
-                        acc = tn__smlad(w[ky][0], tn__sxtb16(x0), acc);
-                        acc = tn__smlad(w[ky][1], tn__sxtb16_ror8(x0), acc);
-                        if (kind == DW_G8) {
-                            const int32_t x1 = tn__read_s8x4(r + 4);
-                            acc = tn__smlad(w[ky][3], tn__sxtb16(x1), acc);
-                            acc = tn__smlad(w[ky][4], tn__sxtb16_ror8(x1), acc);
-                        }
+        for (int32_t oy = 0; oy < h_out; oy += rows_per) {
+            R.nr = h_out - oy < rows_per ? h_out - oy : rows_per;
+            for (int32_t x0 = 0; x0 < w_out; x0 += run_w) {
+                R.n = w_out - x0 < run_w ? w_out - x0 : run_w;
+                R.row = plane + (size_t)oy * R.row_step + (size_t)x0 * sw;
+                pass1(&R);
+                int8_t *o = output + ((size_t)oy * w_out + x0) * C + c;
+                /* Whole rows: one stretch of n * nr outputs at stride C. */
+                const int32_t whole = R.nr == 1 || R.n == w_out;
+                const int32_t len = whole ? R.n * R.nr : R.n;
+                const int32_t *a = acc;
+                for (int32_t r = whole ? 1 : R.nr; r > 0; --r, o += (size_t)w_out * C, a += len) {
+                    if (dbl) {
+#if TN_DW_ASM
+                        tn__dw_rq2_asm(a, len, o, &q);
+#else
+                        tn__dw_rq2_c(a, len, o, &q);
+#endif
+                    } else {
+                        int8_t *oo = o;
+                        for (int32_t i = 0; i < len; ++i, oo += C)
+                            *oo = tn__requant(a[i], m, s, p->output_zero_point, p->act_min, p->act_max);
                     }
-                    *o = dw_requant(acc, &q, 0);
                 }
             }
-            break;
         }
-        }
-#undef TN_DW_CASE
     }
     return TN_OK;
 }
 #endif
+
 
 TN_INLINE void dw_copy_plane(const int8_t *input, int32_t C, int32_t c, int32_t hw, int8_t *plane)
 {

@@ -160,6 +160,21 @@ TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(a));
     return r;
 }
+/* PKHBT (no shift): bottom half of a, top half of b. No ACLE intrinsic. */
+TN_INLINE int32_t tn__pkhbt(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+/* SMMLAR: acc + (a * b + 2^31) / 2^32 (floor), i.e. bits 63..32 of
+ * (acc << 32) + a * b + 2^31. No ACLE intrinsic. */
+TN_INLINE int32_t tn__smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
 #else
 /* Host emulation (TN_EMULATE_DSP): same results as the instructions, with
  * the additions done modulo 2^32 like the hardware. */
@@ -184,6 +199,15 @@ TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
 TN_INLINE int32_t tn__smladx(int32_t a, int32_t b, int32_t acc)
 {
     return tn__smlad(a, (int32_t)(((uint32_t)b >> 16) | ((uint32_t)b << 16)), acc);
+}
+TN_INLINE int32_t tn__pkhbt(int32_t a, int32_t b)
+{
+    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b & 0xFFFF0000u));
+}
+TN_INLINE int32_t tn__smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    const uint64_t t = ((uint64_t)(uint32_t)acc << 32) + (uint64_t)((int64_t)a * (int64_t)b) + 0x80000000u;
+    return (int32_t)(uint32_t)(t >> 32);
 }
 TN_INLINE int32_t tn__lo16(int32_t a) { return (int32_t)(int16_t)((uint32_t)a & 0xFFFFu); }
 TN_INLINE int32_t tn__hi16(int32_t a) { return (int32_t)(int16_t)((uint32_t)a >> 16); }
@@ -239,6 +263,31 @@ TN_INLINE uint32_t tn__clamp_u8(uint32_t t, uint32_t H4, uint32_t L4)
 {
     return tn__uadd8(H4 - tn__uqsub8(H4, t), L4);
 }
+
+/* ---- requantisation of a DOUBLED accumulator (DSP path), 3 instructions ----
+ * When the kernel can produce X = 2x exactly (the depthwise packs doubled
+ * weights, free; pointwise doubles its q15 input copy), the tn__rq_fast result
+ * comes from one SMMLAR. Multiplying the tn__rq_fast fraction by 2/2:
+ *   MBQM(x, m, -e) + zp = floor((2P + 2^31 + 2^32 (2^(e-1) - [x<0] + zp 2^e)) / 2^(32+e))
+ * (P = x m), and floor(floor(y / 2^32) / 2^e) = floor(y / 2^(32+e)), so
+ *   MBQM + zp = (SMMLAR(X, m, K + (X >> 31))) >> e,   K = (1 + 2 zp) << (e - 1)
+ * since SMMLAR(X, m, R) = R + floor((X m + 2^31) / 2^32) and X >> 31 = -[x<0].
+ * No wrap: |X m| < 2^62 and |K| < 2^30 for |zp| <= 255, e <= 22, so the high
+ * word stays within int32. Valid for the tn__rq_fast_ok range (m > 0,
+ * 2 <= e <= 22) when X = 2x fits int32, which tn__dbl_ok guarantees for
+ * |bias| < 2^29 and at most 8192 taps (|sum| <= 255 * 127 * 8192 < 2^28):
+ *   ADD t, K, X, ASR #31;  SMMLAR t, X, m, t;  ASR t, t, e.
+ * As with tn__rq_fast, zp may be zp_out - act_min for the SIMD clamp. */
+TN_INLINE int32_t tn__rq2_k(int32_t shift, int32_t zp)
+{
+    return (int32_t)((uint32_t)(1 + 2 * zp) << (-shift - 1));
+}
+TN_INLINE int32_t tn__rq2(int32_t X, int32_t m, int32_t K, int32_t e)
+{
+    return tn__smmlar(X, m, K + (X >> 31)) >> e;
+}
+#define TN_DBL_MAX_TAPS 8192
+TN_INLINE int tn__dbl_ok(int32_t bias) { return bias > -(1 << 29) && bias < (1 << 29); }
 #endif /* TN_USE_DSP */
 
 /* Scratch alignment contract (tn_runtime.h): conv / pointwise scratch must be

@@ -240,6 +240,39 @@ TEST(TN_S(Rounding), FastRequantMatchesReference) {
   EXPECT_FALSE(tn__rq_fast_ok(1 << 30, -23));
 }
 
+#if TN_USE_DSP
+// The doubled-accumulator requantisation (SMMLAR form, tn__rq2) must equal
+// MBQM + zp exactly on the tn__rq_fast_ok range whenever 2x fits int32,
+// ties and the extremes of x, m, zp (zp - act_min reaches +-255) included.
+TEST(TN_S(Rounding), DoubledRequantMatchesReference) {
+  std::mt19937 g(8642);
+  std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);
+  int checked = 0;
+  for (int i = 0; i < 400000; ++i) {
+    const int32_t shift = -rnd(g, 2, 22);
+    int32_t m = (int32_t)(0x40000000u + ((uint32_t)any(g) & 0x3FFFFFFFu));
+    if (i % 11 == 0) m = i % 2 ? INT32_MAX : rnd(g, 1, 1000);
+    const int32_t zp = i % 13 == 0 ? (i % 2 ? 255 : -255) : rnd(g, -255, 255);
+    int32_t x = any(g) >> 1;  // |2x| < 2^31
+    if (i % 3 == 0) x >>= rnd(g, 0, 30);
+    if (i % 5 == 0) {  // exact ties of the final division
+      const int e = -shift;
+      const int64_t r = (int64_t)rnd(g, -100000, 100000) * 2 + 1;
+      const double xr = (double)r * std::ldexp(1.0, e - 1) * 2147483648.0 / (double)m;
+      if (std::fabs(xr) < 1e9) x = (int32_t)std::llround(xr) + rnd(g, -1, 1);
+    }
+    if (i % 7 == 0) x = i % 2 ? -(1 << 30) : (1 << 30) - 1;
+    const int32_t want = tnref::mbqm(x, m, shift) + zp;
+    ASSERT_EQ(tn__rq2(2 * x, m, tn__rq2_k(shift, zp), -shift), want) << x << " " << m << " " << shift << " " << zp;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 400000);
+  EXPECT_TRUE(tn__dbl_ok((1 << 29) - 1));
+  EXPECT_FALSE(tn__dbl_ok(1 << 29));
+  EXPECT_FALSE(tn__dbl_ok(-(1 << 29)));
+}
+#endif
+
 // ---------------------------------------------------------------- conv2d
 
 void run_conv_case(std::mt19937& g, const ConvShape& s, std::set<int>* seen = nullptr) {
@@ -646,6 +679,44 @@ TEST(TN_S(Depthwise), PaddedPlaneShapes) {
       }
     run_depthwise_case(g, s, i % 2 == 0);
     if (HasFatalFailure()) return;
+  }
+}
+
+// Channels outside the doubled-accumulator requantisation (|bias| >= 2^29,
+// shifts outside [-22, -2]) next to channels inside it, for every
+// specialised depthwise kernel: the per-channel choice of weights (doubled or
+// not) and requantisation must agree with the reference.
+TEST(TN_S(Depthwise), BigBiasAndShiftMix) {
+  std::mt19937 g(2929);
+  for (int i = 0; i < 60; ++i) {
+    ConvShape s{};
+    const int ks[] = {3, 5, 7};
+    s.kh = s.kw = ks[i % 3];
+    s.sh = s.sw = 1 + (i / 3) % 2;
+    s.pt = s.pl = s.pb = s.pr = s.kh / 2;
+    s.h_in = rnd(g, 1, 10); s.w_in = rnd(g, 1, 10);
+    if (i % 4 == 0) { s.h_in = 4; s.w_in = 4; }
+    s.c_in = s.c_out = rnd(g, 1, 9);
+    s.h_out = (s.h_in + 2 * s.pt - s.kh) / s.sh + 1;
+    s.w_out = (s.w_in + 2 * s.pl - s.kw) / s.sw + 1;
+    s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+    s.act_min = i % 2 ? s.zp_out : -128; s.act_max = 127;
+    rand_requant(g, s, s.c_in, s.kh * s.kw);
+    auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+    auto w = rand_s8(g, (size_t)s.kh * s.kw * s.c_in, -127, 127);
+    auto bias = rand_bias(g, s.c_in);
+    const int32_t big[] = {1 << 29, -(1 << 29), (1 << 29) - 1, -(1 << 29) + 1, 2000000000, -2000000000};
+    for (int c = 0; c < s.c_in; ++c) {
+      if (c % 2 == 0) bias[c] = big[(c / 2 + i) % 6];
+      if (c % 3 == 1) s.shift[c] = -rnd(g, 2, 22);
+    }
+    auto want = tnref::depthwise(s, in.data(), w.data(), bias.data());
+    tn_conv_params_t p = to_params(s);
+    Scratch scratch(tn_depthwise_scratch_bytes_k(s.h_in, s.w_in, s.kh, s.kw));
+    std::vector<int8_t> got(want.size());
+    ASSERT_EQ(tn_depthwise_s8(&p, in.data(), w.data(), bias.data(), got.data(), scratch.ptr<int8_t>()), TN_OK);
+    ASSERT_TRUE(scratch.intact());
+    ASSERT_EQ(got, want) << "case " << i << " k=" << s.kh << " s=" << s.sh;
   }
 }
 

@@ -41,6 +41,12 @@ struct Emitter {
 
   const Layer& layer(int i) const { return m.graph.layers[i]; }
   const QuantParams& q(int tensor) const { return m.tensor_quant[tensor]; }
+  // Where tensor t is: its arena offset, or the caller's `input` for an image the plan keeps
+  // outside the arena (read only: the plan runs nothing in place over it).
+  std::string tensor_at(int t) const {
+    if (t == m.graph.input && !plan.input_in_arena) return "input";
+    return arena_at(plan.tensors[t].offset);
+  }
 
   // The weights, biases and requantisation arrays of layer i.
   void emit_constants(int i) {
@@ -98,8 +104,7 @@ struct Emitter {
   // One whole layer, layer by layer.
   void emit_layer(int i) {
     const Layer& l = layer(i);
-    const int64_t in = plan.tensors[l.inputs[0]].offset;
-    const int64_t out = plan.tensors[l.output].offset;
+    const std::string in = tensor_at(l.inputs[0]), out = tensor_at(l.output);
     body << fmt::format("  /* {}: {} */\n", i, l.name());
     body << fmt::format("  TN_PROFILE_BEGIN({});\n", i);
     switch (l.kind) {
@@ -108,22 +113,20 @@ struct Emitter {
       case OpKind::Depthwise:
         data << fmt::format("static const tn_conv_params_t p{} = {};\n", i,
                             conv_params(i, l.in.h, l.in.w, l.out.h, l.out.w, l.pad, l.pad, l.pad, l.pad));
-        body << fmt::format("  rc = {}(&p{}, {}, w{}, b{}, {}, {});\n", kernel_fn(l.kind), i,
-                            arena_at(in), i, i, arena_at(out),
-                            scratch_arg(i, l.kind != OpKind::Depthwise));
+        body << fmt::format("  rc = {}(&p{}, {}, w{}, b{}, {}, {});\n", kernel_fn(l.kind), i, in,
+                            i, i, out, scratch_arg(i, l.kind != OpKind::Depthwise));
         break;
       case OpKind::Add:
-        body << fmt::format("  rc = tn_add_s8(&add{}, {}, {}, {}, {});\n", i, arena_at(in),
-                            arena_at(plan.tensors[l.inputs[1]].offset), arena_at(out),
-                            l.out.elements());
+        body << fmt::format("  rc = tn_add_s8(&add{}, {}, {}, {}, {});\n", i, in,
+                            tensor_at(l.inputs[1]), out, l.out.elements());
         break;
       case OpKind::AvgPool:
-        body << fmt::format("  rc = tn_avgpool_global_s8({}, {}, {}, {}, -128, 127, {});\n",
-                            arena_at(in), l.in.h, l.in.w, l.in.c, arena_at(out));
+        body << fmt::format("  rc = tn_avgpool_global_s8({}, {}, {}, {}, -128, 127, {});\n", in,
+                            l.in.h, l.in.w, l.in.c, out);
         break;
       case OpKind::FullyConnected:
-        body << fmt::format("  rc = tn_fully_connected_s8(&p{}, {}, w{}, b{}, {});\n", i,
-                            arena_at(in), i, i, arena_at(out));
+        body << fmt::format("  rc = tn_fully_connected_s8(&p{}, {}, w{}, b{}, {});\n", i, in, i,
+                            i, out);
         break;
     }
     body << profile_end(i, std::to_string(i), std::to_string(l.in.h), std::to_string(l.in.w),
@@ -131,8 +134,9 @@ struct Emitter {
     body << "  if (rc != TN_OK) return rc;\n";
   }
 
-  // The patch stage: per patch, crop the image region, run the stage's layers on the patch's
-  // dense buffers with the plan's explicit pads, copy the output tile into the full buffer.
+  // The patch stage: per patch, crop the image region (from the arena or straight from the
+  // caller's buffer), run the stage's layers on the patch's dense buffers with the plan's
+  // explicit pads, copy the output tile into the full buffer.
   void emit_patch_stage() {
     const PatchPlan& pp = plan.patch;
     const int P = pp.num_patches(), end = pp.stage_end;
@@ -191,8 +195,8 @@ struct Emitter {
     body << fmt::format("  for (q = 0; q < {}; ++q) {{\n", P);
     body << "    const int16_t *c = patch_crop + 4 * q, *t = patch_tile + 4 * q;\n";
     body << fmt::format("    tn_crop_s8({}, {}, {}, {}, c[0], c[1], c[2], c[3], {}, {});\n",
-                        arena_at(plan.tensors[0].offset), img.h, img.w, img.c,
-                        q(0).zero_point, arena_at(pp.crop.offset));
+                        tensor_at(0), img.h, img.w, img.c, q(0).zero_point,
+                        arena_at(pp.crop.offset));
     for (int i = 0; i < end; ++i) {
       const Layer& l = layer(i);
       body << fmt::format("    /* {}: {} */\n", i, l.name());
@@ -238,11 +242,21 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan) {
   if (!plan.ok || plan.tensors.size() != g.tensors.size() || plan.scratch.size() != g.layers.size()) {
     throw std::invalid_argument("the memory plan does not belong to this graph");
   }
-  if (plan.tensors[g.input].offset < 0) {
-    throw std::invalid_argument("code generation needs the input image in the arena");
+  const bool in_arena = plan.input_in_arena;
+  if (in_arena != (plan.tensors[g.input].offset >= 0)) {
+    throw std::invalid_argument("the memory plan places the input image inconsistently");
+  }
+  const int first_layer = plan.patched ? plan.patch.stage_end : 0;
+  // The caller's image is read only. (In the patch stage, tensor 0 stands for the per-patch crop,
+  // an arena copy that may be overwritten.)
+  for (int i = first_layer; !in_arena && i < static_cast<int>(g.layers.size()); ++i) {
+    const int k = plan.in_place[i];
+    if (k >= 0 && g.layers[i].inputs[k] == g.input) {
+      throw std::invalid_argument("the memory plan runs layer " + g.layers[i].name() +
+                                  " in place over the caller's input image");
+    }
   }
   Emitter e{model, plan, {}, {}, 0};
-  const int first_layer = plan.patched ? plan.patch.stage_end : 0;
   for (int i = 0; i < static_cast<int>(g.layers.size()); ++i) e.emit_constants(i);
   if (plan.patched) e.emit_patch_stage();
   for (int i = first_layer; i < static_cast<int>(g.layers.size()); ++i) e.emit_layer(i);
@@ -264,27 +278,44 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan) {
                    qi.scale, qi.zero_point)
     << fmt::format("#define TINYNAS_OUTPUT_SCALE {:.9g}f\n#define TINYNAS_OUTPUT_ZERO_POINT {}\n",
                    qo.scale, qo.zero_point)
-    << "#define TINYNAS_NUM_LAYERS " << g.layers.size() << "\n\n"
-    << "/* The int8 HWC input image: write it here before each tinynas_invoke(). */\n"
-    << "int8_t *tinynas_input(void);\n"
-    << "/* The int8 logits of the last tinynas_invoke(). */\n"
-    << "const int8_t *tinynas_output(void);\n"
-    << "/* Runs the network: 0, or the failing kernel's negative tn_status_t. */\n"
-    << "int tinynas_invoke(void);\n\n#endif\n";
+    << "#define TINYNAS_NUM_LAYERS " << g.layers.size() << "\n"
+    << "/* 1: the input image is in the arena (tinynas_input()); 0: the caller's buffer. */\n"
+    << "#define TINYNAS_INPUT_IN_ARENA " << (in_arena ? 1 : 0) << "\n\n";
+  if (in_arena) {
+    h << "/* The int8 HWC input image: write it here before each tinynas_invoke(). */\n"
+      << "int8_t *tinynas_input(void);\n";
+  }
+  h << "/* The int8 logits of the last tinynas_invoke(). */\n"
+    << "const int8_t *tinynas_output(void);\n";
+  if (in_arena) {
+    h << "/* Runs the network: 0, or the failing kernel's negative tn_status_t. */\n"
+      << "int tinynas_invoke(void);\n";
+  } else {
+    h << "/* Runs the network on the caller's int8 HWC image of TINYNAS_INPUT_SIZE bytes (a camera\n"
+      << " * or DMA frame, or flash; any alignment), which it only reads and does not keep: 0, or\n"
+      << " * the failing kernel's negative tn_status_t (TN_ERR_ARG for a NULL input). */\n"
+      << "int tinynas_invoke(const int8_t *input);\n";
+  }
+  h << "\n#endif\n";
   out.header = h.str();
 
   std::ostringstream c;
   c << "/* Generated by tinynas: do not edit. */\n#include \"model.h\"\n\n#include \"tn_profile.h\"\n"
     << "#include \"tn_runtime.h\"\n\n"
-    << "/* The one static arena, laid out by the tinynas memory plan (estimated peak SRAM). */\n"
+    << "/* The one static arena, laid out by the tinynas memory plan (estimated peak SRAM)"
+    << (in_arena ? "" : ";\n   the input image is not in it") << ". */\n"
     << "#if defined(__GNUC__)\n__attribute__((aligned(8)))\n#endif\n"
     << "static int8_t tn_arena[" << plan.arena_bytes << "];\n"
-    << e.data.str() << "\n"
-    << "int8_t *tinynas_input(void) { return " << arena_at(plan.tensors[g.input].offset) << "; }\n"
-    << "const int8_t *tinynas_output(void) { return " << arena_at(plan.tensors[g.output].offset)
-    << "; }\n\n"
-    << "int tinynas_invoke(void) {\n  int rc;\n";
+    << e.data.str() << "\n";
+  if (in_arena) {
+    c << "int8_t *tinynas_input(void) { return " << arena_at(plan.tensors[g.input].offset) << "; }\n";
+  }
+  c << "const int8_t *tinynas_output(void) { return " << arena_at(plan.tensors[g.output].offset)
+    << "; }\n\n";
+  c << (in_arena ? "int tinynas_invoke(void) {\n" : "int tinynas_invoke(const int8_t *input) {\n")
+    << "  int rc;\n";
   if (plan.patched) c << "  int q;\n  int32_t slot = " << g.layers.size() << ";\n  (void)slot;\n";
+  if (!in_arena) c << "  if (input == 0) return TN_ERR_ARG;\n";
   c << e.body.str() << "  return TN_OK;\n}\n";
   out.source = c.str();
   return out;
@@ -323,15 +354,32 @@ extern const int8_t *const tn_test_inputs;
 extern const int8_t *const tn_test_expected;
 extern const int tn_test_count;
 
+#if !TINYNAS_INPUT_IN_ARENA
+/* The application's image buffer (a camera frame): writable, so that a model writing to its
+ * input is caught, and at an odd address, since the API promises any alignment. */
+static int8_t tn_frame_storage[TINYNAS_INPUT_SIZE + 1];
+static int8_t *const tn_frame = tn_frame_storage + 1;
+#endif
+
 static void write_text(const char *s) { fputs(s, stdout); }
 
 int main(void) {
   int i, k, matches = 0;
   for (i = 0; i < tn_test_count; ++i) {
+    const int8_t *image = tn_test_inputs + (long)i * TINYNAS_INPUT_SIZE;
     const int8_t *out;
     int rc;
-    memcpy(tinynas_input(), tn_test_inputs + (long)i * TINYNAS_INPUT_SIZE, TINYNAS_INPUT_SIZE);
+#if TINYNAS_INPUT_IN_ARENA
+    memcpy(tinynas_input(), image, TINYNAS_INPUT_SIZE);
     rc = tinynas_invoke();
+#else
+    memcpy(tn_frame, image, TINYNAS_INPUT_SIZE);
+    rc = tinynas_invoke(tn_frame);
+    if (memcmp(tn_frame, image, TINYNAS_INPUT_SIZE) != 0) {
+      printf("error: tinynas_invoke wrote to its input on image %d\n", i);
+      return 1;
+    }
+#endif
     if (rc != 0) {
       printf("error: tinynas_invoke returned %d on image %d\n", rc, i);
       return 1;

@@ -12,6 +12,7 @@ namespace {
 
 using testing_util::arch_from_yaml;
 using testing_util::check_plan;
+using testing_util::in_place_over_image_graph;
 using testing_util::independent_lower_bound;
 using testing_util::kRoot;
 using testing_util::space_from_yaml;
@@ -126,33 +127,6 @@ TEST(MemoryPlan, ImageOutsideTheArena) {
   EXPECT_EQ(p.live_bytes[0], 512 + 112);
   EXPECT_EQ(p.arena_bytes, 800);  // now the project layer is the peak
   check_plan(g, p, "no image");
-}
-
-// A graph the lowering never makes, with the image read by layers that could run in place over
-// it: 0: depthwise 3x3 (image -> t1), 1: add(image, t1) -> t2, 2: depthwise (t2 -> t3).
-NetGraph in_place_over_image_graph() {
-  NetGraph g;
-  const Shape s{4, 4, 8};
-  g.tensors = {{s, -1, 1}, {s, 0, 1}, {s, 1, 2}, {s, 2, -1}};
-  Layer dw;
-  dw.kind = OpKind::Depthwise;
-  dw.in = dw.out = s;
-  dw.kernel = 3;
-  dw.pad = 1;
-  dw.macs = s.elements() * 9;
-  Layer add;
-  add.kind = OpKind::Add;
-  add.in = add.out = s;
-  g.layers = {dw, add, dw};
-  g.layers[0].inputs[0] = 0;
-  g.layers[0].output = 1;
-  g.layers[1].inputs[0] = 0;
-  g.layers[1].inputs[1] = 1;
-  g.layers[1].output = 2;
-  g.layers[2].inputs[0] = 2;
-  g.layers[2].output = 3;
-  g.output = 3;
-  return g;
 }
 
 TEST(MemoryPlan, NothingRunsInPlaceOverAnImageOutsideTheArena) {

@@ -137,5 +137,36 @@ inline int64_t independent_lower_bound(const NetGraph& g, bool input_in_arena) {
   return best;
 }
 
+// A graph the lowering never makes, with the image read by layers that could run in place over
+// it (the estimators' in-place rule and the code generator's read-only input are tested on
+// it): 0: depthwise 3x3 (image -> t1), 1: add(image, t1) -> t2, 2: depthwise (t2 -> t3).
+inline NetGraph in_place_over_image_graph() {
+  NetGraph g;
+  const Shape s{4, 4, 8};
+  g.tensors = {{s, -1, 1}, {s, 0, 1}, {s, 1, 2}, {s, 2, -1}};
+  Layer dw;
+  dw.kind = OpKind::Depthwise;
+  dw.in = dw.out = s;
+  dw.kernel = 3;
+  dw.pad = 1;
+  dw.macs = s.elements() * 9;
+  dw.weights = 9 * s.c;
+  dw.biases = s.c;
+  dw.relu6 = true;
+  Layer add;
+  add.kind = OpKind::Add;
+  add.in = add.out = s;
+  g.layers = {dw, add, dw};
+  g.layers[0].inputs[0] = 0;
+  g.layers[0].output = 1;
+  g.layers[1].inputs[0] = 0;
+  g.layers[1].inputs[1] = 1;
+  g.layers[1].output = 2;
+  g.layers[2].inputs[0] = 2;
+  g.layers[2].output = 3;
+  g.output = 3;
+  return g;
+}
+
 }  // namespace testing_util
 }  // namespace tinynas

@@ -1,6 +1,7 @@
 // Generates C for random int8 models, compiles it with the host C compiler together with the
 // runtime, runs it, and checks every output byte against the C++ reference, layer by layer and
-// patch by patch; the generated arena must be the memory plan's estimate exactly.
+// patch by patch, with the image in the arena or in the caller's buffer; the generated arena must
+// be the memory plan's estimate exactly.
 #include "nas/codegen.h"
 
 #include <gmock/gmock.h>
@@ -10,10 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
+#include <unistd.h>
 
 #include "estimators/memory_plan.h"
 #include "nas/float_model.h"
 #include "search_spaces/arch_sampler.h"
+#include "tests/estimators/test_util.h"
 #include "tests/nas/random_model.h"
 
 namespace tinynas {
@@ -29,8 +33,7 @@ struct Built {
   std::vector<std::vector<int8_t>> inputs, expected;
 };
 
-Built build_model(const SearchSpace& space, const ArchSpec& arch, uint64_t seed, int images) {
-  const NetGraph g = lower(space, arch);
+Built build_model(const NetGraph& g, uint64_t seed, int images) {
   const FloatModel fm = FloatModel::fold(g, random_weights(g, seed));
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::uniform_real_distribution<float> pixel(-1.0f, 2.0f);
@@ -50,6 +53,10 @@ Built build_model(const SearchSpace& space, const ArchSpec& arch, uint64_t seed,
   return b;
 }
 
+Built build_model(const SearchSpace& space, const ArchSpec& arch, uint64_t seed, int images) {
+  return build_model(lower(space, arch), seed, images);
+}
+
 struct RunResult {
   int code;
   std::string out;
@@ -57,7 +64,8 @@ struct RunResult {
 
 // Writes the generated files to a fresh directory, compiles them with the runtime, runs.
 RunResult compile_and_run(const GeneratedC& c, const GeneratedTest& t, const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("tinynas_codegen_" + name);
+  const fs::path dir =
+      fs::temp_directory_path() / ("tinynas_codegen_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "model.h") << c.header;
@@ -132,6 +140,127 @@ TEST(Codegen, PatchBasedIsBitExactWithLayerByLayer) {
     ++runs;
   }
   EXPECT_EQ(runs, 3);
+}
+
+// The "out,<i>,..." lines of a test program's output.
+std::string output_lines(const std::string& out) {
+  std::string keep;
+  std::size_t pos = 0;
+  while ((pos = out.find("out,", pos)) != std::string::npos) {
+    const std::size_t end = out.find('\n', pos);
+    keep += out.substr(pos, end - pos) + "\n";
+    pos = end;
+  }
+  return keep;
+}
+
+// The image in the caller's buffer instead of the arena: same bytes out, an arena of exactly the
+// plan's size, and the caller's buffer untouched (the test program checks it after every image).
+void expect_same_outside_the_arena(const Built& b, const std::string& name) {
+  const NetGraph& g = b.model.graph;
+  std::string outputs[2];
+  int64_t arena[2] = {0, 0};
+  for (bool in_arena : {true, false}) {
+    SCOPED_TRACE(name + (in_arena ? ", image in the arena" : ", image outside the arena"));
+    PlanOptions opt;
+    opt.input_in_arena = in_arena;
+    const MemoryPlan plan = plan_memory(g, opt);
+    ASSERT_TRUE(plan.ok);
+    const GeneratedC c = generate_model_c(b.model, plan);
+    arena[in_arena] = c.arena_bytes;
+    EXPECT_EQ(c.arena_bytes, plan.arena_bytes);
+    EXPECT_THAT(c.source, HasSubstr("static int8_t tn_arena[" + std::to_string(plan.arena_bytes) + "];"));
+    EXPECT_THAT(c.header, HasSubstr(std::string("#define TINYNAS_INPUT_IN_ARENA ") + (in_arena ? "1" : "0")));
+    if (in_arena) {
+      EXPECT_THAT(c.header, HasSubstr("int tinynas_invoke(void);"));
+    } else {
+      EXPECT_THAT(c.header, HasSubstr("int tinynas_invoke(const int8_t *input);"));
+      EXPECT_EQ(c.header.find("int8_t *tinynas_input(void);"), std::string::npos);
+    }
+    const RunResult r = compile_and_run(c, generate_test_program(b.model, b.inputs, b.expected),
+                                        name + (in_arena ? "_in" : "_out"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::string n = std::to_string(b.inputs.size());
+    EXPECT_THAT(r.out, HasSubstr("match " + n + "/" + n));
+    outputs[in_arena] = output_lines(r.out);
+  }
+  EXPECT_FALSE(outputs[1].empty());
+  EXPECT_EQ(outputs[0], outputs[1]);
+  EXPECT_LE(arena[0], arena[1]);
+}
+
+TEST(Codegen, InputOutsideTheArenaIsBitExactAndReadOnly) {
+  const SearchSpace space = fmnist();
+  ArchSampler sampler(space, 5);
+  ArchSpec lbl = sampler.sample();
+  lbl.resolution = 28;
+  expect_same_outside_the_arena(build_model(space, lbl, 90, 4), "lbl");
+  int patched = 0;
+  for (int n = 0; patched < 2 && n < 20; ++n) {
+    ArchSpec arch = sampler.sample();
+    arch.resolution = 32;
+    arch.patch = {2 + n % 2, 1 + n % 3};
+    if (arch.patch.split > arch.num_blocks() || !plan_memory(lower(space, arch)).ok) continue;
+    expect_same_outside_the_arena(build_model(space, arch, 91 + n, 4), "patch" + std::to_string(n));
+    ++patched;
+  }
+  EXPECT_EQ(patched, 2);
+}
+
+// A depthwise and an add that would run in place over the image if it were in the arena: with
+// the image outside, they must leave the caller's buffer alone.
+TEST(Codegen, NothingRunsInPlaceOverTheCallersImage) {
+  const Built b = build_model(testing_util::in_place_over_image_graph(), 3, 3);
+  expect_same_outside_the_arena(b, "in_place");
+  // A plan that breaks the rule is refused rather than generated.
+  PlanOptions opt;
+  opt.input_in_arena = false;
+  MemoryPlan bad = plan_memory(b.model.graph, opt);
+  bad.in_place[1] = 0;
+  EXPECT_THROW(generate_model_c(b.model, bad), std::invalid_argument);
+  bad = plan_memory(b.model.graph, opt);
+  bad.tensors[0].offset = 0;  // in the arena, says the offset; not, says the plan
+  EXPECT_THROW(generate_model_c(b.model, bad), std::invalid_argument);
+}
+
+// Issue 7's goal, on the generated code: MobileNetV2 1.0 at 224 with 4x4 patches over the first
+// 4 blocks and the image outside the arena needs at most 1/6 of the layer-by-layer arena, for at
+// most 15% more MACs (MCUNetV2: 8x, +10%). Random weights and made-up ranges: only the arena
+// and the schedule matter here, so nothing is run or compiled.
+TEST(Codegen, MobileNetV2PatchesNeedASixthOfTheLayerByLayerArena) {
+  const SearchSpace none;
+  const LoadedArch a = load_arch_file(kRoot + "/configs/archs/mbv2-w1.0-r224-p4.yaml", none);
+  ASSERT_EQ(a.arch.patch.patches, 4);
+  const NetGraph g = lower(a.space, a.arch);
+  ArchSpec plain = a.arch;
+  plain.patch = {};
+  const NetGraph g0 = lower(a.space, plain);
+  const Int8Model qm = Int8Model::quantize(
+      FloatModel::fold(g, random_weights(g, 7)),
+      std::vector<std::pair<float, float>>(g.tensors.size(), {-4.0f, 4.0f}));
+  PlanOptions outside;
+  outside.input_in_arena = false;
+  const MemoryPlan plan = plan_memory(g, outside);
+  ASSERT_TRUE(plan.ok && plan.patched);
+  const GeneratedC c = generate_model_c(qm, plan);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(c.source, m, std::regex(R"(static int8_t tn_arena\[(\d+)\];)")));
+  const int64_t generated = std::stoll(m[1]);
+  EXPECT_EQ(generated, plan.arena_bytes);
+  EXPECT_THAT(c.source, HasSubstr("tn_crop_s8(input, 224, 224, 3,"));
+  // Layer by layer, the image in the arena or not (the peak is at 112x112 either way).
+  const int64_t lbl_in = plan_memory(g0).arena_bytes;
+  const int64_t lbl_out = plan_memory(g0, outside).arena_bytes;
+  EXPECT_LE(generated * 6, lbl_in);
+  EXPECT_LE(generated * 6, lbl_out);
+  const double extra = static_cast<double>(plan.patch.executed_macs - g0.macs()) / g0.macs();
+  EXPECT_EQ(g.macs(), g0.macs());
+  EXPECT_GT(extra, 0.0);
+  EXPECT_LE(extra, 0.15);
+  std::printf("mbv2-w1.0-r224-p4, image outside: generated arena %lld B vs layer by layer %lld B "
+              "(image in) / %lld B (image out): 1/%.2f; +%.1f%% MACs\n",
+              static_cast<long long>(generated), static_cast<long long>(lbl_in),
+              static_cast<long long>(lbl_out), static_cast<double>(lbl_in) / generated, 100 * extra);
 }
 
 TEST(Codegen, RefusesAPlanOfAnotherGraph) {

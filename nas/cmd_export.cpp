@@ -27,8 +27,9 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   fmt::print("exported {} to {}\n", arch.to_string(), options.out_dir);
   fmt::print("  float test accuracy {:.4f}, int8 {:.4f} ({} images; top-1 agreement {:.4f})\n",
              r.float_test_accuracy, r.int8_test_accuracy, r.test_images, r.int8_float_agreement);
-  fmt::print("  arena {} B (estimated peak SRAM {} B), flash {} B measured, {} B estimated\n", r.arena_bytes,
-             r.estimated_peak_sram_bytes, r.flash_bytes, r.estimated_flash_bytes);
+  fmt::print("  arena {} B (estimated peak SRAM {} B; image {} the arena), flash {} B measured, {} B estimated\n",
+             r.arena_bytes, r.estimated_peak_sram_bytes, r.input_in_arena ? "in" : "outside", r.flash_bytes,
+             r.estimated_flash_bytes);
   if (r.host_matches >= 0) fmt::print("  host build == C++ reference on {}/{} images\n", r.host_matches, r.firmware_images);
   if (r.qemu_matches >= 0) {
     fmt::print("  Cortex-M7 (QEMU) == C++ reference on {}/{} images, == host: {}\n", r.qemu_matches,
@@ -57,6 +58,7 @@ int run_export(const ExportArgs& args) {
   o.out_dir = args.out;
   o.run_qemu = args.qemu || args.profile || exp.export_.run_on_qemu;
   o.profile = args.profile;
+  o.input_in_arena = exp.export_.input_in_arena;
   const ExportReport r = export_subnet(exp, la.space, la.arch, evaluator, o);
   const bool ok = r.host_matches == r.firmware_images &&
                   (!o.run_qemu || (r.qemu_matches == r.firmware_images && r.qemu_equals_host)) &&

@@ -59,6 +59,7 @@ int run_search_command(const SearchArgs& args) {
   ExportOptions o;
   o.out_dir = args.out + "/export";
   o.run_qemu = args.qemu || exp.export_.run_on_qemu;
+  o.input_in_arena = exp.export_.input_in_arena;
   const ExportReport r = export_subnet(exp, exp.space, s.best.arch, evaluator, o);
   return r.host_matches == r.firmware_images ? 0 : 1;
 #else

@@ -28,6 +28,7 @@ std::string ExportReport::to_json() const {
   j["executed_macs"] = executed_macs;
   j["params"] = params;
   j["arena_bytes"] = arena_bytes;
+  j["input_in_arena"] = input_in_arena;
   j["estimated_peak_sram_bytes"] = estimated_peak_sram_bytes;
   j["flash_bytes"] = flash_bytes;
   j["estimated_flash_bytes"] = estimated_flash_bytes;
@@ -128,7 +129,9 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   spdlog::info("export: float and int8 accuracy on {} test images", test.size());
   accuracy(fm, qm, test, opt.threads, &r);
 
-  Estimator est(mcu);
+  EstimateOptions eo;
+  eo.plan.input_in_arena = opt.input_in_arena;
+  Estimator est(mcu, eo);
   const Estimate e = est.estimate(g);
   const MemoryPlan& plan = est.plan();
   r.macs = e.macs;
@@ -140,6 +143,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
 
   const GeneratedC c = generate_model_c(qm, plan);
   r.arena_bytes = c.arena_bytes;
+  r.input_in_arena = plan.input_in_arena;
   r.const_bytes = c.const_bytes;
   std::vector<std::vector<int8_t>> inputs, expected;
   const int64_t nfw = std::min<int64_t>(opt.firmware_images, test.size());

@@ -20,6 +20,9 @@ struct ExportOptions {
   bool verify_host = true;   // compile the generated C with the host's cc and run it
   bool run_qemu = false;     // build for Cortex-M7, run under QEMU, measure the flash image
   bool profile = false;      // with run_qemu: time every layer, write profile.csv
+  // export.input_in_arena: false plans the arena without the image and generates
+  // tinynas_invoke(const int8_t *input) (nas/codegen.h).
+  bool input_in_arena = true;
   int threads = 0;           // for the accuracy passes; 0 = one per core
 };
 
@@ -27,6 +30,7 @@ struct ExportReport {
   std::string arch;
   int64_t macs = 0, executed_macs = 0, params = 0;
   int64_t arena_bytes = 0;                // the generated arena
+  bool input_in_arena = true;             // false: the image is the caller's buffer, not in it
   int64_t estimated_peak_sram_bytes = 0;  // the estimators' figure (the same plan)
   int64_t estimated_flash_bytes = 0;
   int64_t flash_bytes = -1;               // measured on the Arm image (-1: not built)

@@ -46,13 +46,14 @@ struct Case {
     fs::remove_all(dir);
   }
   ~Case() { fs::remove_all(dir); }
-  ExportReport run(bool qemu) {
+  ExportReport run(bool qemu, bool input_in_arena = true) {
     const NetGraph g = lower(space, arch);
     ExportOptions opt;
     opt.out_dir = dir;
     opt.firmware_images = 4;
     opt.run_qemu = qemu;
     opt.profile = qemu;
+    opt.input_in_arena = input_in_arena;
     return export_model(space, arch, mcu, random_weights(g, 5), random_images(16, 32, 1),
                         random_images(40, 32, 2), opt);
   }
@@ -74,6 +75,25 @@ TEST(Export, HostBuildIsBitExactAndTheReportIsComplete) {
     EXPECT_TRUE(j.contains(k)) << k;
   }
   EXPECT_EQ(j["arena_bytes"], j["estimated_peak_sram_bytes"]);
+  EXPECT_TRUE(j["input_in_arena"].get<bool>());
+}
+
+// export.input_in_arena: false: the estimate, the generated arena and the report all leave the
+// image out; the host build still matches the C++ reference (and checks the image is untouched).
+TEST(Export, ImageOutsideTheArena) {
+  Case in("in_arena", {2, 3}), out("outside", {2, 3});
+  const ExportReport ri = in.run(false);
+  const ExportReport ro = out.run(false, false);
+  EXPECT_EQ(ro.host_matches, 4);
+  EXPECT_EQ(ro.arena_bytes, ro.estimated_peak_sram_bytes);
+  EXPECT_FALSE(ro.input_in_arena);
+  EXPECT_LT(ro.arena_bytes, ri.arena_bytes);
+  EXPECT_EQ(ro.executed_macs, ri.executed_macs);
+  const auto j = nlohmann::json::parse(read_file(out.dir + "/report.json"));
+  EXPECT_FALSE(j["input_in_arena"].get<bool>());
+  EXPECT_EQ(j["arena_bytes"], j["estimated_peak_sram_bytes"]);
+  EXPECT_NE(read_file(out.dir + "/model.h").find("int tinynas_invoke(const int8_t *input);"),
+            std::string::npos);
 }
 
 TEST(Export, WeightsOfAnotherArchAreRefused) {
@@ -92,9 +112,16 @@ bool have_arm() {
 
 TEST(Export, CortexM7UnderQemuEqualsTheHostAndTheFlashEstimate) {
   if (!have_arm()) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm not installed";
-  for (PatchSchedule p : {PatchSchedule{}, PatchSchedule{2, 3}}) {
-    Case c("qemu" + std::to_string(p.patches), p);
-    const ExportReport r = c.run(true);
+  // Layer by layer also with the image outside the arena: the stem then reads the caller's
+  // buffer straight, at the odd address the test program gives it.
+  struct Run {
+    PatchSchedule patch;
+    bool input_in_arena;
+  };
+  for (Run run : {Run{{}, true}, Run{{2, 3}, true}, Run{{}, false}}) {
+    const PatchSchedule p = run.patch;
+    Case c("qemu" + std::to_string(p.patches) + (run.input_in_arena ? "" : "_outside"), p);
+    const ExportReport r = c.run(true, run.input_in_arena);
     EXPECT_EQ(r.host_matches, 4);
     EXPECT_EQ(r.qemu_matches, 4);
     EXPECT_TRUE(r.qemu_equals_host);
@@ -103,8 +130,9 @@ TEST(Export, CortexM7UnderQemuEqualsTheHostAndTheFlashEstimate) {
     EXPECT_GT(r.qemu_instructions, r.executed_macs);
     // The flash estimate is within 2% of the Arm image (issue 6).
     EXPECT_NEAR(static_cast<double>(r.estimated_flash_bytes) / r.flash_bytes, 1.0, 0.02);
-    std::printf("patches %d: flash %lld measured, %lld estimated (%.2f%%); %.2f instructions/MAC\n",
-                p.patches, static_cast<long long>(r.flash_bytes),
+    std::printf("patches %d, image %s the arena: flash %lld measured, %lld estimated (%.2f%%); "
+                "%.2f instructions/MAC\n",
+                p.patches, run.input_in_arena ? "in" : "outside", static_cast<long long>(r.flash_bytes),
                 static_cast<long long>(r.estimated_flash_bytes),
                 100.0 * (r.estimated_flash_bytes - r.flash_bytes) / r.flash_bytes, r.instructions_per_mac);
   }

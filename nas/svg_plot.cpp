@@ -58,7 +58,7 @@ std::string Plot::to_svg() const {
   y0 -= pad_y;
   y1 += pad_y;
 
-  const int left = 80, right = 190, top = 40, bottom = 60;
+  const int left = 80, right = legend_width, top = 40, bottom = 60;
   const double pw = width - left - right, ph = height - top - bottom;
   auto sx = [&](double v) { return left + (v - x0) / (x1 - x0) * pw; };
   auto sy = [&](double v) { return top + ph - (v - y0) / (y1 - y0) * ph; };
@@ -104,7 +104,8 @@ std::string Plot::to_svg() const {
       o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.6\" points=\"";
       for (std::size_t j = 0; j < s.x.size(); ++j) o << sx(s.x[j]) << "," << sy(s.y[j]) << " ";
       o << "\"/>\n";
-    } else {
+    }
+    if (!s.line || s.x.size() <= 1 || s.markers) {
       for (std::size_t j = 0; j < s.x.size(); ++j) {
         o << "<circle cx=\"" << sx(s.x[j]) << "\" cy=\"" << sy(s.y[j]) << "\" r=\"3\" fill=\""
           << color << "\" fill-opacity=\"0.7\"/>\n";

@@ -12,12 +12,14 @@ struct PlotSeries {
   std::vector<double> x, y;
   bool line = true;        // false: markers only
   std::string color;       // empty: from the palette
+  bool markers = false;    // with line: a marker on every point too
 };
 
 struct Plot {
   std::string title, x_label, y_label;
   std::vector<PlotSeries> series;
   int width = 720, height = 480;
+  int legend_width = 190;  // right of the plot area, within width
   std::vector<std::pair<double, std::string>> x_marks;  // vertical reference lines
 
   std::string to_svg() const;

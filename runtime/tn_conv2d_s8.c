@@ -46,7 +46,8 @@ static void im2col_pixel(const tn_conv_params_t *p, const int8_t *input, int32_t
 
 #define TN_CONV_C1_MAX_K 64 /* 2*64 slots < 256: fit the uint8 tables */
 
-/* The same row into slot `which` of an interleaved pair (tn__mat_mult_q15_il). */
+/* The same row into slot `which` of an interleaved pair (tn__mat_mult_q15_il),
+ * every value doubled: 2 * (x + off) (padding taps 0). */
 static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int32_t oy, int32_t ox, int16_t *col,
                             int32_t which, const uint8_t *pos1)
 {
@@ -58,15 +59,15 @@ static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int3
              * out (taps 0..7: groups (0,2,1,3) of each pixel, tap 8: the tail). */
             const int8_t *x0 = input + (size_t)iy0 * p->w_in + ix0, *x1 = x0 + p->w_in, *x2 = x1 + p->w_in;
             int16_t *c = col + 4 * which;
-            c[0] = (int16_t)(x0[0] + off);
-            c[2] = (int16_t)(x0[1] + off);
-            c[1] = (int16_t)(x0[2] + off);
-            c[3] = (int16_t)(x1[0] + off);
-            c[8] = (int16_t)(x1[1] + off);
-            c[10] = (int16_t)(x1[2] + off);
-            c[9] = (int16_t)(x2[0] + off);
-            c[11] = (int16_t)(x2[1] + off);
-            col[16 + which] = (int16_t)(x2[2] + off);
+            c[0] = (int16_t)(2 * (x0[0] + off));
+            c[2] = (int16_t)(2 * (x0[1] + off));
+            c[1] = (int16_t)(2 * (x0[2] + off));
+            c[3] = (int16_t)(2 * (x1[0] + off));
+            c[8] = (int16_t)(2 * (x1[1] + off));
+            c[10] = (int16_t)(2 * (x1[2] + off));
+            c[9] = (int16_t)(2 * (x2[0] + off));
+            c[11] = (int16_t)(2 * (x2[1] + off));
+            col[16 + which] = (int16_t)(2 * (x2[2] + off));
             return;
         }
         for (int32_t ky = 0; ky < p->kh; ++ky, pos1 += p->kw) {
@@ -77,11 +78,11 @@ static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int3
             }
             const int8_t *x = input + (size_t)iy * p->w_in + ix0;
             if (ix0 >= 0 && ix0 + p->kw <= p->w_in) {
-                for (int32_t kx = 0; kx < p->kw; ++kx) col[pos1[kx]] = (int16_t)(x[kx] + off);
+                for (int32_t kx = 0; kx < p->kw; ++kx) col[pos1[kx]] = (int16_t)(2 * (x[kx] + off));
             } else {
                 for (int32_t kx = 0; kx < p->kw; ++kx) {
                     const int32_t ix = ix0 + kx;
-                    col[pos1[kx]] = ix >= 0 && ix < p->w_in ? (int16_t)(x[kx] + off) : 0;
+                    col[pos1[kx]] = ix >= 0 && ix < p->w_in ? (int16_t)(2 * (x[kx] + off)) : 0;
                 }
             }
         }
@@ -89,7 +90,7 @@ static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int3
     }
     const int32_t C = p->c_in, k = p->kh * p->kw * C, k4 = k & ~3;
     const int32_t off = -p->input_zero_point;
-    const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+    const int32_t off4 = (int32_t)(((uint32_t)(2 * off) & 0xFFFFu) | ((uint32_t)(2 * off) << 16));
     const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
     int32_t j = 0;
     for (int32_t ky = 0; ky < p->kh; ++ky) {
@@ -104,15 +105,15 @@ static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int3
                     int32_t v02 = 0, v13 = 0;
                     if (x) {
                         const int32_t w = tn__read_s8x4(x + i);
-                        v02 = tn__sadd16(tn__sxtb16(w), off2);
-                        v13 = tn__sadd16(tn__sxtb16_ror8(w), off2);
+                        v02 = tn__sxtab16(tn__sxtab16(off4, w), w);
+                        v13 = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w), w);
                     }
                     int16_t *c = col + 8 * (j >> 2) + 4 * which;
                     memcpy(c, &v02, 4);
                     memcpy(c + 2, &v13, 4);
                 }
             }
-            for (; i < C; ++i, ++j) col[tn__il_pos(j, k, which)] = x ? (int16_t)(x[i] + off) : 0;
+            for (; i < C; ++i, ++j) col[tn__il_pos(j, k, which)] = x ? (int16_t)(2 * (x[i] + off)) : 0;
         }
     }
     (void)k4;
@@ -133,9 +134,8 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
     if (!scratch) return TN_ERR_ARG;
     {
         const int32_t k = p->kh * p->kw * p->c_in;
-        const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
         const int32_t n_pix = p->h_out * p->w_out;
-        if (fast) {
+        if (tn__il_ok(p->out_multiplier, p->out_shift, bias, p->c_out, k)) {
             const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
             const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
             /* c_in == 1 (a first layer): tap -> slot tables for both pixels. */
@@ -163,6 +163,7 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
             }
             return TN_OK;
         }
+        const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
         int16_t *col0 = scratch, *col1 = scratch + k;
         int32_t px = 0;
         for (; px + 2 <= n_pix; px += 2) {

@@ -160,6 +160,14 @@ TN_INLINE int32_t tn__sxtb16_ror8(int32_t a)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(a));
     return r;
 }
+/* SXTAB16: a + SXTB16(b) (or of b ROR #8), two independent 16-bit lanes. */
+TN_INLINE int32_t tn__sxtab16(int32_t a, int32_t b) { return (int32_t)__sxtab16((int16x2_t)a, (int8x4_t)b); }
+TN_INLINE int32_t tn__sxtab16_ror8(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
 /* PKHBT (no shift): bottom half of a, top half of b. No ACLE intrinsic. */
 TN_INLINE int32_t tn__pkhbt(int32_t a, int32_t b)
 {
@@ -249,6 +257,8 @@ TN_INLINE int32_t tn__sadd16(int32_t a, int32_t b)
     uint32_t hi = (((uint32_t)a >> 16) + ((uint32_t)b >> 16)) & 0xFFFFu;
     return (int32_t)(lo | (hi << 16));
 }
+TN_INLINE int32_t tn__sxtab16(int32_t a, int32_t b) { return tn__sadd16(a, tn__sxtb16(b)); }
+TN_INLINE int32_t tn__sxtab16_ror8(int32_t a, int32_t b) { return tn__sadd16(a, tn__sxtb16_ror8(b)); }
 #endif
 
 /* SIMD clamp of up to four outputs (DSP path). Requantise with tn__rq_fast

@@ -13,8 +13,11 @@
  * (w1, w3) to line up with two q15 words: no PKHBT in the inner loop. The last
  * K % 4 elements stay in natural order and are done with plain MLAs.
  *
- * Requantisation uses tn__rq_fast (5 instructions, bit-identical) when the
- * caller has checked that every channel's (multiplier, shift) allows it.
+ * Requantisation: the interleaved kernel (tn__mat_mult_q15_il) gets doubled
+ * inputs and a doubled bias, so its accumulators are 2x and it uses tn__rq2
+ * (3 instructions, bit-identical); tn__mat_mult_q15 (layers tn__il_ok
+ * rejects) uses tn__rq_fast (5 instructions) when the caller has checked that
+ * every channel's (multiplier, shift) allows it, else the generic path.
  */
 #include "tn_matmul_q15.h"
 
@@ -110,8 +113,9 @@ void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out,
     }
 }
 
-/* Requantised (zero point zp - lo) result of one channel, before USAT. */
-TN_INLINE int32_t pw_rq(int32_t acc, int32_t m, int32_t kh, int32_t sh) { return tn__rq_fast(acc, m, kh, sh); }
+/* Requantised (zero point zp - lo) result of one channel from a doubled
+ * accumulator, before USAT: K = K2 << (e - 1), e = -shift (tn__rq2). */
+TN_INLINE int32_t pw_rq(int32_t acc2, int32_t m, int32_t K, int32_t e) { return tn__rq2(acc2, m, K, e); }
 
 /* Inner loop of the interleaved 2 channels x 2 pixels kernel over n >= 1
  * groups of four input channels: rows pa / pb (int8 weights, any alignment),
@@ -152,8 +156,9 @@ TN_INLINE void pw_loop(int32_t acc[4], const int8_t **pa, const int8_t **pb, con
  * (used when there is a bias): per pair of channels the inner loop of pw_loop
  * (the same 8x unrolled body, entered 64 * (n % 8) bytes before its end,
  * n = k / 4 groups, then n / 8 full passes), the k % 4 tail with MLAs, then
- * tn__rq_fast on the four accumulators (kh = K2 << (sh - 1), sh = -shift - 1),
- * USAT #8, tn__clamp_u8 and two halfword stores: the same arithmetic as the C
+ * tn__rq2 on the four doubled accumulators (K = K2 << e', e' = -shift - 1,
+ * the last bit of the shift in USAT #8's ASR #1), tn__clamp_u8 and two
+ * halfword stores: the same arithmetic as the C
  * path below (which the host DSP-emulation tests run); QEMU's selftest checks
  * that the two give the same bytes. The inner loop takes all 14 usable
  * registers (r0-r3 a00 a01 a10 a11, r4/r5 weight rows a/b, r6 the interleaved
@@ -196,14 +201,13 @@ uint32_t tn__pw_2x2_body_end(void);
     "smlad    r3, lr, r10, r3\n\t"             \
     "smlad    r2, r12, r9, r2\n\t"             \
     "smlad    r3, r12, r11, r3\n\t"
-/* tn__rq_fast(a, m, kh, sh) then USAT #8, in place in a (r12, r4 scratch). */
-#define TN_PW_RQ(a, m, kh, sh)                       \
-    "and      r12, " #a ", #0x80000000\n\t"          \
-    "orr      r12, r12, #0x40000000\n\t"             \
-    "add      r4, " #kh ", " #a ", asr #31\n\t"      \
-    "smlal    r12, r4, " #a ", " #m "\n\t"           \
-    "asr      r4, r4, " #sh "\n\t"                   \
-    "usat     " #a ", #8, r4\n\t"
+/* tn__rq2(a, m, K, e' + 1) then USAT #8, in place in a (r12 scratch): the
+ * shift by e = e' + 1 is split into ASR e' and the USAT's own ASR #1. */
+#define TN_PW_RQ(a, m, K, e1)                        \
+    "add      r12, " #K ", " #a ", asr #31\n\t"      \
+    "smmlar   " #a ", " #a ", " #m ", r12\n\t"       \
+    "asr      " #a ", " #a ", " #e1 "\n\t"           \
+    "usat     " #a ", #8, " #a ", asr #1\n\t"
 __asm__(
     "    .text\n"
     "    .syntax unified\n"
@@ -235,8 +239,11 @@ __asm__(
     "orr      r8, r10, #1\n\t"  /* after */
     "stm      r9, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"
     "ldr      r8, [sp, #44]\n\t"
-    "ldrd     r0, r2, [r8]\n\t"
-    "ldrd     r1, r3, [r8], #8\n\t"
+    "ldrd     r0, r2, [r8], #8\n\t"          /* bias pair, doubled */
+    "lsl      r0, r0, #1\n\t"
+    "lsl      r2, r2, #1\n\t"
+    "mov      r1, r0\n\t"
+    "mov      r3, r2\n\t"
     "str      r8, [sp, #44]\n\t"
     "ldr      r4, [sp, #56]\n\t"
     "ldm      sp, {r6, r7, r12, lr}\n\t"
@@ -273,13 +280,11 @@ __asm__(
     "ldrd     r8, r9, [r4], #8\n\t"
     "ldrd     r10, r11, [r6], #8\n\t"
     "strd     r4, r6, [sp, #16]\n\t"
-    "ldr      r12, [sp, #24]\n\t"
-    "mvn      r10, r10\n\t"
+    "ldr      r12, [sp, #24]\n\t"             /* K2 */
+    "mvn      r10, r10\n\t"                  /* e' = -shift - 1 */
     "mvn      r11, r11\n\t"
-    "sub      r6, r10, #1\n\t"
-    "lsl      r6, r12, r6\n\t"
-    "sub      r7, r11, #1\n\t"
-    "lsl      r7, r12, r7\n\t"
+    "lsl      r6, r12, r10\n\t"              /* K = K2 << e' */
+    "lsl      r7, r12, r11\n\t"
     TN_PW_RQ(r0, r8, r6, r10) TN_PW_RQ(r1, r8, r6, r10) TN_PW_RQ(r2, r9, r7, r11) TN_PW_RQ(r3, r9, r7, r11)
     "orr      r0, r0, r2, lsl #8\n\t"
     "orr      r0, r0, r1, lsl #16\n\t"
@@ -296,8 +301,11 @@ __asm__(
     "ldrd     r8, r9, [sp, #44]\n\t"
     "cmp      r6, r9\n\t"
     "beq      .Ltn_pw_done\n\t"
-    "ldrd     r0, r2, [r8]\n\t"
-    "ldrd     r1, r3, [r8], #8\n\t"
+    "ldrd     r0, r2, [r8], #8\n\t"          /* bias pair, doubled */
+    "lsl      r0, r0, #1\n\t"
+    "lsl      r2, r2, #1\n\t"
+    "mov      r1, r0\n\t"
+    "mov      r3, r2\n\t"
     "str      r8, [sp, #44]\n\t"
     "mov      r4, r5\n\t"
     "ldm      sp, {r6, r7, r12, lr}\n\t"
@@ -348,9 +356,9 @@ void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_o
 #endif
         for (; oc + 2 <= c_out; oc += 2) {
             const int8_t *pb = pa + k;
-            int32_t acc[4];
-            acc[0] = acc[1] = bias ? bias[oc] : 0;
-            acc[2] = acc[3] = bias ? bias[oc + 1] : 0;
+            int32_t acc[4]; /* doubled: 2 * bias + sum of the doubled inputs */
+            acc[0] = acc[1] = bias ? (int32_t)((uint32_t)bias[oc] << 1) : 0;
+            acc[2] = acc[3] = bias ? (int32_t)((uint32_t)bias[oc + 1] << 1) : 0;
             if (n4) pw_loop(acc, &pa, &pb, col, n4);
             for (int32_t i = 0; i < kt; ++i) {
                 acc[0] += tail0[i] * pa[i];
@@ -360,12 +368,12 @@ void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_o
             }
             pa = pb + kt; /* next pair of rows */
             const int32_t ma = mult[oc], mb = mult[oc + 1];
-            const int32_t sha = -shift[oc] - 1, shb = -shift[oc + 1] - 1;
-            const int32_t kha = (int32_t)((uint32_t)K2 << (sha - 1)), khb = (int32_t)((uint32_t)K2 << (shb - 1));
-            const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(acc[0], ma, kha, sha)) |
-                                                (tn__usat8(pw_rq(acc[2], mb, khb, shb)) << 8) |
-                                                (tn__usat8(pw_rq(acc[1], ma, kha, sha)) << 16) |
-                                                (tn__usat8(pw_rq(acc[3], mb, khb, shb)) << 24),
+            const int32_t ea = -shift[oc], eb = -shift[oc + 1];
+            const int32_t Ka = (int32_t)((uint32_t)K2 << (ea - 1)), Kb = (int32_t)((uint32_t)K2 << (eb - 1));
+            const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(acc[0], ma, Ka, ea)) |
+                                                (tn__usat8(pw_rq(acc[2], mb, Kb, eb)) << 8) |
+                                                (tn__usat8(pw_rq(acc[1], ma, Ka, ea)) << 16) |
+                                                (tn__usat8(pw_rq(acc[3], mb, Kb, eb)) << 24),
                                             H4, L4);
             const uint16_t t0 = (uint16_t)t, t1 = (uint16_t)(t >> 16);
             memcpy(out0 + oc, &t0, 2);
@@ -375,7 +383,7 @@ void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_o
     /* The last channel of an odd c_out (two pixels), or a lone pixel. */
     for (; oc < c_out; ++oc) {
         const int8_t *pa = weights + (size_t)oc * k;
-        int32_t a0 = bias ? bias[oc] : 0, a1 = a0;
+        int32_t a0 = bias ? (int32_t)((uint32_t)bias[oc] << 1) : 0, a1 = a0;
         const int16_t *c = col;
         for (int32_t i = 0; i < k4; i += 4, c += 8) {
             const int32_t wr = tn__read_s8x4(pa + i);
@@ -391,10 +399,9 @@ void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_o
             a0 += tail0[i] * pa[k4 + i];
             if (two) a1 += tail1[i] * pa[k4 + i];
         }
-        const int32_t m = mult[oc], s = shift[oc];
-        const int32_t kh = (int32_t)((uint32_t)K2 << (-s - 2));
-        const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(a0, m, kh, -s - 1)) | (tn__usat8(pw_rq(a1, m, kh, -s - 1)) << 8),
-                                        H4, L4);
+        const int32_t m = mult[oc], e = -shift[oc];
+        const int32_t K = (int32_t)((uint32_t)K2 << (e - 1));
+        const uint32_t t = tn__clamp_u8(tn__usat8(pw_rq(a0, m, K, e)) | (tn__usat8(pw_rq(a1, m, K, e)) << 8), H4, L4);
         out0[oc] = (int8_t)t;
         if (two) out1[oc] = (int8_t)(t >> 8);
     }

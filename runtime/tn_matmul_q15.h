@@ -50,16 +50,28 @@ TN_INLINE void tn__im2col_zero(int16_t *col, int32_t k4, int32_t j, int32_t n)
 void tn__mat_mult_q15(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k,
                       const int16_t *col0, const int16_t *col1, const tn_conv_params_t *p,
                       int8_t *out0, int8_t *out1, int fast);
-/* Interleaved variant (fast requantisation only, every channel must pass
- * tn__rq_fast_ok): col holds two pixels' q15 rows interleaved per group of
- * four, [(x0,x2) (x1,x3)]_px0 [(x0,x2) (x1,x3)]_px1, then the k % 4 tail of
- * pixel 0, then of pixel 1 (tn__il_pos gives the slot of element j). two = 0:
- * pixel 0 only (out1 unused). K2 = 1 + 2*(zp_out - act_min), H4/L4 as for
+/* Interleaved variant: col holds two pixels' q15 rows interleaved per group
+ * of four, [(x0,x2) (x1,x3)]_px0 [(x0,x2) (x1,x3)]_px1, then the k % 4 tail
+ * of pixel 0, then of pixel 1 (tn__il_pos gives the slot of element j), every
+ * value DOUBLED: 2 * (x + input offset) (free with two SXTAB16), so with a
+ * doubled bias the accumulators are 2x and the requantisation is tn__rq2
+ * (3 instructions). Only when tn__il_ok holds for the layer. two = 0: pixel 0
+ * only (out1 unused). K2 = 1 + 2*(zp_out - act_min), H4/L4 as for
  * tn__clamp_u8. */
 TN_INLINE int32_t tn__il_pos(int32_t j, int32_t k, int32_t which)
 {
     const int32_t k4 = k & ~3;
     return j < k4 ? 8 * (j >> 2) + 4 * which + (((j & 1) << 1) | ((j >> 1) & 1)) : 2 * k4 + which * (k - k4) + (j - k4);
+}
+/* 1 if tn__mat_mult_q15_il may run: every channel in the tn__rq_fast_ok
+ * range with |bias| < 2^29 (tn__dbl_ok) and k <= TN_DBL_MAX_TAPS, so that
+ * 2x fits int32 and tn__rq2 is exact. */
+TN_INLINE int tn__il_ok(const int32_t *mult, const int32_t *shift, const int32_t *bias, int32_t c_out, int32_t k)
+{
+    if (k > TN_DBL_MAX_TAPS) return 0;
+    for (int32_t i = 0; i < c_out; ++i)
+        if (!tn__rq_fast_ok(mult[i], shift[i]) || (bias && !tn__dbl_ok(bias[i]))) return 0;
+    return 1;
 }
 void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k, const int16_t *col,
                          int two, const int32_t *mult, const int32_t *shift, int32_t K2, uint32_t H4, uint32_t L4,

@@ -15,44 +15,47 @@ size_t tn_pointwise_scratch_bytes(int32_t c_in)
 }
 
 #if TN_USE_DSP
-/* Fast pointwise (every channel passes tn__rq_fast_ok): the q15 copies of two
- * pixels are INTERLEAVED in the scratch, per group of four input channels
+/* Fast pointwise (tn__il_ok): the q15 copies of two pixels are INTERLEAVED in
+ * the scratch, per group of four input channels
  *   [(x0,x2) (x1,x3)]_pixel0 [(x0,x2) (x1,x3)]_pixel1     (4 words)
  * followed by the k % 4 tail elements of pixel 0, then of pixel 1, so the inner
- * loop walks one pointer. Two output channels x two pixels per step; the four
- * results are clamped together with tn__clamp_u8 and stored as two halfwords. */
-TN_INLINE void pw_put(int16_t *col, const int8_t *x, int32_t k, int32_t k4, int32_t off, int32_t off2, int which)
+ * loop walks one pointer; every value is DOUBLED, 2 * (x + off), which two
+ * SXTAB16 give for the price of the old SXTB16 + SADD16 (off4 = (2 off, 2 off)):
+ * the kernel's accumulators are then 2x and its requantisation 3 instructions
+ * (tn__rq2). Two output channels x two pixels per step; the four results are
+ * clamped together with tn__clamp_u8 and stored as two halfwords. */
+TN_INLINE void pw_put(int16_t *col, const int8_t *x, int32_t k, int32_t k4, int32_t off, int32_t off4, int which)
 {
     int16_t *c = col + 4 * which;
     for (int32_t i = 0; i < k4; i += 4, c += 8) {
         const int32_t w = tn__read_s8x4(x + i);
-        const int32_t v02 = tn__sadd16(tn__sxtb16(w), off2);
-        const int32_t v13 = tn__sadd16(tn__sxtb16_ror8(w), off2);
+        const int32_t v02 = tn__sxtab16(tn__sxtab16(off4, w), w);
+        const int32_t v13 = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w), w);
         memcpy(c, &v02, 4);
         memcpy(c + 2, &v13, 4);
     }
     int16_t *t = col + 2 * k4 + which * (k - k4);
-    for (int32_t i = k4; i < k; ++i) t[i - k4] = (int16_t)(x[i] + off);
+    for (int32_t i = k4; i < k; ++i) t[i - k4] = (int16_t)(2 * (x[i] + off));
 }
 
 /* Both pixels of a pair at once (same layout as two pw_put calls). */
 TN_INLINE void pw_put2(int16_t *col, const int8_t *x0, const int8_t *x1, int32_t k, int32_t k4, int32_t off,
-                       int32_t off2)
+                       int32_t off4)
 {
     int16_t *c = col;
     for (int32_t i = 0; i < k4; i += 4, c += 8) {
         const int32_t w0 = tn__read_s8x4(x0 + i), w1 = tn__read_s8x4(x1 + i);
         int32_t v[4];
-        v[0] = tn__sadd16(tn__sxtb16(w0), off2);
-        v[1] = tn__sadd16(tn__sxtb16_ror8(w0), off2);
-        v[2] = tn__sadd16(tn__sxtb16(w1), off2);
-        v[3] = tn__sadd16(tn__sxtb16_ror8(w1), off2);
+        v[0] = tn__sxtab16(tn__sxtab16(off4, w0), w0);
+        v[1] = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w0), w0);
+        v[2] = tn__sxtab16(tn__sxtab16(off4, w1), w1);
+        v[3] = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w1), w1);
         memcpy(c, v, 16);
     }
     int16_t *t = col + 2 * k4;
     for (int32_t i = k4; i < k; ++i) {
-        t[i - k4] = (int16_t)(x0[i] + off);
-        t[k - k4 + i - k4] = (int16_t)(x1[i] + off);
+        t[i - k4] = (int16_t)(2 * (x0[i] + off));
+        t[k - k4 + i - k4] = (int16_t)(2 * (x1[i] + off));
     }
 }
 
@@ -95,9 +98,8 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
     if (!scratch) return TN_ERR_ARG;
     {
         const int32_t off = -p->input_zero_point, k4 = c_in & ~3;
-        const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
-        if (fast) {
-            const int32_t off2 = (int32_t)(((uint32_t)off & 0xFFFFu) | ((uint32_t)off << 16));
+        if (tn__il_ok(p->out_multiplier, p->out_shift, bias, p->c_out, c_in)) {
+            const int32_t off4 = (int32_t)(((uint32_t)(2 * off) & 0xFFFFu) | ((uint32_t)(2 * off) << 16));
             const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
             const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
             pw_iter_t it;
@@ -109,17 +111,18 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
             int32_t px = 0;
             for (; px + 2 <= n_pix; px += 2) {
                 const int8_t *x0 = pw_next(&it), *x1 = pw_next(&it);
-                pw_put2(scratch, x0, x1, c_in, k4, off, off2);
+                pw_put2(scratch, x0, x1, c_in, k4, off, off4);
                 tn__mat_mult_q15_il(weights, bias, p->c_out, c_in, scratch, 1, p->out_multiplier, p->out_shift, K2, H4, L4,
                          output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
             }
             if (px < n_pix) {
-                pw_put(scratch, TN_PW_PIXEL(px), c_in, k4, off, off2, 0);
+                pw_put(scratch, TN_PW_PIXEL(px), c_in, k4, off, off4, 0);
                 tn__mat_mult_q15_il(weights, bias, p->c_out, c_in, scratch, 0, p->out_multiplier, p->out_shift, K2, H4, L4,
                          output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
             }
             return TN_OK;
         }
+        const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
         int16_t *col0 = scratch, *col1 = scratch + c_in;
         int32_t px = 0;
         for (; px + 2 <= n_pix; px += 2) {

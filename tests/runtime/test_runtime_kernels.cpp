@@ -720,6 +720,44 @@ TEST(TN_S(Depthwise), BigBiasAndShiftMix) {
   }
 }
 
+// Pointwise and conv layers just inside and just outside the interleaved
+// kernel's doubled-accumulator range (|bias| < 2^29 on every channel): the
+// kernel choice is per layer, the results must not depend on it.
+TEST(TN_S(Conv2d), BiasAtTheDoubledLimit) {
+  std::mt19937 g(5299);
+  const int32_t limits[] = {(1 << 29) - 1, -(1 << 29) + 1, 1 << 29, -(1 << 29), 2000000000};
+  for (int i = 0; i < 40; ++i) {
+    ConvShape s{};
+    s.kh = s.kw = i % 2 ? 1 : 3;
+    s.sh = s.sw = 1;
+    if (s.kh == 3) { s.pt = s.pl = s.pb = s.pr = 1; }
+    s.h_in = rnd(g, 1, 6); s.w_in = rnd(g, 1, 6);
+    const int cins[] = {1, 3, 4, 8, 5, 16, 9, 12};
+    s.c_in = cins[i % 8];
+    s.c_out = rnd(g, 1, 9);
+    s.h_out = s.h_in + s.pt + s.pb - s.kh + 1;
+    s.w_out = s.w_in + s.pl + s.pr - s.kw + 1;
+    s.zp_in = rnd(g, -128, 127); s.zp_out = rnd(g, -128, 127);
+    s.act_min = i % 3 ? s.zp_out : -128; s.act_max = 127;
+    rand_requant(g, s, s.c_out, s.kh * s.kw * s.c_in);
+    for (int c = 0; c < s.c_out; ++c) s.shift[c] = -rnd(g, 2, 22);
+    auto in = rand_s8(g, (size_t)s.h_in * s.w_in * s.c_in);
+    auto w = rand_s8(g, (size_t)s.c_out * s.kh * s.kw * s.c_in, -127, 127);
+    auto bias = rand_bias(g, s.c_out);
+    bias[rnd(g, 0, s.c_out - 1)] = limits[i % 5];
+    auto want = tnref::conv(s, in.data(), w.data(), bias.data());
+    tn_conv_params_t p = to_params(s);
+    std::vector<int8_t> out(want.size());
+    Scratch scratch(s.kh == 1 ? tn_pointwise_scratch_bytes(s.c_in) : tn_conv2d_scratch_bytes(3, s.c_in));
+    if (s.kh == 1)
+      ASSERT_EQ(tn_pointwise_s8(&p, in.data(), w.data(), bias.data(), out.data(), scratch.ptr<int16_t>()), TN_OK);
+    else
+      ASSERT_EQ(tn_conv2d_s8(&p, in.data(), w.data(), bias.data(), out.data(), scratch.ptr<int16_t>()), TN_OK);
+    ASSERT_TRUE(scratch.intact());
+    ASSERT_EQ(out, want) << "case " << i << " k=" << s.kh << " cin=" << s.c_in << " bias " << limits[i % 5];
+  }
+}
+
 // Pointwise / conv through the fast interleaved kernel with every output
 // range: act_min above, at and below the zero point, narrow ranges.
 TEST(TN_S(Conv2d), FastClampRanges) {

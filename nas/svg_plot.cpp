@@ -52,6 +52,12 @@ std::string Plot::to_svg() const {
   for (const auto& m : x_marks) x0 = std::min(x0, m.first), x1 = std::max(x1, m.first);
   if (x0 > x1) x0 = 0, x1 = 1;
   if (y0 > y1) y0 = 0, y1 = 1;
+  // A log2 axis needs positive values; it spans whole powers of two around them.
+  const bool log2_axis = log2_x && x0 > 0;
+  if (log2_axis) {
+    x0 = std::floor(std::log2(x0));
+    x1 = std::ceil(std::log2(x1));
+  }
   if (x1 - x0 < 1e-12) x1 = x0 + 1;
   if (y1 - y0 < 1e-12) y1 = y0 + 1;
   const double pad_y = (y1 - y0) * 0.05;
@@ -60,7 +66,8 @@ std::string Plot::to_svg() const {
 
   const int left = 80, right = legend_width, top = 40, bottom = 60;
   const double pw = width - left - right, ph = height - top - bottom;
-  auto sx = [&](double v) { return left + (v - x0) / (x1 - x0) * pw; };
+  auto sx_lin = [&](double v) { return left + (v - x0) / (x1 - x0) * pw; };
+  auto sx = [&](double v) { return sx_lin(log2_axis ? std::log2(v) : v); };
   auto sy = [&](double v) { return top + ph - (v - y0) / (y1 - y0) * ph; };
 
   std::ostringstream o;
@@ -69,12 +76,14 @@ std::string Plot::to_svg() const {
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   o << "<text x=\"" << width / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">"
     << escape(title) << "</text>\n";
-  const double xs = nice_step(x1 - x0, 8), ys = nice_step(y1 - y0, 6);
+  // Ticks in axis units (log2 of the value on a log2 axis), labelled with the value.
+  const double xs = log2_axis ? std::max(1.0, std::ceil((x1 - x0) / 10)) : nice_step(x1 - x0, 8);
+  const double ys = nice_step(y1 - y0, 6);
   for (double v = std::ceil(x0 / xs) * xs; v <= x1 + 1e-9; v += xs) {
-    o << "<line x1=\"" << sx(v) << "\" y1=\"" << top << "\" x2=\"" << sx(v) << "\" y2=\""
+    o << "<line x1=\"" << sx_lin(v) << "\" y1=\"" << top << "\" x2=\"" << sx_lin(v) << "\" y2=\""
       << top + ph << "\" stroke=\"#eee\"/>\n";
-    o << "<text x=\"" << sx(v) << "\" y=\"" << top + ph + 16 << "\" text-anchor=\"middle\">"
-      << fmt_tick(v) << "</text>\n";
+    o << "<text x=\"" << sx_lin(v) << "\" y=\"" << top + ph + 16 << "\" text-anchor=\"middle\">"
+      << fmt_tick(log2_axis ? std::exp2(v) : v) << "</text>\n";
   }
   for (double v = std::ceil(y0 / ys) * ys; v <= y1 + 1e-9; v += ys) {
     o << "<line x1=\"" << left << "\" y1=\"" << sy(v) << "\" x2=\"" << left + pw << "\" y2=\""

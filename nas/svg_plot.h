@@ -20,6 +20,7 @@ struct Plot {
   std::vector<PlotSeries> series;
   int width = 720, height = 480;
   int legend_width = 190;  // right of the plot area, within width
+  bool log2_x = false;      // x on a log2 axis, ticked at powers of two (needs x > 0)
   std::vector<std::pair<double, std::string>> x_marks;  // vertical reference lines
 
   std::string to_svg() const;

@@ -1,0 +1,453 @@
+// `tinynas sweep`: the sweep file's schema, and the tiny sweep end to end with a synthetic scorer
+// standing in for the supernet (as tests/nas/search_pipeline_test.cpp does for one search).
+#include "nas/sweep.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "search_spaces/atomic_file.h"
+#include "search_spaces/net_graph.h"
+
+namespace tinynas {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+const std::string kTinySweep = kRoot + "/configs/sweeps/tiny.yaml";
+
+// A file written next to the shipped configs so its relative paths resolve; removed after.
+class TempFile {
+ public:
+  TempFile(const std::string& dir, const std::string& text) {
+    // The pid keeps parallel test processes (ctest -j) apart.
+    path_ = dir + "/_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++) + ".yaml";
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+// The ConfigError a sweep file gives, with its path written as "S".
+std::string error_of(const std::string& text) {
+  TempFile f(kRoot + "/configs/sweeps", text);
+  try {
+    Sweep::load(f.path());
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    for (auto pos = msg.find(f.path()); pos != std::string::npos; pos = msg.find(f.path())) {
+      msg.replace(pos, f.path().size(), "S");
+    }
+    return msg;
+  }
+  return "(no error)";
+}
+
+const std::string kRuns = "runs:\n  - name: a\n";  // lines 2-3 after a one-line head
+
+// Accuracy grows with log MACs and prefers larger kernels late; a trace of the validation size
+// shows that measurements of different sizes are not mixed up.
+class FakeScorer : public SweepScorer, public SubnetScorer {
+ public:
+  explicit FakeScorer(const SearchSpace& s, int val_images = 0) : space_(s), val_images_(val_images) {}
+  double accuracy(const ArchSpec& a, EvalSplit split, int val_images) override {
+    ++calls[split == EvalSplit::Val ? 0 : 1];
+    EXPECT_FALSE(a.patch.enabled()) << "accuracy must not depend on the patch schedule";
+    if (split == EvalSplit::Val) val_sizes.push_back(val_images);
+    double v = 0.50 + 0.02 * std::log(static_cast<double>(lower(space_, a).macs()));
+    for (const auto& b : a.stages.back()) v += 0.002 * b.kernel;
+    if (split == EvalSplit::Val) v += 1e-7 * val_images;
+    return std::min(0.99, v) - (split == EvalSplit::Test ? 0.005 : 0.0);
+  }
+  // As `tinynas search` sees it: one validation size.
+  double accuracy(const ArchSpec& a, EvalSplit split) override { return accuracy(a, split, val_images_); }
+  int calls[2] = {0, 0};
+  std::vector<int> val_sizes;
+
+ private:
+  const SearchSpace& space_;
+  int val_images_;
+};
+
+struct TempDir {
+  std::string path;
+  explicit TempDir(const std::string& name)
+      : path((fs::temp_directory_path() / ("tinynas_sweep_" + name + "_" + std::to_string(::getpid()))).string()) {
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+SweepOptions options(const std::string& dir) {
+  SweepOptions o;
+  o.out_dir = dir;
+  o.scorer_id = "fake";
+  return o;
+}
+
+std::vector<std::vector<std::string>> read_csv(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(read_file(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::string cur;
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"') quoted = !quoted;
+      else if (c == ',' && !quoted) f.push_back(cur), cur.clear();
+      else cur += c;
+    }
+    f.push_back(cur);
+    rows.push_back(f);
+  }
+  return rows;
+}
+
+// summary.json without its wall time.
+nlohmann::json summary_of(const std::string& dir) {
+  auto j = nlohmann::json::parse(read_file(dir + "/summary.json"));
+  j.erase("seconds");
+  return j;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema
+
+TEST(SweepConfig, TheShippedSweepsLoad) {
+  const Sweep tiny = Sweep::load(kTinySweep);
+  ASSERT_EQ(tiny.runs.size(), 4u);
+  EXPECT_EQ(tiny.name, "tiny");
+  EXPECT_EQ(tiny.runs[0].exp.mcu.name, "stm32f746");
+  EXPECT_EQ(tiny.runs[1].exp.mcu.name, "stm32l432");
+  EXPECT_EQ(tiny.runs[2].exp.mcu.sram_budget(), 4 * 1024);
+  EXPECT_EQ(tiny.runs[2].exp.mcu.flash_budget(), tiny.base.mcu.flash_budget());
+  EXPECT_EQ(tiny.runs[3].exp.mcu.sram_budget(), 3 * 1024);
+  EXPECT_EQ(tiny.runs[3].exp.mcu.flash_budget(), 32 * 1024);
+  // Sweep-wide settings over the base's, the run's over those.
+  EXPECT_EQ(tiny.runs[0].exp.search.generations, 3);
+  EXPECT_EQ(tiny.runs[0].exp.search.seed, 0u);
+  EXPECT_EQ(tiny.runs[3].exp.search.seed, 1u);
+  EXPECT_EQ(tiny.runs[3].exp.search.generations, 3);
+  EXPECT_EQ(tiny.runs[0].exp.export_.calibration_images, 64);
+  EXPECT_NE(tiny.runs[2].fingerprint, tiny.runs[3].fingerprint);
+
+  const Sweep mcus = Sweep::load(kRoot + "/configs/sweeps/fmnist-mcus.yaml");
+  std::vector<std::string> names;
+  for (const auto& r : mcus.runs) names.push_back(r.exp.mcu.name);
+  for (const char* m : {"stm32f412", "stm32f746", "stm32f765", "stm32h743", "nrf52840", "stm32l432"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m;
+  }
+  EXPECT_EQ(mcus.base.space.name, "fmnist-mbv2");
+}
+
+TEST(SweepConfig, MisspeltKeysGetASuggestion) {
+  EXPECT_EQ(error_of("base: ../tiny.yaml\nrnus:\n  - name: a\n"),
+            "S: rnus: unknown key (did you mean 'runs'?) (line 2)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    sram_budget_k: 4\n"),
+            "S: runs[0].sram_budget_k: unknown key (did you mean 'sram_budget_kb'?) (line 4)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    search: {generatons: 3}\n"),
+            "S: runs[0].search.generatons: unknown key (did you mean 'generations'?) (line 4)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\nsearch:\n  sed: 3\n" + kRuns),
+            "S: search.sed: unknown key (did you mean 'seed'?) (line 3)");
+}
+
+TEST(SweepConfig, MissingFilesNameTheKey) {
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    mcu: ../mcus/nope.yaml\n"),
+            "S: runs[0].mcu: file not found: " + kRoot + "/configs/sweeps/../mcus/nope.yaml (line 4)");
+  EXPECT_EQ(error_of("base: ../nope.yaml\n" + kRuns),
+            "S: base: file not found: " + kRoot + "/configs/sweeps/../nope.yaml (line 1)");
+  EXPECT_THAT(error_of(kRuns), HasSubstr("S: base: missing required key"));
+}
+
+TEST(SweepConfig, WrongTypesAndValues) {
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    sram_budget_kb: lots\n"),
+            "S: runs[0].sram_budget_kb: expected a number, got 'lots' (line 4)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    flash_budget_kb: 0\n"),
+            "S: runs[0].flash_budget_kb: expected a number in [1, 1e+07], got 0 (line 4)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    search: {generations: [1, 2]}\n"),
+            "S: runs[0].search.generations: expected an integer, got a list (line 4)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\nruns: 5\n"), "S: runs: expected a list, got '5' (line 2)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\nruns: []\n"), "S: runs: expected at least one run (line 2)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\nruns:\n  - f746\n"),
+            "S: runs[0]: expected a map of keys, got 'f746' (line 3)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    search: 3\n"),
+            "S: runs[0].search: expected a map of keys, got '3' (line 4)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "    export: {run_on_qemu: maybe}\n"),
+            "S: runs[0].export.run_on_qemu: expected true or false, got 'maybe' (line 4)");
+  // parents inherited from the defaults, population set by the sweep.
+  EXPECT_EQ(error_of("base: ../tiny.yaml\nsearch: {population: 4}\n" + kRuns),
+            "S: search: parents (20) exceeds population (4): set both");
+}
+
+TEST(SweepConfig, RunNamesAreUniqueDirectoryNames) {
+  EXPECT_EQ(error_of("base: ../tiny.yaml\n" + kRuns + "  - name: a\n"),
+            "S: runs[1].name: 'a' already names runs[0]: run names must be unique (line 4)");
+  EXPECT_EQ(error_of("base: ../tiny.yaml\nruns:\n  - name: ../x\n"),
+            "S: runs[0].name: expected a name of letters, digits, '.', '_' and '-' (it names the run's "
+            "directory), got '../x' (line 3)");
+  EXPECT_THAT(error_of("base: ../tiny.yaml\nruns:\n  - mcu: ../mcus/stm32l432.yaml\n"),
+              HasSubstr("S: runs[0].name: missing required key"));
+}
+
+TEST(SweepConfig, ErrorsInTheBaseNameTheBase) {
+  TempFile base(kRoot + "/configs", "mcu: mcus/stm32f746.yaml\nspace: spaces/tiny.yaml\nserch: {}\n");
+  const std::string name = fs::path(base.path()).filename().string();
+  EXPECT_EQ(error_of("base: ../" + name + "\n" + kRuns),
+            kRoot + "/configs/sweeps/../" + name + ": serch: unknown key (did you mean 'search'?) (line 3)");
+}
+
+// The binary maps them to exit code 2 with the same one-line message, before loading a supernet.
+TEST(SweepCli, SchemaErrorsExitTwo) {
+  TempFile f(kRoot + "/configs/sweeps", "base: ../tiny.yaml\n" + kRuns + "    mcu: ../mcus/nope.yaml\n");
+  const std::string cmd = std::string(TINYNAS_BINARY) + " sweep --config " + f.path() + " --out /nonexistent 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  EXPECT_EQ(out, "error: " + f.path() + ": runs[0].mcu: file not found: " + kRoot +
+                     "/configs/sweeps/../mcus/nope.yaml (line 4)\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running it
+
+TEST(Sweep, TinySweepWritesOneRowPerRun) {
+  const Sweep sweep = Sweep::load(kTinySweep);
+  TempDir out("rows");
+  FakeScorer scorer(sweep.base.space);
+  const SweepResult res = run_sweep(sweep, scorer, options(out.path));
+  ASSERT_EQ(res.rows.size(), 4u);
+  EXPECT_EQ(res.failed, 0);
+  EXPECT_EQ(res.skipped, 0);
+  EXPECT_GT(res.cache_hits, 0) << "later runs reuse the earlier runs' measurements";
+  EXPECT_EQ(res.supernet_evaluations, scorer.calls[0] + scorer.calls[1]);
+  for (const char* f : {"sweep.csv", "sweep.json", "sweep.svg", "sweep_flash.svg", "accuracy_cache.csv"}) {
+    EXPECT_TRUE(fs::exists(out.path + "/" + f)) << f;
+  }
+
+  const auto csv = read_csv(out.path + "/sweep.csv");
+  ASSERT_EQ(csv.size(), 5u);
+  const std::vector<std::string> header = csv[0];
+  auto col = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    EXPECT_NE(it, header.end()) << name;
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  const std::vector<std::string> names{"f746", "l432", "f746-sram4k", "f746-sram3k-flash32k"};
+  const std::vector<std::string> mcus{"stm32f746", "stm32l432", "stm32f746", "stm32f746"};
+  const std::vector<int64_t> sram{(320 - 16) * 1024, (64 - 8) * 1024, 4 * 1024, 3 * 1024};
+  const std::vector<int64_t> flash{(1024 - 64) * 1024, (256 - 32) * 1024, (1024 - 64) * 1024, 32 * 1024};
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto& row = csv[i + 1];
+    ASSERT_EQ(row.size(), header.size());
+    EXPECT_EQ(row[col("name")], names[i]);
+    EXPECT_EQ(row[col("mcu")], mcus[i]);
+    EXPECT_EQ(std::stoll(row[col("sram_limit_bytes")]), sram[i]);
+    EXPECT_EQ(std::stoll(row[col("flash_limit_bytes")]), flash[i]);
+    EXPECT_EQ(row[col("error")], "");
+    // The row is the run's own summary.json.
+    const auto s = summary_of(out.path + "/" + names[i]);
+    EXPECT_EQ(row[col("arch")], s["arch"].get<std::string>());
+    EXPECT_NEAR(std::stod(row[col("val_accuracy")]), s["val_accuracy"].get<double>(), 1e-6);
+    EXPECT_NEAR(std::stod(row[col("test_accuracy")]), s["test_accuracy"].get<double>(), 1e-6);
+    EXPECT_EQ(std::stoll(row[col("peak_sram_bytes")]), s["peak_sram_bytes"].get<int64_t>());
+    EXPECT_LE(std::stoll(row[col("peak_sram_bytes")]), sram[i]);
+    EXPECT_LE(std::stoll(row[col("flash_bytes")]), flash[i]);
+    EXPECT_EQ(std::stoll(row[col("flash_bytes")]), s["flash_bytes"].get<int64_t>());
+    EXPECT_EQ(std::stoll(row[col("macs")]), s["macs"].get<int64_t>());
+    EXPECT_FALSE(row[col("latency_ms")].empty());
+    if (!s["baseline"].is_null()) {
+      EXPECT_NEAR(std::stod(row[col("baseline_test_accuracy")]), s["baseline"]["test_accuracy"].get<double>(), 1e-6);
+    } else {
+      EXPECT_EQ(row[col("baseline_test_accuracy")], "");
+    }
+    for (const char* f : {"best.yaml", "search_log.csv", "pareto.csv", "pareto_sram.svg", "sweep_run.json"}) {
+      EXPECT_TRUE(fs::exists(out.path + "/" + names[i] + "/" + f)) << names[i] << "/" << f;
+    }
+  }
+  // The budget binds: 3 KB is below the largest subnets' layer-by-layer peak.
+  EXPECT_GT(std::stod(csv[1][col("val_accuracy")]), std::stod(csv[4][col("val_accuracy")]));
+  // Every validation measurement used the sweep's 500 images.
+  for (int v : scorer.val_sizes) EXPECT_EQ(v, 500);
+
+  const auto j = nlohmann::json::parse(read_file(out.path + "/sweep.json"));
+  EXPECT_EQ(j["runs"].size(), 4u);
+  EXPECT_EQ(j["runs_done"].get<int>(), 4);
+  EXPECT_EQ(j["runs"][3]["settings"]["search"]["seed"].get<int>(), 1);
+  const std::string svg = read_file(out.path + "/sweep.svg");
+  EXPECT_THAT(svg, HasSubstr("searched"));
+  EXPECT_THAT(svg, HasSubstr("scaled MobileNetV2"));
+}
+
+TEST(Sweep, ResumeSkipsFinishedRunsAndFinishesTheRest) {
+  const Sweep sweep = Sweep::load(kTinySweep);
+  TempDir out("resume");
+  FakeScorer first(sweep.base.space);
+  run_sweep(sweep, first, options(out.path));
+  const std::string csv = read_file(out.path + "/sweep.csv");
+  auto s2 = summary_of(out.path + "/f746-sram4k");
+
+  // Again: nothing is searched or measured; the same table.
+  FakeScorer again(sweep.base.space);
+  const SweepResult r = run_sweep(sweep, again, options(out.path));
+  EXPECT_EQ(r.skipped, 4);
+  EXPECT_EQ(again.calls[0] + again.calls[1], 0);
+  EXPECT_EQ(read_file(out.path + "/sweep.csv"), csv);
+
+  // Killed while exporting run 3: searched, not finished. Its search stands; only the export
+  // is done again (none here).
+  const std::string record = out.path + "/f746-sram4k/sweep_run.json";
+  auto rec = nlohmann::json::parse(read_file(record));
+  rec["finished"] = false;
+  write_file_atomic(record, rec.dump());
+  const std::string summary = read_file(out.path + "/f746-sram4k/summary.json");
+  FakeScorer third(sweep.base.space);
+  const SweepResult r3 = run_sweep(sweep, third, options(out.path));
+  EXPECT_EQ(r3.skipped, 3);
+  EXPECT_EQ(third.calls[0] + third.calls[1], 0);
+  EXPECT_EQ(read_file(out.path + "/f746-sram4k/summary.json"), summary);
+  EXPECT_EQ(r3.rows[2].best.arch.to_string(), s2["arch"].get<std::string>());
+
+  // Killed during the search of run 3: resumes as `tinynas search` does, measuring nothing twice.
+  fs::remove(out.path + "/f746-sram4k/summary.json");
+  rec["searched"] = false;
+  rec["row"] = nullptr;
+  write_file_atomic(record, rec.dump());
+  FakeScorer fourth(sweep.base.space);
+  const SweepResult r4 = run_sweep(sweep, fourth, options(out.path));
+  EXPECT_EQ(r4.skipped, 3);
+  EXPECT_EQ(fourth.calls[0] + fourth.calls[1], 0) << "the resumed run's measurements are all saved";
+  auto resumed = summary_of(out.path + "/f746-sram4k");
+  for (auto* j : {&resumed, &s2}) {
+    // The resumed search fits its predictor on the finalists measured before the kill too.
+    j->erase("predictor_kendall_tau");
+    j->erase("predictor_holdout");
+  }
+  EXPECT_EQ(resumed, s2);
+  EXPECT_EQ(r4.rows[2].best.arch.to_string(), s2["arch"].get<std::string>());
+  EXPECT_EQ(nlohmann::json::parse(read_file(record))["finished"], true);
+
+  // --fresh: everything again.
+  SweepOptions fresh = options(out.path);
+  fresh.resume = false;
+  FakeScorer fifth(sweep.base.space);
+  const SweepResult r5 = run_sweep(sweep, fifth, fresh);
+  EXPECT_EQ(r5.skipped, 0);
+  EXPECT_EQ(fifth.calls[0] + fifth.calls[1], first.calls[0] + first.calls[1]);
+  EXPECT_EQ(read_csv(out.path + "/sweep.csv").size(), 5u);
+}
+
+TEST(Sweep, ARunWhoseSettingsChangedStartsOver) {
+  TempDir out("changed");
+  const std::string head = "base: ../tiny.yaml\nsearch: {population: 16, parents: 4, mutations: 8, crossovers: 8, "
+                           "generations: 2, measure_subnets: 8, finalists: 2}\nruns:\n  - name: a\n  - name: b\n";
+  {
+    TempFile f(kRoot + "/configs/sweeps", head + "    sram_budget_kb: 4\n");
+    const Sweep sweep = Sweep::load(f.path());
+    FakeScorer s(sweep.base.space);
+    run_sweep(sweep, s, options(out.path));
+  }
+  TempFile f(kRoot + "/configs/sweeps", head + "    sram_budget_kb: 3\n");
+  const Sweep sweep = Sweep::load(f.path());
+  FakeScorer s(sweep.base.space);
+  const SweepResult r = run_sweep(sweep, s, options(out.path));
+  EXPECT_EQ(r.skipped, 1);
+  EXPECT_FALSE(r.rows[1].skipped);
+  EXPECT_EQ(r.rows[1].sram_limit_bytes, 3 * 1024);
+  EXPECT_EQ(summary_of(out.path + "/b")["sram_budget_bytes"].get<int64_t>(), 3 * 1024);
+}
+
+TEST(Sweep, MeasurementsMadeByAnotherSupernetAreRefused) {
+  const Sweep sweep = Sweep::load(kTinySweep);
+  TempDir out("scorer");
+  FakeScorer s(sweep.base.space);
+  run_sweep(sweep, s, options(out.path));
+  SweepOptions other = options(out.path);
+  other.scorer_id = "another checkpoint";
+  try {
+    run_sweep(sweep, s, other);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), out.path + "/accuracy_cache.csv: measured with another supernet (fake), not "
+                                                "another checkpoint: use --fresh or another --out");
+  }
+}
+
+TEST(Sweep, RunsDoNotShareMeasurementsOfAnotherValidationSize) {
+  TempDir out("valsize");
+  TempFile f(kRoot + "/configs/sweeps",
+             "base: ../tiny.yaml\nsearch: {population: 16, parents: 4, mutations: 8, crossovers: 8, generations: 2, "
+             "measure_subnets: 8, finalists: 2, val_images: 300}\nruns:\n  - name: a\n  - name: b\n"
+             "    search: {val_images: 200}\n  - name: c\n");
+  const Sweep sweep = Sweep::load(f.path());
+  FakeScorer s(sweep.base.space);
+  const SweepResult r = run_sweep(sweep, s, options(out.path));
+  EXPECT_GT(r.rows[1].supernet_evaluations, 0);
+  EXPECT_EQ(r.rows[2].supernet_evaluations, 0) << "c is a again";
+  EXPECT_NE(r.rows[0].best.val_accuracy, r.rows[1].best.val_accuracy);
+  EXPECT_GT(std::count(s.val_sizes.begin(), s.val_sizes.end(), 200), 0);
+  for (int v : s.val_sizes) EXPECT_TRUE(v == 300 || v == 200) << v;
+}
+
+// A run of the sweep gives what `tinynas search` gives with the same overrides written into an
+// experiment config (and an MCU file for a budget), though its measurements came from the cache.
+TEST(Sweep, ARunEqualsTheSearchWithTheSameOverrides) {
+  const Sweep sweep = Sweep::load(kTinySweep);
+  TempDir out("equal");
+  FakeScorer s(sweep.base.space);
+  run_sweep(sweep, s, options(out.path));
+
+  const std::string tiny = read_file(kRoot + "/configs/tiny.yaml");
+  const std::string search =
+      "search:\n  population: 16\n  parents: 4\n  mutations: 8\n  crossovers: 8\n  generations: 3\n"
+      "  measure_subnets: 12\n  finalists: 2\n  val_images: 500\n";
+  auto with_mcu = [&](const std::string& mcu) {
+    return std::regex_replace(tiny, std::regex("mcu: mcus/stm32f746.yaml"), "mcu: " + mcu);
+  };
+  // l432: another MCU file (second in the sweep: its measurements came partly from f746's).
+  {
+    TempFile exp(kRoot + "/configs", with_mcu("mcus/stm32l432.yaml") + search);
+    TempDir alone("equal_l432");
+    FakeScorer fs_(sweep.base.space, 500);
+    run_search(Experiment::load(exp.path()), fs_, {alone.path, true});
+    EXPECT_EQ(summary_of(alone.path), summary_of(out.path + "/l432"));
+    EXPECT_EQ(read_file(alone.path + "/measured.csv"), read_file(out.path + "/l432/measured.csv"));
+    EXPECT_EQ(read_file(alone.path + "/best.yaml"), read_file(out.path + "/l432/best.yaml"));
+  }
+  // f746-sram3k-flash32k: budgets (an MCU file with them) and a seed.
+  {
+    std::string mcu = read_file(kRoot + "/configs/mcus/stm32f746.yaml");
+    mcu = std::regex_replace(mcu, std::regex("sram_bytes: 327680"), "sram_bytes: " + std::to_string(16384 + 3072));
+    mcu = std::regex_replace(mcu, std::regex("flash_bytes: 1048576"), "flash_bytes: " + std::to_string(65536 + 32768));
+    TempFile mcu_file(kRoot + "/configs/mcus", mcu);
+    TempFile exp(kRoot + "/configs", with_mcu("mcus/" + fs::path(mcu_file.path()).filename().string()) + search +
+                                         "  seed: 1\n");
+    TempDir alone("equal_budget");
+    FakeScorer fs_(sweep.base.space, 500);
+    run_search(Experiment::load(exp.path()), fs_, {alone.path, true});
+    EXPECT_EQ(summary_of(alone.path), summary_of(out.path + "/f746-sram3k-flash32k"));
+    EXPECT_EQ(read_file(alone.path + "/measured.csv"), read_file(out.path + "/f746-sram3k-flash32k/measured.csv"));
+  }
+}
+
+}  // namespace
+}  // namespace tinynas

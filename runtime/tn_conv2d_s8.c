@@ -44,6 +44,248 @@ static void im2col_pixel(const tn_conv_params_t *p, const int8_t *input, int32_t
     }
 }
 
+/* ---- first layer: 3x3, c_in = 1, stride 1 (the stem of a grayscale model) ----
+ * A c_in = 1 conv is c_out 3x3 filters over ONE plane, so it is done like the
+ * depthwise k3s1 kernel with the roles turned round: the taps of two adjacent
+ * output pixels (x, x+1) are one word per input row, (x0, x2) / (x1, x3) by
+ * SXTB16 / ROR #8, built once per pixel pair and used by every output
+ * channel; per channel a = (w0, w2).(x0, x2) + w1 x1, b = (w0, w2).(x1, x3)
+ * + w1 x2 per row: 12 multiplies for 18 MACs. The weights of up to
+ * TN_STEM_CH channels are packed once per layer into a table on the stack,
+ * one 9-word entry per channel, DOUBLED (accumulators 2x for tn__rq2):
+ *   W0, W1, W2  (w_r0, w_r2) of row r
+ *   U, V        (w01, w11), (w21, 1 on the chunk's last entry: the loop flag)
+ *   base, base  2 bias + off * sum of the doubled weights (twice: one LDM
+ *               loads both accumulators)
+ *   a, b        pass 1 writes the pair's two accumulators here
+ *   m, K, e'    the channel's tn__rq2 constants, e' = -shift - 1, K = K2 << e'
+ *               (the last bit of the shift is USAT's ASR #1)
+ * Pass 1 (tn__stem_pair_asm on Arm: the 6 tap registers, one LDM of 7 and
+ * 12 SMLA per channel, 8 instructions per output) then pass 2
+ * (tn__stem_rq_asm: per two channels two LDM of (a, b, m, K, e'), tn__rq2 x4,
+ * SIMD clamp, two halfword stores, 8 instructions per output; an odd last
+ * channel in C). The C functions beside them are their references.
+ * Padding: each output row reads a band of three padded input rows on the
+ * stack (zero point outside the input), of pitch w_in + pad_left + pad_right
+ * <= TN_STEM_BAND_W, so every window is inside it. Stack: 288 + 3 * 96 + 4 B. */
+#define TN_STEM_CH 8
+#define TN_STEM_BAND_W 96
+typedef struct {
+    int32_t W0, W1, W2, U, V, base, base2, a, b, m, K, e1;
+} tn__stem_ch_t;
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TN_EMULATE_DSP) && defined(__GNUC__)
+/* win: band position of the pair's top-left window byte; wb: band pitch;
+ * tab: the chunk's entries, the last one flagged in V's top half. */
+void tn__stem_pair_asm(const int8_t *win, int32_t wb, tn__stem_ch_t *tab);
+typedef char tn__stem_layout[sizeof(tn__stem_ch_t) == 48 ? 1 : -1];
+__asm__(
+    "    .text\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .p2align 2\n"
+    "    .global tn__stem_pair_asm\n"
+    "    .thumb_func\n"
+    "    .type tn__stem_pair_asm, %function\n"
+    "tn__stem_pair_asm:\n\t"
+    "push     {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+    "ldr      r7, [r0, r1, lsl #1]\n\t"        /* row 2 */
+    "ldr      r3, [r0, r1]\n\t"                /* row 1 */
+    "ldr      r12, [r0]\n\t"                   /* row 0 */
+    "mov      r0, r2\n\t"                      /* tab */
+    "sxtb16   r5, r7\n\t"                      /* X2 = (x0, x2) of row 2 */
+    "sxtb16   r6, r7, ror #8\n\t"              /* Y2 = (x1, x3) */
+    "sxtb16   r4, r3, ror #8\n\t"              /* Y1 */
+    "sxtb16   r3, r3\n\t"                      /* X1 */
+    "sxtb16   r1, r12\n\t"                     /* X0 */
+    "sxtb16   r2, r12, ror #8\n"               /* Y0 */
+    ".Ltn_stem_ch:\n\t"
+    "ldm      r0!, {r7, r8, r9, r10, r11, r12, lr}\n\t" /* W0 W1 W2 U V a=base b=base */
+    "smlad    r12, r9, r5, r12\n\t"
+    "smlad    lr, r9, r6, lr\n\t"
+    "smlabb   r12, r11, r6, r12\n\t"           /* w21 x1 */
+    "smlabt   lr, r11, r5, lr\n\t"             /* w21 x2 */
+    "smlad    r12, r8, r3, r12\n\t"
+    "smlad    lr, r8, r4, lr\n\t"
+    "smlatb   r12, r10, r4, r12\n\t"           /* w11 x1 */
+    "smlatt   lr, r10, r3, lr\n\t"             /* w11 x2 */
+    "smlad    r12, r7, r1, r12\n\t"
+    "smlad    lr, r7, r2, lr\n\t"
+    "smlabb   r12, r10, r2, r12\n\t"           /* w01 x1 */
+    "smlabt   lr, r10, r1, lr\n\t"             /* w01 x2 */
+    "strd     r12, lr, [r0], #20\n\t"          /* a, b; past m, K, e' */
+    "tst      r11, #0x10000\n\t"
+    "beq      .Ltn_stem_ch\n\t"
+    "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+    ".size tn__stem_pair_asm, .-tn__stem_pair_asm\n");
+#define stem_pair tn__stem_pair_asm
+/* tail: &tab[0].a; pairs >= 1 pairs of channels; out0 / out1: the two pixels'
+ * first channel; hl: {H4, L4}. */
+void tn__stem_rq_asm(const int32_t *tail, int32_t pairs, int8_t *out0, int8_t *out1, const uint32_t *hl);
+/* tn__rq2 of a (m, K, e' registers, t scratch) then USAT #8 with ASR #1. */
+#define TN_STEM_RQ(a, m, K, e1, t)                   \
+    "add      " #t ", " #K ", " #a ", asr #31\n\t"  \
+    "smmlar   " #a ", " #a ", " #m ", " #t "\n\t"   \
+    "asr      " #a ", " #a ", " #e1 "\n\t"          \
+    "usat     " #a ", #8, " #a ", asr #1\n\t"
+__asm__(
+    "    .text\n"
+    "    .syntax unified\n"
+    "    .thumb\n"
+    "    .p2align 2\n"
+    "    .global tn__stem_rq_asm\n"
+    "    .thumb_func\n"
+    "    .type tn__stem_rq_asm, %function\n"
+    "tn__stem_rq_asm:\n\t"
+    "push     {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
+    "ldr      r12, [sp, #36]\n\t"                /* hl */
+    "ldrd     r4, r5, [r12]\n\t"
+    "sub      sp, sp, #8\n\t"
+    "strd     r4, r5, [sp]\n"                     /* H4, L4 */
+    ".Ltn_stem_rq:\n\t"
+    "ldm      r0!, {r4, r5, r6, r7, r8}\n\t"     /* a0 b0 m0 K0 e0' */
+    "add      r0, r0, #28\n\t"                   /* next entry's a */
+    TN_STEM_RQ(r4, r6, r7, r8, r9) TN_STEM_RQ(r5, r6, r7, r8, r9)
+    "ldm      r0!, {r6, r7, r8, r9, r10}\n\t"    /* a1 b1 m1 K1 e1' */
+    "add      r0, r0, #28\n\t"
+    TN_STEM_RQ(r6, r8, r9, r10, r11) TN_STEM_RQ(r7, r8, r9, r10, r11)
+    "orr      r4, r4, r6, lsl #8\n\t"            /* pixel 0: ch0, ch1 */
+    "orr      r4, r4, r5, lsl #16\n\t"           /* pixel 1: ch0 */
+    "orr      r4, r4, r7, lsl #24\n\t"           /* pixel 1: ch1 */
+    "ldrd     r8, r9, [sp]\n\t"
+    "uqsub8   r4, r8, r4\n\t"
+    "sub      r4, r8, r4\n\t"
+    "uadd8    r4, r4, r9\n\t"
+    "strh     r4, [r2], #2\n\t"
+    "lsr      r4, r4, #16\n\t"
+    "strh     r4, [r3], #2\n\t"
+    "subs     r1, r1, #1\n\t"
+    "bne      .Ltn_stem_rq\n\t"
+    "add      sp, sp, #8\n\t"
+    "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
+    ".size tn__stem_rq_asm, .-tn__stem_rq_asm\n");
+#undef TN_STEM_RQ
+#else
+static void stem_pair(const int8_t *win, int32_t wb, tn__stem_ch_t *tab)
+{
+    int32_t x = tn__read_s8x4(win);
+    const int32_t X0 = tn__sxtb16(x), Y0 = tn__sxtb16_ror8(x);
+    x = tn__read_s8x4(win + wb);
+    const int32_t X1 = tn__sxtb16(x), Y1 = tn__sxtb16_ror8(x);
+    x = tn__read_s8x4(win + 2 * wb);
+    const int32_t X2 = tn__sxtb16(x), Y2 = tn__sxtb16_ror8(x);
+    for (;; ++tab) {
+        int32_t a = tab->base, b = tab->base2;
+        a = tn__smlad(tab->W0, X0, a);
+        b = tn__smlad(tab->W0, Y0, b);
+        a = tn__smlabb(tab->U, Y0, a);
+        b = tn__smlabt(tab->U, X0, b);
+        a = tn__smlad(tab->W1, X1, a);
+        b = tn__smlad(tab->W1, Y1, b);
+        a = tn__smlatb(tab->U, Y1, a);
+        b = tn__smlatt(tab->U, X1, b);
+        a = tn__smlad(tab->W2, X2, a);
+        b = tn__smlad(tab->W2, Y2, b);
+        a = tn__smlabb(tab->V, Y2, a);
+        b = tn__smlabt(tab->V, X2, b);
+        tab->a = a;
+        tab->b = b;
+        if (tab->V & 0x10000) break;
+    }
+}
+#endif
+
+TN_INLINE int32_t stem_rq1(int32_t acc2, const tn__stem_ch_t *e)
+{
+    return (int32_t)tn__usat8(tn__smmlar(acc2, e->m, e->K + (acc2 >> 31)) >> e->e1 >> 1);
+}
+
+/* Pass 2: the n channels of the table -> out0 (pixel x) and out1 (pixel x + 1;
+ * for a lone last pixel a dummy), two channels x two pixels at a time. */
+static void stem_rq(const tn__stem_ch_t *tab, int32_t n, const uint32_t *hl, int8_t *out0, int8_t *out1)
+{
+    int32_t i = 0;
+#if defined(__ARM_FEATURE_DSP) && !defined(TN_EMULATE_DSP) && defined(__GNUC__)
+    if (n >= 2) {
+        i = n & ~1;
+        tn__stem_rq_asm(&tab->a, n >> 1, out0, out1, hl);
+    }
+#else
+    for (; i + 2 <= n; i += 2) {
+        const uint32_t t = tn__clamp_u8((uint32_t)stem_rq1(tab[i].a, tab + i) |
+                                            ((uint32_t)stem_rq1(tab[i + 1].a, tab + i + 1) << 8) |
+                                            ((uint32_t)stem_rq1(tab[i].b, tab + i) << 16) |
+                                            ((uint32_t)stem_rq1(tab[i + 1].b, tab + i + 1) << 24),
+                                        hl[0], hl[1]);
+        const uint16_t t0 = (uint16_t)t, t1 = (uint16_t)(t >> 16);
+        memcpy(out0 + i, &t0, 2);
+        memcpy(out1 + i, &t1, 2);
+    }
+#endif
+    if (i < n) {
+        const uint32_t t =
+            tn__clamp_u8((uint32_t)stem_rq1(tab[i].a, tab + i) | ((uint32_t)stem_rq1(tab[i].b, tab + i) << 8), hl[0], hl[1]);
+        out0[i] = (int8_t)t;
+        out1[i] = (int8_t)(t >> 8);
+    }
+}
+
+/* 1 if the stem path applies (its caller has checked tn__il_ok). */
+static int stem_ok(const tn_conv_params_t *p)
+{
+    return p->c_in == 1 && p->kh == 3 && p->kw == 3 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top <= 1 &&
+           p->pad_bottom <= 1 && p->pad_left <= 1 && p->pad_right <= 1 &&
+           p->w_in + p->pad_left + p->pad_right <= TN_STEM_BAND_W;
+}
+
+static void conv_stem(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
+                      int8_t *output)
+{
+    const int32_t wb = p->w_in + p->pad_left + p->pad_right, C = p->c_out, off = -p->input_zero_point;
+    const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
+    uint32_t hl[2];
+    hl[0] = tn__rep8(p->act_max - p->act_min);
+    hl[1] = tn__rep8(p->act_min);
+    tn__stem_ch_t tab[TN_STEM_CH];
+    int8_t dummy[TN_STEM_CH]; /* pixel x + 1 of a lone last pixel */
+    int8_t band[3 * TN_STEM_BAND_W + 4];
+    memset(band, (int)(int8_t)p->input_zero_point, (size_t)(3 * wb + 4));
+    for (int32_t c0 = 0; c0 < C; c0 += TN_STEM_CH) {
+        const int32_t n = C - c0 < TN_STEM_CH ? C - c0 : TN_STEM_CH;
+        for (int32_t i = 0; i < n; ++i) {
+            const int8_t *w = weights + (size_t)(c0 + i) * 9;
+            tn__stem_ch_t *e = tab + i;
+            int32_t sum = 0;
+            for (int32_t j = 0; j < 9; ++j) sum += w[j];
+            e->W0 = tn__pk16(2 * w[0], 2 * w[2]);
+            e->W1 = tn__pk16(2 * w[3], 2 * w[5]);
+            e->W2 = tn__pk16(2 * w[6], 2 * w[8]);
+            e->U = tn__pk16(2 * w[1], 2 * w[4]);
+            e->V = tn__pk16(2 * w[7], i == n - 1);
+            e->base = e->base2 =
+                (int32_t)(((uint32_t)(bias ? bias[c0 + i] : 0) << 1) + (uint32_t)off * (uint32_t)(2 * sum));
+            e->m = p->out_multiplier[c0 + i];
+            e->e1 = -p->out_shift[c0 + i] - 1;
+            e->K = (int32_t)((uint32_t)K2 << e->e1);
+        }
+        for (int32_t oy = 0; oy < p->h_out; ++oy) {
+            for (int32_t r = 0; r < 3; ++r) { /* band row r = input row oy - pad_top + r */
+                const int32_t iy = oy - p->pad_top + r;
+                int8_t *d = band + r * wb + p->pad_left;
+                if (iy >= 0 && iy < p->h_in)
+                    memcpy(d, input + (size_t)iy * p->w_in, (size_t)p->w_in);
+                else
+                    memset(d, (int)(int8_t)p->input_zero_point, (size_t)p->w_in);
+            }
+            int8_t *o = output + (size_t)oy * p->w_out * C + c0;
+            for (int32_t x = 0; x < p->w_out; x += 2, o += 2 * C) {
+                stem_pair(band + x, wb, tab);
+                stem_rq(tab, n, hl, o, x + 1 < p->w_out ? o + C : dummy);
+            }
+        }
+    }
+}
+
 #define TN_CONV_C1_MAX_K 64 /* 2*64 slots < 256: fit the uint8 tables */
 
 /* The same row into slot `which` of an interleaved pair (tn__mat_mult_q15_il),
@@ -136,6 +378,10 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
         const int32_t k = p->kh * p->kw * p->c_in;
         const int32_t n_pix = p->h_out * p->w_out;
         if (tn__il_ok(p->out_multiplier, p->out_shift, bias, p->c_out, k)) {
+            if (stem_ok(p)) {
+                conv_stem(p, input, weights, bias, output);
+                return TN_OK;
+            }
             const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
             const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
             /* c_in == 1 (a first layer): tap -> slot tables for both pixels. */

@@ -109,6 +109,12 @@ TN_INLINE int tn__rq_all_fast(const int32_t *m, const int32_t *shift, int32_t n)
     return 1;
 }
 
+/* Two int16 halves (lo, hi) packed in one word. */
+TN_INLINE int32_t tn__pk16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
 /* Read 4 bytes / 2 int16 as one word, any alignment (LDR on Cortex-M7). */
 TN_INLINE int32_t tn__read_s8x4(const int8_t *p)
 {

@@ -67,6 +67,26 @@ TEST(RuntimeSelftest, QemuCortexM7MatchesHostByteForByte) {
     if (!line.empty() && line[0] == '#') std::cout << line << "\n";
 }
 
+// tests/runtime/qemu_check: random conv / pointwise / depthwise shapes that
+// reach every branch of the Arm assembly, checked on the Cortex-M7 itself
+// against a naive reference (exit status = number of mismatching cases).
+TEST(RuntimeSelftest, QemuKernelsMatchNaiveReference) {
+  if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm"))
+    GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm not installed";
+  const std::string cmd = std::string("TN_QEMU_TIMEOUT=120 '") + TINYNAS_SOURCE_DIR + "/scripts/run-on-qemu' '" +
+                          TINYNAS_SOURCE_DIR + "/tests/runtime/qemu_check' 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_NE(out.find(" failures 0\n"), std::string::npos) << out;
+}
+
 TEST(RuntimeSelftest, RunOnQemuRejectsBadInput) {
   const std::string script = std::string(TINYNAS_SOURCE_DIR) + "/scripts/run-on-qemu";
   EXPECT_EQ(WEXITSTATUS(std::system((script + " 2>/dev/null").c_str())), 2);

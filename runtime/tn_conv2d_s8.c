@@ -288,7 +288,7 @@ static void conv_stem(const tn_conv_params_t *p, const int8_t *input, const int8
 
 #define TN_CONV_C1_MAX_K 64 /* 2*64 slots < 256: fit the uint8 tables */
 
-/* The same row into slot `which` of an interleaved pair (tn__mat_mult_q15_il),
+/* The same row into slot `which` of an interleaved pair (tn__il_run),
  * every value doubled: 2 * (x + off) (padding taps 0). */
 static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int32_t oy, int32_t ox, int16_t *col,
                             int32_t which, const uint8_t *pos1)
@@ -395,17 +395,17 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
                 pos0 = pos[0];
                 pos1 = pos[1];
             }
+            tn__il_t L;
+            tn__il_init(&L, weights, bias, p->c_out, k, scratch, p->out_multiplier, p->out_shift, K2, H4, L4);
             int32_t px = 0;
             for (; px + 2 <= n_pix; px += 2) {
                 im2col_pixel_il(p, input, px / p->w_out, px % p->w_out, scratch, 0, pos0);
                 im2col_pixel_il(p, input, (px + 1) / p->w_out, (px + 1) % p->w_out, scratch, 1, pos1);
-                tn__mat_mult_q15_il(weights, bias, p->c_out, k, scratch, 1, p->out_multiplier, p->out_shift, K2, H4,
-                                    L4, output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
+                tn__il_run(&L, 1, output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
             }
             if (px < n_pix) {
                 im2col_pixel_il(p, input, px / p->w_out, px % p->w_out, scratch, 0, pos0);
-                tn__mat_mult_q15_il(weights, bias, p->c_out, k, scratch, 0, p->out_multiplier, p->out_shift, K2, H4,
-                                    L4, output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
+                tn__il_run(&L, 0, output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
             }
             return TN_OK;
         }

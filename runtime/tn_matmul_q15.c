@@ -13,7 +13,7 @@
  * (w1, w3) to line up with two q15 words: no PKHBT in the inner loop. The last
  * K % 4 elements stay in natural order and are done with plain MLAs.
  *
- * Requantisation: the interleaved kernel (tn__mat_mult_q15_il) gets doubled
+ * Requantisation: the interleaved kernel (tn__il_run) gets doubled
  * inputs and a doubled bias, so its accumulators are 2x and it uses tn__rq2
  * (3 instructions, bit-identical); tn__mat_mult_q15 (layers tn__il_ok
  * rejects) uses tn__rq_fast (5 instructions) when the caller has checked that
@@ -151,8 +151,8 @@ TN_INLINE void pw_loop(int32_t acc[4], const int8_t **pa, const int8_t **pb, con
     *pb = wb;
 }
 
-#if defined(__ARM_FEATURE_DSP) && !defined(TN_EMULATE_DSP) && defined(__GNUC__)
-/* The whole two-pixel channel-pair loop of tn__mat_mult_q15_il in assembly
+#if TN_PW_ASM
+/* The whole two-pixel channel-pair loop of tn__il_run in assembly
  * (used when there is a bias): per pair of channels the inner loop of pw_loop
  * (the same 8x unrolled body, entered 64 * (n % 8) bytes before its end,
  * n = k / 4 groups, then n / 8 full passes), the k % 4 tail with MLAs, then
@@ -164,23 +164,6 @@ TN_INLINE void pw_loop(int32_t acc[4], const int8_t **pa, const int8_t **pb, con
  * registers (r0-r3 a00 a01 a10 a11, r4/r5 weight rows a/b, r6 the interleaved
  * q15 pixels, r7 pass count, r8-r11 x, r12/lr weights), so the state is copied
  * to the stack frame (tn__pw_state_t, field order = frame order). */
-typedef struct {
-    const int16_t *col;   /*  0 */
-    int32_t chunks;       /*  4 n / 8 */
-    int32_t k;            /*  8 */
-    uint32_t entry;       /* 12 first group to run: body end - 64 * (n % 8), Thumb bit set */
-    const int32_t *mult;  /* 16 advanced */
-    const int32_t *shift; /* 20 advanced */
-    int32_t K2;           /* 24 */
-    uint32_t H4, L4;      /* 28, 32 */
-    int8_t *out0;         /* 36 advanced */
-    int8_t *out1;         /* 40 advanced */
-    const int32_t *bias;  /* 44 advanced */
-    int8_t *out0_end;     /* 48 out0 + 2 * (number of pairs >= 1) */
-    int32_t kt;           /* 52 k % 4 */
-    const int8_t *w;      /* 56 row a of the first pair */
-    uint32_t after;       /* 60 set by the asm: code after the unrolled passes */
-} tn__pw_state_t;
 void tn__pw_2x2_asm(tn__pw_state_t *s);
 uint32_t tn__pw_2x2_body_end(void);
 
@@ -317,40 +300,57 @@ __asm__(
     ".size tn__pw_2x2_asm, .-tn__pw_2x2_asm\n");
 #undef TN_PW_GRP
 #undef TN_PW_RQ
-#define TN_PW_ASM 1
-#else
-#define TN_PW_ASM 0
 #endif
 
-void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k, const int16_t *col,
-                     int two, const int32_t *mult, const int32_t *shift, int32_t K2, uint32_t H4, uint32_t L4,
-                     int8_t *out0, int8_t *out1)
+void tn__il_init(tn__il_t *L, const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k, const int16_t *col,
+                 const int32_t *mult, const int32_t *shift, int32_t K2, uint32_t H4, uint32_t L4)
 {
+    L->weights = weights;
+    L->bias = bias;
+    L->c_out = c_out;
+    L->k = k;
+    L->col = col;
+    L->mult = mult;
+    L->shift = shift;
+    L->K2 = K2;
+    L->H4 = H4;
+    L->L4 = L4;
+    memset(&L->st, 0, sizeof(L->st));
+#if TN_PW_ASM
+    const int32_t n4 = k >> 2;
+    L->st.col = col;
+    L->st.chunks = n4 >> 3;
+    L->st.k = k;
+    L->st.entry = (tn__pw_2x2_body_end() - 64u * (uint32_t)(n4 & 7)) | 1u;
+    L->st.mult = mult;
+    L->st.shift = shift;
+    L->st.K2 = K2;
+    L->st.H4 = H4;
+    L->st.L4 = L4;
+    L->st.bias = bias;
+    L->st.kt = k & 3;
+    L->st.w = weights;
+#endif
+}
+
+void tn__il_run(tn__il_t *L, int two, int8_t *out0, int8_t *out1)
+{
+    const int8_t *const weights = L->weights;
+    const int32_t *const bias = L->bias, *const mult = L->mult, *const shift = L->shift;
+    const int32_t c_out = L->c_out, k = L->k, K2 = L->K2;
+    const uint32_t H4 = L->H4, L4 = L->L4;
+    const int16_t *const col = L->col;
     const int32_t k4 = k & ~3, kt = k - k4, n4 = k4 >> 2;
     const int16_t *tail0 = col + 2 * k4, *tail1 = tail0 + kt;
     int32_t oc = 0;
     if (two) {
         const int8_t *pa = weights;
 #if TN_PW_ASM
-        if (bias && c_out >= 2) {
-            tn__pw_state_t st;
-            st.col = col;
-            st.chunks = n4 >> 3;
-            st.k = k;
-            st.entry = (tn__pw_2x2_body_end() - 64u * (uint32_t)(n4 & 7)) | 1u;
-            st.mult = mult;
-            st.shift = shift;
-            st.K2 = K2;
-            st.H4 = H4;
-            st.L4 = L4;
-            st.out0 = out0;
-            st.out1 = out1;
-            st.bias = bias;
-            st.out0_end = out0 + (c_out & ~1);
-            st.kt = kt;
-            st.w = weights;
-            st.after = 0;
-            tn__pw_2x2_asm(&st);
+        if (bias && c_out >= 2) { /* the asm only reads the state block */
+            L->st.out0 = out0;
+            L->st.out1 = out1;
+            L->st.out0_end = out0 + (c_out & ~1);
+            tn__pw_2x2_asm(&L->st);
             oc = c_out & ~1;
         }
 #endif

@@ -63,7 +63,7 @@ TN_INLINE int32_t tn__il_pos(int32_t j, int32_t k, int32_t which)
     const int32_t k4 = k & ~3;
     return j < k4 ? 8 * (j >> 2) + 4 * which + (((j & 1) << 1) | ((j >> 1) & 1)) : 2 * k4 + which * (k - k4) + (j - k4);
 }
-/* 1 if tn__mat_mult_q15_il may run: every channel in the tn__rq_fast_ok
+/* 1 if tn__il_run may run: every channel in the tn__rq_fast_ok
  * range with |bias| < 2^29 (tn__dbl_ok) and k <= TN_DBL_MAX_TAPS, so that
  * 2x fits int32 and tn__rq2 is exact. */
 TN_INLINE int tn__il_ok(const int32_t *mult, const int32_t *shift, const int32_t *bias, int32_t c_out, int32_t k)
@@ -73,9 +73,43 @@ TN_INLINE int tn__il_ok(const int32_t *mult, const int32_t *shift, const int32_t
         if (!tn__rq_fast_ok(mult[i], shift[i]) || (bias && !tn__dbl_ok(bias[i]))) return 0;
     return 1;
 }
-void tn__mat_mult_q15_il(const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k, const int16_t *col,
-                         int two, const int32_t *mult, const int32_t *shift, int32_t K2, uint32_t H4, uint32_t L4,
-                         int8_t *out0, int8_t *out1);
+/* The interleaved kernel's layer constants, prepared once per layer by
+ * tn__il_init (the assembly's state block included, so a pixel pair costs
+ * three stores and a call); tn__il_run then does one pixel pair (two = 1) or
+ * a lone pixel (two = 0: pixel 0 only, out1 unused) from the scratch col. */
+#if defined(__ARM_FEATURE_DSP) && !defined(TN_EMULATE_DSP) && defined(__GNUC__)
+#define TN_PW_ASM 1
+#else
+#define TN_PW_ASM 0
+#endif
+typedef struct {          /* tn__pw_2x2_asm's input, field order = its frame order */
+    const int16_t *col;   /*  0 */
+    int32_t chunks;       /*  4 n / 8 */
+    int32_t k;            /*  8 */
+    uint32_t entry;       /* 12 first group to run: body end - 64 * (n % 8), Thumb bit set */
+    const int32_t *mult;  /* 16 advanced */
+    const int32_t *shift; /* 20 advanced */
+    int32_t K2;           /* 24 */
+    uint32_t H4, L4;      /* 28, 32 */
+    int8_t *out0;         /* 36 advanced */
+    int8_t *out1;         /* 40 advanced */
+    const int32_t *bias;  /* 44 advanced */
+    int8_t *out0_end;     /* 48 out0 + 2 * (number of pairs >= 1) */
+    int32_t kt;           /* 52 k % 4 */
+    const int8_t *w;      /* 56 row a of the first pair */
+    uint32_t after;       /* 60 set by the asm: code after the unrolled passes */
+} tn__pw_state_t;
+typedef struct {
+    const int8_t *weights;
+    const int32_t *bias, *mult, *shift;
+    int32_t c_out, k, K2;
+    uint32_t H4, L4;
+    const int16_t *col;
+    tn__pw_state_t st;
+} tn__il_t;
+void tn__il_init(tn__il_t *L, const int8_t *weights, const int32_t *bias, int32_t c_out, int32_t k, const int16_t *col,
+                 const int32_t *mult, const int32_t *shift, int32_t K2, uint32_t H4, uint32_t L4);
+void tn__il_run(tn__il_t *L, int two, int8_t *out0, int8_t *out1);
 #endif
 
 #endif

@@ -108,17 +108,17 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
             it.w_out = p->w_out;
             it.step = p->stride_w * c_in;
             it.row_step = p->stride_h * p->w_in * c_in;
+            tn__il_t L;
+            tn__il_init(&L, weights, bias, p->c_out, c_in, scratch, p->out_multiplier, p->out_shift, K2, H4, L4);
             int32_t px = 0;
             for (; px + 2 <= n_pix; px += 2) {
                 const int8_t *x0 = pw_next(&it), *x1 = pw_next(&it);
                 pw_put2(scratch, x0, x1, c_in, k4, off, off4);
-                tn__mat_mult_q15_il(weights, bias, p->c_out, c_in, scratch, 1, p->out_multiplier, p->out_shift, K2, H4, L4,
-                         output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
+                tn__il_run(&L, 1, output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
             }
             if (px < n_pix) {
                 pw_put(scratch, TN_PW_PIXEL(px), c_in, k4, off, off4, 0);
-                tn__mat_mult_q15_il(weights, bias, p->c_out, c_in, scratch, 0, p->out_multiplier, p->out_shift, K2, H4, L4,
-                         output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
+                tn__il_run(&L, 0, output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
             }
             return TN_OK;
         }

@@ -21,6 +21,12 @@
  */
 #include "tn_matmul_q15.h"
 
+#if defined(__GNUC__)
+#define TN_NOINLINE_MM __attribute__((noinline))
+#else
+#define TN_NOINLINE_MM
+#endif
+
 #if TN_USE_DSP
 
 /* Two consecutive words of a q15 row (the scratch is 4-byte aligned). */
@@ -333,7 +339,10 @@ void tn__il_init(tn__il_t *L, const int8_t *weights, const int32_t *bias, int32_
 #endif
 }
 
-void tn__il_run(tn__il_t *L, int two, int8_t *out0, int8_t *out1)
+/* The C path of tn__il_run from channel oc0 (pairs of channels while two
+ * pixels, then the last channel of an odd c_out or every channel of a lone
+ * pixel). Out of line so that the assembly's call stays cheap. */
+static TN_NOINLINE_MM void il_rest(const tn__il_t *L, int two, int32_t oc0, int8_t *out0, int8_t *out1)
 {
     const int8_t *const weights = L->weights;
     const int32_t *const bias = L->bias, *const mult = L->mult, *const shift = L->shift;
@@ -342,18 +351,9 @@ void tn__il_run(tn__il_t *L, int two, int8_t *out0, int8_t *out1)
     const int16_t *const col = L->col;
     const int32_t k4 = k & ~3, kt = k - k4, n4 = k4 >> 2;
     const int16_t *tail0 = col + 2 * k4, *tail1 = tail0 + kt;
-    int32_t oc = 0;
+    int32_t oc = oc0;
     if (two) {
-        const int8_t *pa = weights;
-#if TN_PW_ASM
-        if (bias && c_out >= 2) { /* the asm only reads the state block */
-            L->st.out0 = out0;
-            L->st.out1 = out1;
-            L->st.out0_end = out0 + (c_out & ~1);
-            tn__pw_2x2_asm(&L->st);
-            oc = c_out & ~1;
-        }
-#endif
+        const int8_t *pa = weights + (size_t)oc * k;
         for (; oc + 2 <= c_out; oc += 2) {
             const int8_t *pb = pa + k;
             int32_t acc[4]; /* doubled: 2 * bias + sum of the doubled inputs */
@@ -405,6 +405,22 @@ void tn__il_run(tn__il_t *L, int two, int8_t *out0, int8_t *out1)
         out0[oc] = (int8_t)t;
         if (two) out1[oc] = (int8_t)(t >> 8);
     }
+}
+
+void tn__il_run(tn__il_t *L, int two, int8_t *out0, int8_t *out1)
+{
+    int32_t oc = 0;
+#if TN_PW_ASM
+    if (two && L->bias && L->c_out >= 2) { /* the asm only reads the state block */
+        L->st.out0 = out0;
+        L->st.out1 = out1;
+        L->st.out0_end = out0 + (L->c_out & ~1);
+        tn__pw_2x2_asm(&L->st);
+        if (!(L->c_out & 1)) return;
+        oc = L->c_out & ~1;
+    }
+#endif
+    il_rest(L, two, oc, out0, out1);
 }
 
 #else

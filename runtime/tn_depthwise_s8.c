@@ -317,17 +317,181 @@ static void dw_p1_k3s1(const dw_run_t *R)
  *   o3 += X(w0, w2).Q + (w1, w3).S' + w4 x7 (T' top)
  * i.e. 12 multiplies, 2 loads, 4 SXTB16, 2 PKHBT per row for 20 MACs; the
  * three weight words of the row (w[ky][0], [1], [3]) are reloaded (LDRD +
- * LDR) as 15 do not fit in registers. The last n % 4 outputs take one output
- * at a time (the same three words). */
-static TN_NOINLINE void dw_p1_k5s1(const dw_run_t *R)
+ * LDR) as 15 do not fit in registers.
+ * k = 5, stride 2: the same four outputs (windows at x0, x2, x4, x6) from
+ * three words per row, x0..x3, x4..x7, x8..x11 (S, T; S', T'; S", T"):
+ *   o0 += (w0, w2).S  + (w1, w3).T  + w4 x4     o1 += X(w0, w2).PKHBT(S', S) + X(w1, w3).PKHBT(T', T) + w4 x6
+ *   o2 += (w0, w2).S' + (w1, w3).T' + w4 x8     o3 += X(w0, w2).PKHBT(S", S') + X(w1, w3).PKHBT(T", T') + w4 x10
+ * On Arm the quads are tn__dw_k5s1_asm / tn__dw_k5s2_asm: the 15 weight words
+ * are copied into the routine's frame (SP-relative loads), so the plane pitch
+ * stays in a register: 23 / 28 instructions per row and quad (GCC: 30 / ~40
+ * with its spills). The C below is their reference and does the last n % 4
+ * outputs of each row (from j0 = n & ~3 on Arm): one output at a time for
+ * stride 1, two (o0, o1 above) then one for stride 2. */
+#if TN_DW_ASM
+void tn__dw_k5s1_asm(const dw_run_t *R); /* quads of every row; needs n >= 4 */
+void tn__dw_k5s2_asm(const dw_run_t *R);
+/* Frame: [sp, 12 ky] = w[ky][0], w[ky][1], w[ky][3] (60 bytes), then
+ * 60 base, 64 window of the quad, 68 first window of the row, 72 pa,
+ * 76 pa at the row's last quad, 80 rows left, 84 4 * (n % 4), 88 row_step,
+ * 92 16 * (n / 4). Registers in the quad: r0-r3 o0..o3, r4-r9 S/T words,
+ * r10 r11 weights, r12 the window row, lr the plane pitch. */
+#define TN_K5_PROLOGUE(name)                                                       \
+    "    .text\n"                                                                  \
+    "    .syntax unified\n"                                                        \
+    "    .thumb\n"                                                                 \
+    "    .p2align 2\n"                                                             \
+    "    .global " name "\n"                                                       \
+    "    .thumb_func\n"                                                            \
+    "    .type " name ", %function\n"                                              \
+    name ":\n\t"                                                                   \
+    "push     {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"                          \
+    "sub      sp, sp, #96\n\t"                                                     \
+    "ldr      r1, [r0, #36]\n\t"                                                   \
+    "ldrd     r2, r3, [r1]\n\t"                                                    \
+    "ldr      r4, [r1, #12]\n\t"                                                   \
+    "ldrd     r5, r6, [r1, #24]\n\t"                                               \
+    "ldr      r7, [r1, #36]\n\t"                                                   \
+    "stm      sp, {r2, r3, r4, r5, r6, r7}\n\t"                                    \
+    "ldrd     r2, r3, [r1, #48]\n\t"                                               \
+    "ldr      r4, [r1, #60]\n\t"                                                   \
+    "ldrd     r5, r6, [r1, #72]\n\t"                                               \
+    "ldr      r7, [r1, #84]\n\t"                                                   \
+    "add      r8, sp, #24\n\t"                                                     \
+    "stm      r8, {r2, r3, r4, r5, r6, r7}\n\t"                                    \
+    "ldrd     r2, r3, [r1, #96]\n\t"                                               \
+    "ldr      r4, [r1, #108]\n\t"                                                  \
+    "ldr      r5, [r0, #32]\n\t"                                                   \
+    "add      r8, sp, #48\n\t"                                                     \
+    "stm      r8, {r2, r3, r4, r5}\n\t"           /* row 4, base */                \
+    "ldr      r2, [r0]\n\t"                                                        \
+    "str      r2, [sp, #68]\n\t"                                                   \
+    "ldr      r2, [r0, #40]\n\t"                                                   \
+    "str      r2, [sp, #72]\n\t"                                                   \
+    "ldr      r2, [r0, #16]\n\t"                                                   \
+    "str      r2, [sp, #80]\n\t"                                                   \
+    "ldr      r2, [r0, #8]\n\t"                                                    \
+    "str      r2, [sp, #88]\n\t"                                                   \
+    "ldr      r2, [r0, #12]\n\t"                                                   \
+    "and      r3, r2, #3\n\t"                                                      \
+    "lsl      r3, r3, #2\n\t"                                                      \
+    "str      r3, [sp, #84]\n\t"                                                   \
+    "bic      r2, r2, #3\n\t"                                                      \
+    "lsl      r2, r2, #2\n\t"                                                      \
+    "str      r2, [sp, #92]\n\t"                                                   \
+    "ldr      lr, [r0, #4]\n"                                                      \
+    ".L" name "_row:\n\t"                                                          \
+    "ldrd     r4, r5, [sp, #68]\n\t"              /* first window, pa */           \
+    "str      r4, [sp, #64]\n\t"                                                   \
+    "ldr      r6, [sp, #92]\n\t"                                                   \
+    "add      r6, r5, r6\n\t"                                                      \
+    "str      r6, [sp, #76]\n"                                                     \
+    ".L" name "_quad:\n\t"                                                         \
+    "ldr      r0, [sp, #60]\n\t"                                                   \
+    "mov      r1, r0\n\t"                                                          \
+    "mov      r2, r0\n\t"                                                          \
+    "mov      r3, r0\n\t"                                                          \
+    "ldr      r12, [sp, #64]\n\t"
+#define TN_K5_EPILOGUE(name, step)                                                 \
+    "ldr      r12, [sp, #64]\n\t"                                                  \
+    "add      r12, r12, #" #step "\n\t"                                            \
+    "str      r12, [sp, #64]\n\t"                                                  \
+    "ldr      r4, [sp, #72]\n\t"                                                   \
+    "stm      r4!, {r0, r1, r2, r3}\n\t"                                           \
+    "str      r4, [sp, #72]\n\t"                                                   \
+    "ldr      r5, [sp, #76]\n\t"                                                   \
+    "cmp      r4, r5\n\t"                                                          \
+    "bne      .L" name "_quad\n\t"                                                 \
+    "ldr      r5, [sp, #84]\n\t"                  /* skip the row's tail slots */  \
+    "add      r4, r4, r5\n\t"                                                      \
+    "str      r4, [sp, #72]\n\t"                                                   \
+    "ldr      r5, [sp, #68]\n\t"                                                   \
+    "ldr      r6, [sp, #88]\n\t"                                                   \
+    "add      r5, r5, r6\n\t"                                                      \
+    "str      r5, [sp, #68]\n\t"                                                   \
+    "ldr      r5, [sp, #80]\n\t"                                                   \
+    "subs     r5, r5, #1\n\t"                                                      \
+    "str      r5, [sp, #80]\n\t"                                                   \
+    "bne      .L" name "_row\n\t"                                                  \
+    "add      sp, sp, #96\n\t"                                                     \
+    "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"                          \
+    ".size " name ", .-" name "\n"
+/* One kernel row of the stride-1 quad (weights at [sp, #o]). */
+#define TN_K5S1_ROW(o)                                \
+    "ldr      r4, [r12]\n\t"                          \
+    "ldr      r6, [r12, #4]\n\t"                      \
+    "add      r12, r12, lr\n\t"                       \
+    "sxtb16   r5, r4, ror #8\n\t"                     \
+    "sxtb16   r4, r4\n\t"                             \
+    "sxtb16   r7, r6, ror #8\n\t"                     \
+    "sxtb16   r6, r6\n\t"                             \
+    "ldrd     r10, r11, [sp, #" #o "]\n\t"            \
+    "smlad    r0, r10, r4, r0\n\t"                    \
+    "smlad    r0, r11, r5, r0\n\t"                    \
+    "smlad    r1, r10, r5, r1\n\t"                    \
+    "smlad    r3, r11, r6, r3\n\t"                    \
+    "pkhbt    r4, r6, r4\n\t"                         \
+    "pkhbt    r5, r7, r5\n\t"                         \
+    "smladx   r1, r11, r4, r1\n\t"                    \
+    "smladx   r2, r10, r4, r2\n\t"                    \
+    "smladx   r2, r11, r5, r2\n\t"                    \
+    "smladx   r3, r10, r5, r3\n\t"                    \
+    "ldr      r10, [sp, #" #o " + 8]\n\t"             \
+    "smlabb   r0, r10, r6, r0\n\t"                    \
+    "smlabb   r1, r10, r7, r1\n\t"                    \
+    "smlabt   r2, r10, r6, r2\n\t"                    \
+    "smlabt   r3, r10, r7, r3\n\t"
+/* One kernel row of the stride-2 quad. */
+#define TN_K5S2_ROW(o)                                \
+    "ldr      r4, [r12]\n\t"                          \
+    "ldr      r6, [r12, #4]\n\t"                      \
+    "ldr      r8, [r12, #8]\n\t"                      \
+    "add      r12, r12, lr\n\t"                       \
+    "sxtb16   r5, r4, ror #8\n\t"                     \
+    "sxtb16   r4, r4\n\t"                             \
+    "sxtb16   r7, r6, ror #8\n\t"                     \
+    "sxtb16   r6, r6\n\t"                             \
+    "sxtb16   r9, r8, ror #8\n\t"                     \
+    "sxtb16   r8, r8\n\t"                             \
+    "ldrd     r10, r11, [sp, #" #o "]\n\t"            \
+    "smlad    r0, r10, r4, r0\n\t"                    \
+    "smlad    r0, r11, r5, r0\n\t"                    \
+    "smlad    r2, r10, r6, r2\n\t"                    \
+    "smlad    r2, r11, r7, r2\n\t"                    \
+    "pkhbt    r4, r6, r4\n\t"                         \
+    "pkhbt    r5, r7, r5\n\t"                         \
+    "smladx   r1, r10, r4, r1\n\t"                    \
+    "smladx   r1, r11, r5, r1\n\t"                    \
+    "pkhbt    r4, r8, r6\n\t"                         \
+    "pkhbt    r5, r9, r7\n\t"                         \
+    "smladx   r3, r10, r4, r3\n\t"                    \
+    "smladx   r3, r11, r5, r3\n\t"                    \
+    "ldr      r10, [sp, #" #o " + 8]\n\t"             \
+    "smlabb   r0, r10, r6, r0\n\t"                    \
+    "smlabt   r1, r10, r6, r1\n\t"                    \
+    "smlabb   r2, r10, r8, r2\n\t"                    \
+    "smlabt   r3, r10, r8, r3\n\t"
+__asm__(TN_K5_PROLOGUE("tn__dw_k5s1_asm") TN_K5S1_ROW(0) TN_K5S1_ROW(12) TN_K5S1_ROW(24) TN_K5S1_ROW(36)
+            TN_K5S1_ROW(48) TN_K5_EPILOGUE("tn__dw_k5s1_asm", 4));
+__asm__(TN_K5_PROLOGUE("tn__dw_k5s2_asm") TN_K5S2_ROW(0) TN_K5S2_ROW(12) TN_K5S2_ROW(24) TN_K5S2_ROW(36)
+            TN_K5S2_ROW(48) TN_K5_EPILOGUE("tn__dw_k5s2_asm", 8));
+#undef TN_K5_PROLOGUE
+#undef TN_K5_EPILOGUE
+#undef TN_K5S1_ROW
+#undef TN_K5S2_ROW
+#endif
+
+/* The C quads / pairs / singles of k = 5 from output j0 of every row. */
+static void dw_k5s1_c(const dw_run_t *R, int32_t j0)
 {
     const int32_t wp = R->wp, base = R->base;
     const int32_t(*const w)[6] = R->w;
     int32_t *restrict pa = R->acc;
     const int8_t *row = R->row;
     for (int32_t y = R->nr; y > 0; --y, row += R->row_step) {
-        const int8_t *r0 = row;
-        int32_t j = R->n;
+        const int8_t *r0 = row + j0;
+        int32_t j = R->n - j0;
+        pa += j0;
         for (; j >= 4; j -= 4, r0 += 4, pa += 4) {
             int32_t o0 = base, o1 = base, o2 = base, o3 = base;
             const int8_t *r = r0;
@@ -370,21 +534,16 @@ static TN_NOINLINE void dw_p1_k5s1(const dw_run_t *R)
         }
     }
 }
-
-/* k = 5, stride 2: two outputs per step (windows at x0 and x2) from the words
- * x0..x3 and x4..x7 of each row, S, T, S', T' as for dw_p1_k5s1:
- *   o0 += (w0, w2).S + (w1, w3).T + w4 x4
- *   o1 += X(w0, w2).PKHBT(S', S) + X(w1, w3).PKHBT(T', T) + w4 x6
- * 6 multiplies, 2 loads, 4 SXTB16, 2 PKHBT per row for 10 MACs. */
-static TN_NOINLINE void dw_p1_k5s2(const dw_run_t *R)
+static void dw_k5s2_c(const dw_run_t *R, int32_t j0)
 {
     const int32_t wp = R->wp, base = R->base;
     const int32_t(*const w)[6] = R->w;
     int32_t *restrict pa = R->acc;
     const int8_t *row = R->row;
     for (int32_t y = R->nr; y > 0; --y, row += R->row_step) {
-        const int8_t *r0 = row;
-        int32_t j = R->n;
+        const int8_t *r0 = row + 2 * j0;
+        int32_t j = R->n - j0;
+        pa += j0;
         for (; j >= 2; j -= 2, r0 += 4, pa += 2) {
             int32_t o0 = base, o1 = base;
             const int8_t *r = r0;
@@ -417,6 +576,26 @@ static TN_NOINLINE void dw_p1_k5s2(const dw_run_t *R)
             *pa++ = o;
         }
     }
+}
+static TN_NOINLINE void dw_p1_k5s1(const dw_run_t *R)
+{
+    int32_t j0 = 0;
+#if TN_DW_ASM
+    if (R->n >= 4) tn__dw_k5s1_asm(R);
+    j0 = R->n & ~3;
+    if (j0 == R->n) return;
+#endif
+    dw_k5s1_c(R, j0);
+}
+static TN_NOINLINE void dw_p1_k5s2(const dw_run_t *R)
+{
+    int32_t j0 = 0;
+#if TN_DW_ASM
+    if (R->n >= 4) tn__dw_k5s2_asm(R);
+    j0 = R->n & ~3;
+    if (j0 == R->n) return;
+#endif
+    dw_k5s2_c(R, j0);
 }
 
 /* Other square kernels (k = 7 stride 1; k = 3, 7 stride 2): KH, KW, SW and PAIR

@@ -67,7 +67,7 @@ static void im2col_pixel(const tn_conv_params_t *p, const int8_t *input, int32_t
  * channel in C). The C functions beside them are their references.
  * Padding: each output row reads a band of three padded input rows on the
  * stack (zero point outside the input), of pitch w_in + pad_left + pad_right
- * <= TN_STEM_BAND_W, so every window is inside it. Stack: 288 + 3 * 96 + 4 B. */
+ * <= TN_STEM_BAND_W, so every window is inside it. Stack: 8 * 48 + 3 * 96 + 4 B. */
 #define TN_STEM_CH 8
 #define TN_STEM_BAND_W 96
 typedef struct {

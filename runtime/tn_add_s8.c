@@ -9,8 +9,47 @@
  *
  * Each output element depends only on the same index of both inputs, so the
  * output may alias input1 and/or input2.
+ *
+ * Fast path (bit-identical, every build): with d = x - zp (|d| <= 255),
+ * L = left_shift and e = -s >= 0, the input rescale MBQM(d << L, m, -e) is
+ *   SRDHM = floor((d m 2^L + 2^30) / 2^31),   RDBPOT(r, e) = floor((r + 2^(e-1) - [r<0]) / 2^e)
+ * and [r < 0] = [d < 0] when m > 2^(30-L) (|d m 2^L| >= 2^30 for d != 0), so
+ * the nested floors fold into one division; scaling it by 2^(1+L-e) makes
+ * the divisor 2^32:
+ *   a' = high word of (d << (1+L-e)) * m + C,  C = 2^31 + 2^(31-e) - [d<0] 2^(32-e)
+ * (e = 0, no RDBPOT: C = 2^31), one SMULL-and-add per input instead of the
+ * generic SRDHM + RDBPOT. Needs e <= 1 + L and (d << (1+L-e)) within int32
+ * (L - e <= 22). The output requantisation takes tn__rq_fast when its
+ * (multiplier, shift) allow it. Other parameters take the generic loop.
  */
 #include "tn_internal.h"
+
+/* One input's fast rescale constants: sh = 1 + L - e, c = 2^31 + 2^(31-e),
+ * kn = 2^(32-e) (0 when e = 0). */
+typedef struct {
+    int32_t off, sh, m;
+    uint32_t c, kn;
+} add_in_t;
+
+static int add_in_fast(int32_t zp, int32_t L, int32_t m, int32_t shift, add_in_t *q)
+{
+    const int32_t e = -shift;
+    if (e < 0 || e > 1 + L || L - e > 22) return 0;
+    if (e > 0 && (int64_t)m <= ((int64_t)1 << (30 - L))) return 0;
+    if (m <= 0) return 0;
+    q->off = -zp;
+    q->sh = 1 + L - e;
+    q->m = m;
+    q->c = 0x80000000u + (e > 0 ? 0x80000000u >> e : 0u);
+    q->kn = e > 0 ? (uint32_t)(0x100000000ull >> e) : 0u;
+    return 1;
+}
+
+TN_INLINE int32_t add_in(int32_t x, int32_t off, int32_t sh, int32_t m, uint32_t c, uint32_t kn)
+{
+    const int32_t d = (int32_t)((uint32_t)(x + off) << sh);
+    return (int32_t)(((int64_t)d * m + (int64_t)(c - (kn & (uint32_t)(d >> 31)))) >> 32);
+}
 
 int tn_add_s8(const tn_add_params_t *p, const int8_t *input1, const int8_t *input2,
               int8_t *output, int32_t size)
@@ -18,6 +57,34 @@ int tn_add_s8(const tn_add_params_t *p, const int8_t *input1, const int8_t *inpu
     if (!p || !input1 || !input2 || !output || size < 0) return TN_ERR_ARG;
     if (p->left_shift < 0 || p->left_shift > 23 || p->act_min > p->act_max) return TN_ERR_ARG;
     const int32_t off1 = -p->input1_zero_point, off2 = -p->input2_zero_point;
+    add_in_t q1, q2;
+    if (add_in_fast(p->input1_zero_point, p->left_shift, p->input1_multiplier, p->input1_shift, &q1) &&
+        add_in_fast(p->input2_zero_point, p->left_shift, p->input2_multiplier, p->input2_shift, &q2) &&
+        tn__rq_fast_ok(p->output_multiplier, p->output_shift)) {
+        /* Blocks of 64: input 1 rescaled into a stack buffer, then input 2,
+         * the sum and the output requantisation (fewer live constants per
+         * loop, so they stay in registers; aliasing is safe as block i of
+         * input 1 is read before block i of the output is written). */
+        const int32_t mo = p->output_multiplier, sho = -p->output_shift - 1;
+        const int32_t kho = tn__rq_kh(p->output_shift, p->output_zero_point);
+        const int32_t lo = p->act_min, hi = p->act_max;
+        int32_t sa[64];
+        for (int32_t i0 = 0; i0 < size; i0 += 64) {
+            const int32_t n = size - i0 < 64 ? size - i0 : 64;
+            const int8_t *x1 = input1 + i0, *x2 = input2 + i0;
+            int8_t *o = output + i0;
+            {
+                const int32_t off = q1.off, sh = q1.sh, m = q1.m;
+                const uint32_t c = q1.c, kn = q1.kn;
+                for (int32_t j = 0; j < n; ++j) sa[j] = add_in(x1[j], off, sh, m, c, kn);
+            }
+            const int32_t off = q2.off, sh = q2.sh, m = q2.m;
+            const uint32_t c = q2.c, kn = q2.kn;
+            for (int32_t j = 0; j < n; ++j)
+                o[j] = tn__clamp8(tn__rq_fast(sa[j] + add_in(x2[j], off, sh, m, c, kn), mo, kho, sho), lo, hi);
+        }
+        return TN_OK;
+    }
     for (int32_t i = 0; i < size; ++i) {
         /* |x - zp| <= 255, so << 20 (up to 23) cannot overflow int32. */
         const int32_t a = (int32_t)((uint32_t)(input1[i] + off1) << p->left_shift);

@@ -895,6 +895,37 @@ TEST(TN_S(Add), MatchesReferenceAndRealArithmetic) {
   }
 }
 
+// Hand-made ADD parameters around the fast path's limits (input shifts 0 to
+// -21 and positive, small multipliers, left shifts 0..23, output shifts in
+// and out of the fast range), every input pair, against the reference.
+TEST(TN_S(Add), FastPathLimits) {
+  std::mt19937 g(13);
+  std::vector<int8_t> a, b;
+  for (int x = -128; x < 128; ++x)
+    for (int y = -128; y < 128; y += 3) { a.push_back((int8_t)x); b.push_back((int8_t)y); }
+  for (int i = 0; i < 300; ++i) {
+    tn_add_params_t p{};
+    p.input1_zero_point = rnd(g, -128, 127);
+    p.input2_zero_point = rnd(g, -128, 127);
+    p.output_zero_point = rnd(g, -128, 127);
+    p.left_shift = i % 7 == 0 ? rnd(g, 0, 23) : 20;
+    const int32_t ms[] = {1 << 30, (int32_t)0x7FFFFFFF, 1073741825, 1500000000, 1025, 1024, 5};
+    p.input1_multiplier = i % 5 == 0 ? ms[rnd(g, 0, 6)] : rnd(g, 1 << 30, 0x7FFFFFFF);
+    p.input2_multiplier = i % 6 == 0 ? ms[rnd(g, 0, 6)] : rnd(g, 1 << 30, 0x7FFFFFFF);
+    p.input1_shift = i % 4 == 0 ? rnd(g, -24, 2) : -rnd(g, 0, 2);
+    p.input2_shift = i % 9 == 0 ? rnd(g, -24, 2) : -rnd(g, 0, 2);
+    p.output_multiplier = rnd(g, 1 << 30, 0x7FFFFFFF);
+    p.output_shift = i % 8 == 0 ? rnd(g, -24, 1) : -rnd(g, 12, 21);
+    p.act_min = i % 3 ? -128 : p.output_zero_point;
+    p.act_max = i % 5 ? 127 : std::min(127, p.output_zero_point + 50);
+    if (p.act_min > p.act_max) p.act_min = p.act_max;
+    std::vector<int8_t> out(a.size());
+    ASSERT_EQ(tn_add_s8(&p, a.data(), b.data(), out.data(), (int32_t)a.size()), TN_OK);
+    ASSERT_EQ(out, ref_add(p, a, b)) << "case " << i << " L=" << p.left_shift << " s1=" << p.input1_shift
+                                     << " m1=" << p.input1_multiplier << " s2=" << p.input2_shift;
+  }
+}
+
 TEST(TN_S(Add), InPlaceOnEitherInput) {
   std::mt19937 g(12);
   tn_add_params_t p{};

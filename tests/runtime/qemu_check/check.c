@@ -242,6 +242,36 @@ static void case_dw(tn_conv_params_t p, int mix, int in_place)
     check_canary("scratch", &p, bytes);
 }
 
+static int32_t ref_mbqm(int32_t x, int32_t m, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    return ref_rdbpot(ref_srdhm((int32_t)((uint32_t)x << left), m), right);
+}
+
+/* ADD with parameters from random scales (the fast path) and, now and then,
+ * input shifts outside it (the generic loop); in place on input 1. */
+static void case_add(int i)
+{
+    tn_add_params_t p;
+    const double s1 = 0.005 + (double)rnd(0, 1000) / 5000.0, s2 = 0.005 + (double)rnd(0, 1000) / 5000.0;
+    const double so = 0.005 + (double)rnd(0, 1000) / 3000.0;
+    tn_add_params_from_scales(s1, rnd(-128, 127), s2, rnd(-128, 127), so, rnd(-128, 127), i % 2 ? -128 : rnd(-128, 0), 127,
+                              &p);
+    if (i % 5 == 4) p.input2_shift = -rnd(3, 24);
+    const int32_t n = rnd(1, 700);
+    fill(g_in, n, -128, 127);
+    fill(g_w, n, -128, 127);
+    for (int32_t k = 0; k < n; ++k) {
+        const int32_t a = (int32_t)((uint32_t)(g_in[k] - p.input1_zero_point) << p.left_shift);
+        const int32_t b = (int32_t)((uint32_t)(g_w[k] - p.input2_zero_point) << p.left_shift);
+        const int32_t sum = ref_mbqm(a, p.input1_multiplier, p.input1_shift) + ref_mbqm(b, p.input2_multiplier, p.input2_shift);
+        g_ref[k] = ref_requant(sum, p.output_multiplier, p.output_shift, p.output_zero_point, p.act_min, p.act_max);
+    }
+    const int rc = tn_add_s8(&p, g_in, g_w, g_in, n);
+    tn_conv_params_t d = shape(1, n, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0);
+    compare("add", &d, rc, g_in);
+}
+
 int main(void)
 {
     /* first layers: c_in 1 (the 3x3 stride-1 stem path and the others), 3 */
@@ -289,6 +319,7 @@ int main(void)
         const int32_t c = i % 6 == 2 ? rnd(1, 4) : rnd(1, 20);
         case_dw(shape(h, w, c, c, kh, kw, sh, sw, pt, pl, pb, pr), i % 4 == 3, i % 2);
     }
+    for (int i = 0; i < 40; ++i) case_add(i);
     put("qemu_check cases ");
     put_i(g_cases);
     put(" failures ");

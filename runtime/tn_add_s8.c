@@ -61,27 +61,41 @@ int tn_add_s8(const tn_add_params_t *p, const int8_t *input1, const int8_t *inpu
     if (add_in_fast(p->input1_zero_point, p->left_shift, p->input1_multiplier, p->input1_shift, &q1) &&
         add_in_fast(p->input2_zero_point, p->left_shift, p->input2_multiplier, p->input2_shift, &q2) &&
         tn__rq_fast_ok(p->output_multiplier, p->output_shift)) {
-        /* Blocks of 64: input 1 rescaled into a stack buffer, then input 2,
-         * the sum and the output requantisation (fewer live constants per
-         * loop, so they stay in registers; aliasing is safe as block i of
-         * input 1 is read before block i of the output is written). */
+        /* Blocks of 64: the input with the smaller scale rescaled into a stack
+         * buffer, then the other one, the sum and the output requantisation
+         * (fewer live constants per loop, so they stay in registers; aliasing
+         * is safe as a block of both inputs is read before the same block of
+         * the output is written). TF-Lite gives the input of the larger scale
+         * the multiplier 0.5 exactly, (2^30, shift 0), whose rescale is
+         * SRDHM(d << L, 2^30) = floor(d 2^(L-1) + 1/2) = d << (L - 1). */
         const int32_t mo = p->output_multiplier, sho = -p->output_shift - 1;
         const int32_t kho = tn__rq_kh(p->output_shift, p->output_zero_point);
         const int32_t lo = p->act_min, hi = p->act_max;
-        int32_t sa[64];
+        const int32_t L = p->left_shift;
+        const int half1 = L >= 1 && q1.m == 0x40000000 && q1.sh == 1 + L, half2 = L >= 1 && q2.m == 0x40000000 && q2.sh == 1 + L;
+        const int swap = !half1 && half2; /* B: the input rescaled first */
+        const int8_t *const inA = swap ? input2 : input1, *const inB = swap ? input1 : input2;
+        const add_in_t qA = swap ? q2 : q1, qB = swap ? q1 : q2;
+        int32_t sb[64];
         for (int32_t i0 = 0; i0 < size; i0 += 64) {
             const int32_t n = size - i0 < 64 ? size - i0 : 64;
-            const int8_t *x1 = input1 + i0, *x2 = input2 + i0;
+            const int8_t *xa = inA + i0, *xb = inB + i0;
             int8_t *o = output + i0;
             {
-                const int32_t off = q1.off, sh = q1.sh, m = q1.m;
-                const uint32_t c = q1.c, kn = q1.kn;
-                for (int32_t j = 0; j < n; ++j) sa[j] = add_in(x1[j], off, sh, m, c, kn);
+                const int32_t off = qB.off, sh = qB.sh, m = qB.m;
+                const uint32_t c = qB.c, kn = qB.kn;
+                for (int32_t j = 0; j < n; ++j) sb[j] = add_in(xb[j], off, sh, m, c, kn);
             }
-            const int32_t off = q2.off, sh = q2.sh, m = q2.m;
-            const uint32_t c = q2.c, kn = q2.kn;
-            for (int32_t j = 0; j < n; ++j)
-                o[j] = tn__clamp8(tn__rq_fast(sa[j] + add_in(x2[j], off, sh, m, c, kn), mo, kho, sho), lo, hi);
+            if (half1 || half2) {
+                const int32_t off = qA.off, sh = p->left_shift - 1;
+                for (int32_t j = 0; j < n; ++j)
+                    o[j] = tn__clamp8(tn__rq_fast(sb[j] + (int32_t)((uint32_t)(xa[j] + off) << sh), mo, kho, sho), lo, hi);
+            } else {
+                const int32_t off = qA.off, sh = qA.sh, m = qA.m;
+                const uint32_t c = qA.c, kn = qA.kn;
+                for (int32_t j = 0; j < n; ++j)
+                    o[j] = tn__clamp8(tn__rq_fast(sb[j] + add_in(xa[j], off, sh, m, c, kn), mo, kho, sho), lo, hi);
+            }
         }
         return TN_OK;
     }

@@ -180,6 +180,43 @@ void tn__dw_k3s1_asm(const dw_run_t *R);
     "smlad    lr, " W ", r12, lr\n\t"                 \
     "smla" H1 "b   r10, " HW ", r12, r10\n\t"         \
     "smla" H2 "t   lr, " HW ", r11, lr\n\t"
+/* The pair (24 instructions) and a lone last output of a row (16). */
+#define TN_K3_PAIR                                    \
+    "ldr      r12, [r0, r3, lsl #1]\n\t"  /* row 2 */ \
+    "sxtb16   r11, r12\n\t"                           \
+    "sxtb16   r12, r12, ror #8\n\t"                   \
+    "smlad    r10, r6, r11, r9\n\t"                   \
+    "smlad    lr, r6, r12, r9\n\t"                    \
+    "smlabb   r10, r8, r12, r10\n\t"                  \
+    "smlabt   lr, r8, r11, lr\n\t"                    \
+    TN_K3_ROW("ldr      r12, [r0, r3]\n\t", "r5", "r7", "t", "t") \
+    TN_K3_ROW("ldr      r12, [r0], #2\n\t", "r4", "r7", "b", "b") \
+    "strd     r10, lr, [r1], #8\n\t"
+#define TN_K3_SINGLE                                  \
+    "ldr      r12, [r0, r3, lsl #1]\n\t"              \
+    "sxtb16   r11, r12\n\t"                           \
+    "sxtb16   r12, r12, ror #8\n\t"                   \
+    "smlad    r10, r6, r11, r9\n\t"                   \
+    "smlabb   r10, r8, r12, r10\n\t"                  \
+    "ldr      r12, [r0, r3]\n\t"                      \
+    "sxtb16   r11, r12\n\t"                           \
+    "sxtb16   r12, r12, ror #8\n\t"                   \
+    "smlad    r10, r5, r11, r10\n\t"                  \
+    "smlatb   r10, r7, r12, r10\n\t"                  \
+    "ldr      r12, [r0]\n\t"                          \
+    "sxtb16   r11, r12\n\t"                           \
+    "sxtb16   r12, r12, ror #8\n\t"                   \
+    "smlad    r10, r4, r11, r10\n\t"                  \
+    "smlabb   r10, r7, r12, r10\n\t"                  \
+    "str      r10, [r1], #4\n\t"
+/* Next row: r0 += row_step - (n & ~1) (the pairs advanced it by n & ~1). */
+#define TN_K3_NEXT(label)                             \
+    "ldr      r12, [sp, #4]\n\t"                      \
+    "add      r0, r0, r12\n\t"                        \
+    "ldr      lr, [sp, #12]\n\t"                      \
+    "subs     lr, lr, #1\n\t"                         \
+    "str      lr, [sp, #12]\n\t"                      \
+    "bne      " label "\n\t"
 __asm__(
     "    .text\n"
     "    .syntax unified\n"
@@ -202,60 +239,48 @@ __asm__(
     "ldr      r9, [r0, #32]\n\t"                /* base */
     "ldr      r3, [r0, #4]\n\t"                 /* wp */
     "ldr      r1, [r0, #40]\n\t"                /* pa */
-    "ldm      r0, {r10, r11, r12, lr}\n\t"      /* row, wp, row_step, n */
+    "ldr      r11, [r0, #8]\n\t"                /* row_step */
+    "ldr      r12, [r0, #12]\n\t"               /* n */
     "ldr      lr, [r0, #16]\n\t"                /* nr */
-    "ldr      r11, [r0, #12]\n\t"               /* n */
-    "stm      sp, {r10, r11, r12, lr}\n"        /* [sp] row, n, row_step, rows left */
-    ".Ltn_k3_row:\n\t"
-    "ldrd     r0, r12, [sp]\n\t"                /* r = row, n */
-    "bic      r2, r12, #1\n\t"
-    "add      r2, r1, r2, lsl #2\n\t"           /* end of the pairs */
+    "ldr      r0, [r0]\n\t"                     /* row */
+    "bic      r10, r12, #1\n\t"
+    "sub      r11, r11, r10\n\t"                /* row_step - (n & ~1) */
+    "lsl      r10, r10, #2\n\t"                 /* bytes of pair accumulators */
+    "and      r12, r12, #1\n\t"
+    "stm      sp, {r10, r11, r12, lr}\n\t"      /* [sp] pair bytes, advance, n odd, rows left */
+    "cmp      r10, #0\n\t"
+    "beq      .Ltn_k3_s_row\n\t"                /* n == 1 */
+    "cmp      r12, #0\n\t"
+    "bne      .Ltn_k3_o_row\n"
+    ".Ltn_k3_e_row:\n\t"                        /* n even */
+    "ldr      r2, [sp]\n\t"
+    "add      r2, r1, r2\n"
+    ".Ltn_k3_e_pair:\n\t"
+    TN_K3_PAIR
     "cmp      r1, r2\n\t"
-    "beq      .Ltn_k3_odd\n"
-    ".Ltn_k3_pair:\n\t"
-    "ldr      r12, [r0, r3, lsl #1]\n\t"        /* row 2 */
-    "sxtb16   r11, r12\n\t"
-    "sxtb16   r12, r12, ror #8\n\t"
-    "smlad    r10, r6, r11, r9\n\t"
-    "smlad    lr, r6, r12, r9\n\t"
-    "smlabb   r10, r8, r12, r10\n\t"
-    "smlabt   lr, r8, r11, lr\n\t"
-    TN_K3_ROW("ldr      r12, [r0, r3]\n\t", "r5", "r7", "t", "t")
-    TN_K3_ROW("ldr      r12, [r0], #2\n\t", "r4", "r7", "b", "b")
-    "strd     r10, lr, [r1], #8\n\t"
+    "bne      .Ltn_k3_e_pair\n\t"
+    TN_K3_NEXT(".Ltn_k3_e_row")
+    "b        .Ltn_k3_done\n"
+    ".Ltn_k3_o_row:\n\t"                        /* n odd, >= 3 */
+    "ldr      r2, [sp]\n\t"
+    "add      r2, r1, r2\n"
+    ".Ltn_k3_o_pair:\n\t"
+    TN_K3_PAIR
     "cmp      r1, r2\n\t"
-    "bne      .Ltn_k3_pair\n"
-    ".Ltn_k3_odd:\n\t"
-    "ldr      r12, [sp, #4]\n\t"
-    "tst      r12, #1\n\t"
-    "beq      .Ltn_k3_next\n\t"
-    "ldr      r12, [r0, r3, lsl #1]\n\t"
-    "sxtb16   r11, r12\n\t"
-    "sxtb16   r12, r12, ror #8\n\t"
-    "smlad    r10, r6, r11, r9\n\t"
-    "smlabb   r10, r8, r12, r10\n\t"
-    "ldr      r12, [r0, r3]\n\t"
-    "sxtb16   r11, r12\n\t"
-    "sxtb16   r12, r12, ror #8\n\t"
-    "smlad    r10, r5, r11, r10\n\t"
-    "smlatb   r10, r7, r12, r10\n\t"
-    "ldr      r12, [r0]\n\t"
-    "sxtb16   r11, r12\n\t"
-    "sxtb16   r12, r12, ror #8\n\t"
-    "smlad    r10, r4, r11, r10\n\t"
-    "smlabb   r10, r7, r12, r10\n\t"
-    "str      r10, [r1], #4\n"
-    ".Ltn_k3_next:\n\t"
-    "ldr      r10, [sp]\n\t"
-    "ldrd     r11, lr, [sp, #8]\n\t"            /* row_step, rows left */
-    "add      r10, r10, r11\n\t"
-    "str      r10, [sp]\n\t"
-    "subs     lr, lr, #1\n\t"
-    "str      lr, [sp, #12]\n\t"
-    "bne      .Ltn_k3_row\n\t"
+    "bne      .Ltn_k3_o_pair\n\t"
+    TN_K3_SINGLE
+    TN_K3_NEXT(".Ltn_k3_o_row")
+    "b        .Ltn_k3_done\n"
+    ".Ltn_k3_s_row:\n\t"                        /* n == 1 */
+    TN_K3_SINGLE
+    TN_K3_NEXT(".Ltn_k3_s_row")
+    ".Ltn_k3_done:\n\t"
     "add      sp, sp, #16\n\t"
     "pop      {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"
     ".size tn__dw_k3s1_asm, .-tn__dw_k3s1_asm\n");
+#undef TN_K3_PAIR
+#undef TN_K3_SINGLE
+#undef TN_K3_NEXT
 #undef TN_K3_ROW
 #define dw_p1_k3s1 tn__dw_k3s1_asm
 #else

@@ -45,8 +45,15 @@ void tn_profile_init(void)
     TN_SYST_CSR = 0;
     TN_SYST_RVR = 0x00FFFFFFu;
     TN_SYST_CVR = 0;
-    g_systick_wraps = 0;
     TN_SYST_CSR = (1u << 2) | (1u << 1) | 1u; /* CLKSOURCE=cpu, TICKINT, ENABLE */
+    /* The counter starts from 0 and reloads on the next tick (QEMU may also
+     * take that reload as a wrap): wait for the reload, drop a pending SysTick
+     * (ICSR.PENDSTCLR) and only then start counting wraps, so the first
+     * reading is consistent with the next ones. */
+    while (TN_SYST_CVR == 0) {
+    }
+    TN_REG(0xE000ED04u) = 1u << 25;
+    g_systick_wraps = 0;
     g_clock = 2;
 }
 

@@ -19,8 +19,10 @@
  *   a' = high word of (d << (1+L-e)) * m + C,  C = 2^31 + 2^(31-e) - [d<0] 2^(32-e)
  * (e = 0, no RDBPOT: C = 2^31), one SMULL-and-add per input instead of the
  * generic SRDHM + RDBPOT. Needs e <= 1 + L and (d << (1+L-e)) within int32
- * (L - e <= 22). The output requantisation takes tn__rq_fast when its
- * (multiplier, shift) allow it. Other parameters take the generic loop.
+ * (L - e <= 22). The other input, of the larger scale, has TF-Lite's
+ * multiplier 0.5 = (2^30, shift 0): its rescale is exactly d << (L - 1). The
+ * output requantisation is tn__rq_fast. Other parameters (no input at 0.5,
+ * the output outside tn__rq_fast_ok) take the generic loop.
  */
 #include "tn_internal.h"
 
@@ -73,31 +75,27 @@ int tn_add_s8(const tn_add_params_t *p, const int8_t *input1, const int8_t *inpu
         const int32_t lo = p->act_min, hi = p->act_max;
         const int32_t L = p->left_shift;
         const int half1 = L >= 1 && q1.m == 0x40000000 && q1.sh == 1 + L, half2 = L >= 1 && q2.m == 0x40000000 && q2.sh == 1 + L;
-        const int swap = !half1 && half2; /* B: the input rescaled first */
-        const int8_t *const inA = swap ? input2 : input1, *const inB = swap ? input1 : input2;
-        const add_in_t qA = swap ? q2 : q1, qB = swap ? q1 : q2;
-        int32_t sb[64];
-        for (int32_t i0 = 0; i0 < size; i0 += 64) {
-            const int32_t n = size - i0 < 64 ? size - i0 : 64;
-            const int8_t *xa = inA + i0, *xb = inB + i0;
-            int8_t *o = output + i0;
-            {
-                const int32_t off = qB.off, sh = qB.sh, m = qB.m;
-                const uint32_t c = qB.c, kn = qB.kn;
-                for (int32_t j = 0; j < n; ++j) sb[j] = add_in(xb[j], off, sh, m, c, kn);
-            }
-            if (half1 || half2) {
-                const int32_t off = qA.off, sh = p->left_shift - 1;
+        if (half1 || half2) {
+            const int swap = !half1; /* B: the input rescaled first */
+            const int8_t *const inA = swap ? input2 : input1, *const inB = swap ? input1 : input2;
+            const add_in_t qB = swap ? q1 : q2;
+            const int32_t offA = swap ? q2.off : q1.off, shA = L - 1;
+            int32_t sb[64];
+            for (int32_t i0 = 0; i0 < size; i0 += 64) {
+                const int32_t n = size - i0 < 64 ? size - i0 : 64;
+                const int8_t *xa = inA + i0, *xb = inB + i0;
+                int8_t *o = output + i0;
+                {
+                    const int32_t off = qB.off, sh = qB.sh, m = qB.m;
+                    const uint32_t c = qB.c, kn = qB.kn;
+                    for (int32_t j = 0; j < n; ++j) sb[j] = add_in(xb[j], off, sh, m, c, kn);
+                }
                 for (int32_t j = 0; j < n; ++j)
-                    o[j] = tn__clamp8(tn__rq_fast(sb[j] + (int32_t)((uint32_t)(xa[j] + off) << sh), mo, kho, sho), lo, hi);
-            } else {
-                const int32_t off = qA.off, sh = qA.sh, m = qA.m;
-                const uint32_t c = qA.c, kn = qA.kn;
-                for (int32_t j = 0; j < n; ++j)
-                    o[j] = tn__clamp8(tn__rq_fast(sb[j] + add_in(xa[j], off, sh, m, c, kn), mo, kho, sho), lo, hi);
+                    o[j] = tn__clamp8(tn__rq_fast(sb[j] + (int32_t)((uint32_t)(xa[j] + offA) << shA), mo, kho, sho),
+                                      lo, hi);
             }
+            return TN_OK;
         }
-        return TN_OK;
     }
     for (int32_t i = 0; i < size; ++i) {
         /* |x - zp| <= 255, so << 20 (up to 23) cannot overflow int32. */

@@ -124,6 +124,51 @@ TN_INLINE int32_t dw_pack(const int8_t *wc, int32_t C, const int KH, const int K
     }
     return sum;
 }
+/* One kernel row of dw_pack (KW constant): w[3g], w[3g+1], w[3g+2] of both
+ * groups; returns the row's sum. */
+TN_INLINE int32_t dw_pack_row(const int8_t *p, int32_t C, const int KW, int32_t dbl, int32_t *w)
+{
+    const int G = (KW + 3) / 4;
+    int32_t t[4 * 2 + 1], sum = 0; /* t[j + 1] = tap j, t[0] = tap -1 = 0 */
+    t[0] = 0;
+    TN_UNROLL
+    for (int j = 0; j < 4 * G; ++j) {
+        const int32_t v = j < KW ? (int32_t)((uint32_t)p[(size_t)j * C] << dbl) : 0;
+        t[j + 1] = v;
+        sum += v;
+    }
+    TN_UNROLL
+    for (int g = 0; g < G; ++g) {
+        const int32_t *q = t + 1 + 4 * g;
+        w[3 * g] = dw_pk(q[0], q[2]);
+        w[3 * g + 1] = dw_pk(q[1], q[3]);
+        w[3 * g + 2] = dw_pk(q[-1], q[1]);
+    }
+    return sum;
+}
+/* k5 / k7: the row unrolled, the rows not (the fully unrolled packer cost
+ * ~1.3 KB of flash for ~20 instructions per channel). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TN_NO_UNROLL _Pragma("GCC unroll 1")
+#else
+#define TN_NO_UNROLL
+#endif
+static TN_NOINLINE int32_t dw_pack5(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
+{
+    int32_t sum = 0;
+    (void)kh, (void)kw;
+    TN_NO_UNROLL
+    for (int ky = 0; ky < 5; ++ky) sum += dw_pack_row(wc + (size_t)ky * 5 * C, C, 5, dbl, w[ky]);
+    return sum;
+}
+static TN_NOINLINE int32_t dw_pack7(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
+{
+    int32_t sum = 0;
+    (void)kh, (void)kw;
+    TN_NO_UNROLL
+    for (int ky = 0; ky < 7; ++ky) sum += dw_pack_row(wc + (size_t)ky * 7 * C, C, 7, dbl, w[ky]);
+    return sum;
+}
 /* The same for any kh, kw <= 8 (the generic kernel uses w[ky][0, 1, 3, 4]). */
 static TN_NOINLINE int32_t dw_pack_any(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
 {
@@ -517,6 +562,7 @@ static void dw_k5s1_c(const dw_run_t *R, int32_t j0)
         const int8_t *r0 = row + j0;
         int32_t j = R->n - j0;
         pa += j0;
+#if !TN_DW_ASM /* on Arm tn__dw_k5s1_asm did the quads (code size) */
         for (; j >= 4; j -= 4, r0 += 4, pa += 4) {
             int32_t o0 = base, o1 = base, o2 = base, o3 = base;
             const int8_t *r = r0;
@@ -545,6 +591,7 @@ static void dw_k5s1_c(const dw_run_t *R, int32_t j0)
             pa[2] = o2;
             pa[3] = o3;
         }
+#endif
         for (; j > 0; --j, ++r0, ++pa) {
             int32_t o = base;
             const int8_t *r = r0;
@@ -894,16 +941,6 @@ static TN_NOINLINE int32_t dw_pack3(const int8_t *wc, int32_t C, int32_t kh, int
 {
     (void)kh, (void)kw;
     return dw_pack(wc, C, 3, 3, dbl, w);
-}
-static TN_NOINLINE int32_t dw_pack5(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
-{
-    (void)kh, (void)kw;
-    return dw_pack(wc, C, 5, 5, dbl, w);
-}
-static TN_NOINLINE int32_t dw_pack7(const int8_t *wc, int32_t C, int32_t kh, int32_t kw, int32_t dbl, int32_t (*w)[6])
-{
-    (void)kh, (void)kw;
-    return dw_pack(wc, C, 7, 7, dbl, w);
 }
 
 static int dw_padded(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights, const int32_t *bias,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 
 namespace tinynas {
@@ -297,6 +298,42 @@ void SupernetImpl::set_active(const ArchSpec& arch) {
   }
 }
 
+namespace {
+
+// Runs `g` layer by layer from input `x`. `weighted(i, in)` computes layer i when it has weights
+// (conv, pointwise, depthwise with their BN; fully connected): the supernet and an extracted
+// subnet differ only there. Add, pool and ReLU6 are shared, and each tensor is released after its
+// last consumer.
+torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
+                        const std::function<torch::Tensor(std::size_t, const torch::Tensor&)>& weighted) {
+  std::vector<torch::Tensor> values(g.tensors.size());
+  values[g.input] = std::move(x);
+  for (std::size_t i = 0; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    const torch::Tensor& in = values[l.inputs[0]];
+    torch::Tensor y;
+    if (l.kind == OpKind::Add) {
+      y = in + values[l.inputs[1]];
+    } else if (l.kind == OpKind::AvgPool) {
+      // sum() then divide, not mean() or adaptive_avg_pool2d(): sum's backward hands an expanded
+      // (stride 0) gradient to the layers below, which their NHWC backward kernels take as it
+      // is; the others materialise an NCHW gradient and the convolutions' backward runs 2-3x
+      // slower.
+      y = in.sum({2, 3}).div(static_cast<double>(in.size(2) * in.size(3)));
+    } else {
+      y = weighted(i, in);
+    }
+    if (l.relu6) y = torch::hardtanh_(y, 0.0, 6.0);
+    for (int t : l.inputs) {
+      if (t >= 0 && g.tensors[t].last_consumer == static_cast<int>(i)) values[t].reset();
+    }
+    values[l.output] = std::move(y);
+  }
+  return values[g.output];
+}
+
+}  // namespace
+
 torch::Tensor resize_to(const torch::Tensor& x, int64_t resolution) {
   if (x.size(2) == resolution && x.size(3) == resolution) return x;
   return torch::upsample_bilinear2d(x, {resolution, resolution}, /*align_corners=*/false);
@@ -307,42 +344,17 @@ torch::Tensor SupernetImpl::forward(torch::Tensor x) {
               space_.input_channels, ", H, W] input, got ", x.sizes());
   if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   x = resize_to(x, arch_.resolution);
-  std::vector<torch::Tensor> values(graph_.tensors.size());
-  values[graph_.input] = x;
-  for (std::size_t i = 0; i < plan_.size(); ++i) {
+  return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
     const Op& op = plan_[i];
-    const Layer& l = *op.layer;
-    const torch::Tensor& in = values[l.inputs[0]];
-    torch::Tensor y;
-    switch (l.kind) {
-      case OpKind::Conv:
-      case OpKind::Pointwise:
-        y = op.bn->forward(op.conv->forward(in));
-        break;
+    switch (op.layer->kind) {
       case OpKind::Depthwise:
-        y = op.bn->forward(op.dw->forward(in));
-        break;
-      case OpKind::Add:
-        y = in + values[l.inputs[1]];
-        break;
-      case OpKind::AvgPool:
-        // sum() then divide, not mean() or adaptive_avg_pool2d(): sum's backward hands an
-        // expanded (stride 0) gradient to the layers below, which their NHWC backward kernels
-        // take as it is; the others materialise an NCHW gradient and the convolutions' backward
-        // runs 2-3x slower.
-        y = in.sum({2, 3}).div(static_cast<double>(in.size(2) * in.size(3)));
-        break;
+        return op.bn->forward(op.dw->forward(in));
       case OpKind::FullyConnected:
-        y = fc_->forward(in);
-        break;
+        return fc_->forward(in);
+      default:
+        return op.bn->forward(op.conv->forward(in));
     }
-    if (l.relu6) y = torch::hardtanh_(y, 0.0, 6.0);
-    for (int t : l.inputs) {
-      if (t >= 0 && graph_.tensors[t].last_consumer == static_cast<int>(i)) values[t].reset();
-    }
-    values[l.output] = std::move(y);
-  }
-  return values[graph_.output];
+  });
 }
 
 void SupernetImpl::set_channels_last(bool on) {
@@ -521,36 +533,10 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
 
 torch::Tensor SubnetImpl::forward(torch::Tensor x) {
   x = resize_to(x, resolution());
-  std::vector<torch::Tensor> values(graph_.tensors.size());
-  values[graph_.input] = x;
-  for (std::size_t i = 0; i < graph_.layers.size(); ++i) {
-    const Layer& l = graph_.layers[i];
-    const torch::Tensor& in = values[l.inputs[0]];
-    torch::Tensor y;
-    switch (l.kind) {
-      case OpKind::Conv:
-      case OpKind::Pointwise:
-      case OpKind::Depthwise:
-        y = bns_[i]->forward(convs_[i]->forward(in));
-        break;
-      case OpKind::Add:
-        y = in + values[l.inputs[1]];
-        break;
-      case OpKind::AvgPool:
-        // sum() then divide, not mean() or adaptive_avg_pool2d(): sum's backward hands an
-        // expanded (stride 0) gradient to the layers below, which their NHWC backward kernels
-        // take as it is; the others materialise an NCHW gradient and the convolutions' backward
-        // runs 2-3x slower.
-        y = in.sum({2, 3}).div(static_cast<double>(in.size(2) * in.size(3)));
-        break;
-      case OpKind::FullyConnected:
-        y = fc_->forward(in);
-        break;
-    }
-    if (l.relu6) y = torch::hardtanh(y, 0.0, 6.0);
-    values[l.output] = y;
-  }
-  return values[graph_.output];
+  return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
+    if (graph_.layers[i].kind == OpKind::FullyConnected) return fc_->forward(in);
+    return bns_[i]->forward(convs_[i]->forward(in));
+  });
 }
 
 }  // namespace tinynas

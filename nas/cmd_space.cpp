@@ -26,12 +26,22 @@ int run_space(const SpaceArgs& args) {
   write_file_atomic(args.out + "/space.csv", r.to_csv());
   write_file_atomic(args.out + "/space_cdf.csv", r.cdf_csv());
   write_file_atomic(args.out + "/space_cdf.svg", r.to_svg(exp.mcu.name));
-  fmt::print("{:>6} {:>5} {:>8} {:>10}\n", "width", "res", "fit %", "mean MMACs");
+  if (args.patches) {
+    // How many fit only thanks to patches, and what the overlap costs them.
+    fmt::print("{:>6} {:>5} {:>8} {:>10} {:>9} {:>8}\n", "width", "res", "fit %", "mean MMACs",
+               "patched %", "overlap");
+  } else {
+    fmt::print("{:>6} {:>5} {:>8} {:>10}\n", "width", "res", "fit %", "mean MMACs");
+  }
   for (std::size_t i = 0; i < r.candidates.size(); ++i) {
     const auto& c = r.candidates[i];
-    fmt::print("{:>6} {:>5} {:>7.1f}% {:>10.2f}{}\n", format_double(c.width), c.resolution,
-               100 * c.fitting_fraction(), c.mean_macs / 1e6,
-               static_cast<int>(i) == r.best ? "  <- chosen" : "");
+    fmt::print("{:>6} {:>5} {:>7.1f}% {:>10.2f}", format_double(c.width), c.resolution,
+               100 * c.fitting_fraction(), c.mean_macs / 1e6);
+    if (args.patches) {
+      fmt::print(" {:>8.1f}% {:>+7.1f}%", 100.0 * c.fitting_with_patches / std::max(c.samples, 1),
+                 100 * c.mean_patch_overhead);
+    }
+    fmt::print("{}\n", static_cast<int>(i) == r.best ? "  <- chosen" : "");
   }
   fmt::print("\n{} subnets estimated in {:.3f} s ({:.0f}/s)\n", r.subnets_estimated, r.seconds,
              r.subnets_estimated / std::max(r.seconds, 1e-9));

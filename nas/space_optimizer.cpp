@@ -38,6 +38,7 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
       const SearchSpace cand_space = restrict_space(space, w, r);
       ArchSampler sampler(cand_space, config.seed);
       SpaceCandidate c;
+      double overhead_sum = 0;
       c.width = w;
       c.resolution = r;
       c.samples = config.samples;
@@ -47,14 +48,19 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
         ++out.subnets_estimated;
         bool fits = est.fits(g);
         if (!fits && allow_patches && cand_space.patch.patches.size() > 1) {
-          fits = choose_patch_schedule(cand_space, a, mcu, est.options()).has_value();
-          c.fitting_with_patches += fits;
+          Estimate chosen;
+          fits = choose_patch_schedule(cand_space, a, mcu, est.options(), &chosen).has_value();
+          if (fits) {
+            ++c.fitting_with_patches;
+            overhead_sum += static_cast<double>(chosen.executed_macs) / chosen.macs - 1.0;
+          }
         }
         if (fits) c.macs.push_back(g.macs());
       }
       std::sort(c.macs.begin(), c.macs.end());
       c.fitting = static_cast<int>(c.macs.size());
       c.mean_macs = c.fitting ? std::accumulate(c.macs.begin(), c.macs.end(), 0.0) / c.fitting : 0;
+      c.mean_patch_overhead = c.fitting_with_patches ? overhead_sum / c.fitting_with_patches : 0;
       out.candidates.push_back(std::move(c));
     }
   }
@@ -71,7 +77,7 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
 std::string SpaceOptimization::to_csv() const {
   std::ostringstream o;
   o << "width,resolution,samples,fitting,fitting_fraction,fitting_with_patches,mean_mmacs,"
-       "p10_mmacs,p50_mmacs,p90_mmacs,chosen\n";
+       "p10_mmacs,p50_mmacs,p90_mmacs,mean_patch_overhead,chosen\n";
   auto pct = [](const std::vector<int64_t>& v, double p) {
     return v.empty() ? 0.0 : v[static_cast<std::size_t>(p * (v.size() - 1))] / 1e6;
   };
@@ -80,7 +86,7 @@ std::string SpaceOptimization::to_csv() const {
     o << format_double(c.width) << "," << c.resolution << "," << c.samples << "," << c.fitting << ","
       << c.fitting_fraction() << "," << c.fitting_with_patches << "," << c.mean_macs / 1e6 << ","
       << pct(c.macs, 0.1) << "," << pct(c.macs, 0.5) << "," << pct(c.macs, 0.9) << ","
-      << (static_cast<int>(i) == best ? 1 : 0) << "\n";
+      << c.mean_patch_overhead << "," << (static_cast<int>(i) == best ? 1 : 0) << "\n";
   }
   return o.str();
 }

@@ -21,6 +21,10 @@ struct SpaceCandidate {
   int fitting = 0;               // samples that fit (with a patch schedule if allowed)
   int fitting_with_patches = 0;  // of those, how many needed patch-based inference
   double mean_macs = 0;          // over fitting samples (0 if none fit)
+  // Over the samples that needed patches: mean of (executed MACs / layer-by-layer MACs - 1), the
+  // overlapping patches' recomputation under the chosen schedule. What receptive-field
+  // redistribution (a small-kernel, shallow patch stage) is meant to keep low.
+  double mean_patch_overhead = 0;
   std::vector<int64_t> macs;     // fitting samples' MACs, sorted (the CDF)
   double fitting_fraction() const { return samples ? static_cast<double>(fitting) / samples : 0; }
 };

@@ -155,6 +155,24 @@ TEST(SweepConfig, TheShippedSweepsLoad) {
     EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m;
   }
   EXPECT_EQ(mcus.base.space.name, "fmnist-mbv2");
+
+  // The redistribution sweep repeats the patches sweep run for run (same MCU, budgets and patch
+  // setting) on the redistributed space, so the two CSVs compare row by row.
+  const Sweep patches = Sweep::load(kRoot + "/configs/sweeps/patches.yaml");
+  const Sweep rf = Sweep::load(kRoot + "/configs/sweeps/redistribution.yaml");
+  EXPECT_EQ(patches.base.space.name, "fmnist-mbv2");
+  EXPECT_EQ(rf.base.space.name, "fmnist-mbv2-rf");
+  ASSERT_EQ(rf.runs.size(), patches.runs.size());
+  for (std::size_t i = 0; i < rf.runs.size(); ++i) {
+    const Experiment& a = patches.runs[i].exp;
+    const Experiment& b = rf.runs[i].exp;
+    EXPECT_EQ(rf.runs[i].name, patches.runs[i].name);
+    EXPECT_EQ(b.mcu.name, a.mcu.name) << rf.runs[i].name;
+    EXPECT_EQ(b.mcu.sram_budget(), a.mcu.sram_budget()) << rf.runs[i].name;
+    EXPECT_EQ(b.mcu.flash_budget(), a.mcu.flash_budget()) << rf.runs[i].name;
+    EXPECT_EQ(b.search.search_patches, a.search.search_patches) << rf.runs[i].name;
+    EXPECT_EQ(b.search.generations, a.search.generations) << rf.runs[i].name;
+  }
 }
 
 TEST(SweepConfig, MisspeltKeysGetASuggestion) {

@@ -1,6 +1,7 @@
 // tinynas space: MCUNet's search-space optimisation on the config's MCU.
 #include <fmt/core.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "nas/cli.h"
@@ -15,11 +16,24 @@ namespace {
 struct SpaceArgs {
   std::string config;
   std::string out = "out/space";
+  std::string space;  // another space file for the config's MCU (to compare spaces)
+  double sram_budget_kb = 0, flash_budget_kb = 0;  // 0: the MCU's own
   bool patches = false;
 };
 
 int run_space(const SpaceArgs& args) {
-  const Experiment exp = Experiment::load(args.config);
+  Experiment exp = Experiment::load(args.config);
+  if (!args.space.empty()) exp.space = SearchSpace::load(args.space);
+  // Budgets as a sweep run states them: what the model may use, on top of what is reserved.
+  if (args.sram_budget_kb > 0) {
+    exp.mcu.sram_bytes = exp.mcu.reserved_sram_bytes + std::llround(args.sram_budget_kb * 1024);
+  }
+  if (args.flash_budget_kb > 0) {
+    exp.mcu.flash_bytes = exp.mcu.reserved_flash_bytes + std::llround(args.flash_budget_kb * 1024);
+  }
+  fmt::print("{} on {}: {:.1f} KB SRAM, {:.1f} KB flash for the model{}\n", exp.space.name,
+             exp.mcu.name, exp.mcu.sram_budget() / 1024.0, exp.mcu.flash_budget() / 1024.0,
+             args.patches ? ", patch-based inference allowed" : "");
   const SpaceOptimization r = optimize_space(exp.space, exp.mcu, exp.space_search, args.patches,
                                                  exp.estimate_options().plan);
   std::filesystem::create_directories(args.out);
@@ -66,6 +80,13 @@ void add_space_command(CLI::App& app, CommandFn* run) {
       "space", "Search-space optimisation: pick width and resolution by the FLOPs-CDF rule");
   sub->add_option("--config", args->config, "experiment config (YAML)")->required();
   sub->add_option("--out", args->out, "output directory")->capture_default_str();
+  sub->add_option("--space", args->space, "search space file to use instead of the config's");
+  sub->add_option("--sram-budget-kb", args->sram_budget_kb,
+                  "SRAM the model may use, overriding the MCU's (KB)")
+      ->check(CLI::Range(1.0, 1e7));
+  sub->add_option("--flash-budget-kb", args->flash_budget_kb,
+                  "flash the model may use, overriding the MCU's (KB)")
+      ->check(CLI::Range(1.0, 1e7));
   sub->add_flag("--patches", args->patches,
                 "let subnets that do not fit layer by layer use patch-based inference");
   sub->callback([run, args] { *run = [args] { return run_space(*args); }; });

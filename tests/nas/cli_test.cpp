@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +73,30 @@ TEST(Cli, EstimateHonoursInputInArenaFromTheConfigAndTheFlag) {
   EXPECT_TRUE(i["memory_plan"]["input_in_arena"].get<bool>());
   EXPECT_EQ(k["peak_sram_bytes"], f["peak_sram_bytes"]);
   EXPECT_LT(k["peak_sram_bytes"].get<int64_t>() + 100 * 1024, i["peak_sram_bytes"].get<int64_t>());
+}
+
+// `tinynas space` compares another space on the config's MCU under a stated budget.
+TEST(Cli, SpaceTakesAnotherSpaceAndBudgets) {
+  const std::string tag = std::to_string(::getpid());
+  const std::string config = "configs/_cli_test_space_" + tag + ".yaml";
+  const std::string out = "out/_cli_test_space_" + tag;
+  {
+    std::ofstream f(config);
+    f << "mcu: mcus/stm32f746.yaml\nspace: spaces/fmnist-mbv2.yaml\n"
+         "space_search: {widths: [1.0], resolutions: [32], samples: 60, seed: 0}\n";
+  }
+  const Result r = run("space --config " + config + " --space configs/spaces/fmnist-mbv2-rf.yaml" +
+                       " --patches --sram-budget-kb 20 --out " + out);
+  const Result bad = run("space --config " + config + " --space configs/spaces/none.yaml");
+  std::remove(config.c_str());
+  std::ifstream csv(out + "/space.csv");
+  const std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  std::system(("rm -rf " + out).c_str());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("fmnist-mbv2-rf on stm32f746: 20.0 KB SRAM, 960.0 KB flash"));
+  EXPECT_THAT(text, HasSubstr("mean_patch_overhead"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.out, HasSubstr("configs/spaces/none.yaml: file not found"));
 }
 
 TEST(Cli, BadInputExitsTwoNamingTheProblem) {

@@ -13,6 +13,8 @@ const std::string kRoot = TINYNAS_SOURCE_DIR;
 
 SearchSpace tiny_space() { return SearchSpace::load(kRoot + "/configs/spaces/tiny.yaml"); }
 SearchSpace default_space() { return SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml"); }
+// Per-stage choice sets: stage 1 takes kernels {3,5} and 1-3 blocks, stages 3-4 up to 5 blocks.
+SearchSpace rf_space() { return SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2-rf.yaml"); }
 
 // Random, non-trivial batch-norm statistics and affine parameters, so a BN is not the identity.
 void randomize_bn(Supernet& net) {
@@ -106,7 +108,7 @@ TEST(ElasticLayers, BatchNormUpdatesOnlyTheActiveSlice) {
 }
 
 TEST(Supernet, EveryArchRunsWithTheNetGraphShapes) {
-  for (const SearchSpace& space : {tiny_space(), default_space()}) {
+  for (const SearchSpace& space : {tiny_space(), default_space(), rf_space()}) {
     torch::manual_seed(0);
     Supernet net(space);
     net->eval();
@@ -141,7 +143,7 @@ TEST(Supernet, RejectsAnArchOutsideTheSpace) {
 }
 
 TEST(Supernet, ExtractedSubnetComputesTheSameOutputs) {
-  for (const SearchSpace& space : {tiny_space(), default_space()}) {
+  for (const SearchSpace& space : {tiny_space(), default_space(), rf_space()}) {
     torch::manual_seed(1);
     Supernet net(space);
     randomize_bn(net);

@@ -55,7 +55,8 @@ int run_space(const SpaceArgs& args) {
       fmt::print(" {:>8.1f}% {:>+7.1f}%", 100.0 * c.fitting_with_patches / std::max(c.samples, 1),
                  100 * c.mean_patch_overhead);
     }
-    fmt::print("{}\n", static_cast<int>(i) == r.best ? "  <- chosen" : "");
+    fmt::print("{}\n", static_cast<int>(i) == r.best ? "  <- chosen"
+                       : c.fitting > 0 && !c.eligible ? "  (too few fit)" : "");
   }
   fmt::print("\n{} subnets estimated in {:.3f} s ({:.0f}/s)\n", r.subnets_estimated, r.seconds,
              r.subnets_estimated / std::max(r.seconds, 1e-9));
@@ -65,6 +66,12 @@ int run_space(const SpaceArgs& args) {
     return 1;
   }
   const auto& b = r.candidates[r.best];
+  if (r.fallback) {
+    fmt::print(stderr,
+               "warning: in no space do {:.0f}% of the subnets fit (space_search.min_fitting_fraction); "
+               "chose the one where most fit\n",
+               100 * exp.space_search.min_fitting_fraction);
+  }
   write_file_atomic(args.out + "/space.yaml", restricted_space_yaml(exp.space, b.width, b.resolution));
   fmt::print("chosen: width {} resolution {} ({:.1f}% fit, mean {:.2f} MMACs)\n", format_double(b.width),
              b.resolution, 100 * b.fitting_fraction(), b.mean_macs / 1e6);

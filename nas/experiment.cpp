@@ -28,7 +28,7 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
 }
 
 SpaceSearchConfig SpaceSearchConfig::from_config(const ConfigNode& node) {
-  node.check_keys({"widths", "resolutions", "samples", "seed"});
+  node.check_keys({"widths", "resolutions", "samples", "seed", "min_fitting_fraction"});
   SpaceSearchConfig s;
   if (node.has("widths")) s.widths = node.at("widths").as_double_list(0.05, 4.0);
   if (node.has("resolutions")) {
@@ -37,6 +37,7 @@ SpaceSearchConfig SpaceSearchConfig::from_config(const ConfigNode& node) {
   }
   s.samples = static_cast<int>(node.get_int("samples", s.samples, 1, 1000000));
   s.seed = static_cast<uint64_t>(node.get_int("seed", 0, 0, INT64_MAX));
+  s.min_fitting_fraction = node.get_double("min_fitting_fraction", s.min_fitting_fraction, 0.0, 1.0);
   return s;
 }
 

@@ -39,6 +39,9 @@ struct SpaceSearchConfig {
   std::vector<int> resolutions{24, 28, 32, 36, 40, 48, 56, 64};
   int samples = 1000;  // subnets sampled per (width, resolution)
   uint64_t seed = 0;
+  // A space where fewer of the sampled subnets fit is not chosen: its fitting subnets are a
+  // corner of it that the search can hardly explore, and their mean MACs rest on few samples.
+  double min_fitting_fraction = 0.1;
 
   static SpaceSearchConfig from_config(const ConfigNode& node);
 };

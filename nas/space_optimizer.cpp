@@ -65,9 +65,19 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
     }
   }
   for (std::size_t i = 0; i < out.candidates.size(); ++i) {
-    if (out.candidates[i].fitting == 0) continue;
-    if (out.best < 0 || out.candidates[i].mean_macs > out.candidates[out.best].mean_macs) {
+    SpaceCandidate& c = out.candidates[i];
+    c.eligible = c.fitting > 0 && c.fitting_fraction() >= config.min_fitting_fraction;
+    if (c.eligible && (out.best < 0 || c.mean_macs > out.candidates[out.best].mean_macs)) {
       out.best = static_cast<int>(i);
+    }
+  }
+  if (out.best < 0) {
+    for (std::size_t i = 0; i < out.candidates.size(); ++i) {
+      const SpaceCandidate& c = out.candidates[i];
+      if (c.fitting > 0 && (out.best < 0 || c.fitting > out.candidates[out.best].fitting)) {
+        out.best = static_cast<int>(i);
+        out.fallback = true;
+      }
     }
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -77,7 +87,7 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
 std::string SpaceOptimization::to_csv() const {
   std::ostringstream o;
   o << "width,resolution,samples,fitting,fitting_fraction,fitting_with_patches,mean_mmacs,"
-       "p10_mmacs,p50_mmacs,p90_mmacs,mean_patch_overhead,chosen\n";
+       "p10_mmacs,p50_mmacs,p90_mmacs,mean_patch_overhead,eligible,chosen\n";
   auto pct = [](const std::vector<int64_t>& v, double p) {
     return v.empty() ? 0.0 : v[static_cast<std::size_t>(p * (v.size() - 1))] / 1e6;
   };
@@ -86,7 +96,8 @@ std::string SpaceOptimization::to_csv() const {
     o << format_double(c.width) << "," << c.resolution << "," << c.samples << "," << c.fitting << ","
       << c.fitting_fraction() << "," << c.fitting_with_patches << "," << c.mean_macs / 1e6 << ","
       << pct(c.macs, 0.1) << "," << pct(c.macs, 0.5) << "," << pct(c.macs, 0.9) << ","
-      << c.mean_patch_overhead << "," << (static_cast<int>(i) == best ? 1 : 0) << "\n";
+      << c.mean_patch_overhead << "," << (c.eligible ? 1 : 0) << ","
+      << (static_cast<int>(i) == best ? 1 : 0) << "\n";
   }
   return o.str();
 }
@@ -110,7 +121,10 @@ std::string SpaceOptimization::to_svg(const std::string& mcu) const {
     if (candidates[i].fitting > 0) order.push_back(static_cast<int>(i));
   }
   std::sort(order.begin(), order.end(),
-            [&](int a, int b) { return candidates[a].mean_macs > candidates[b].mean_macs; });
+            [&](int a, int b) {
+              if (candidates[a].eligible != candidates[b].eligible) return candidates[a].eligible;
+              return candidates[a].mean_macs > candidates[b].mean_macs;
+            });
   if (order.size() > 8) order.resize(8);
   Plot p;
   p.title = "MACs CDF of subnets that fit " + mcu + " (top " + std::to_string(order.size()) + " spaces)";

@@ -2,7 +2,9 @@
 // grid, sample subnets of the space restricted to them, keep those the estimators say fit the
 // MCU, and compare the distributions (CDFs) of their MACs. The space whose fitting subnets have
 // the highest mean MACs wins: under the same memory limit, more compute tends to mean more
-// accuracy. Runs on the estimators alone (no network), in well under a second.
+// accuracy. Only spaces where enough subnets fit compete (min_fitting_fraction): otherwise a
+// large space whose few smallest subnets squeeze in would win on MACs it cannot search.
+// Runs on the estimators alone (no network), in well under a second.
 #pragma once
 
 #include <cstdint>
@@ -26,12 +28,16 @@ struct SpaceCandidate {
   // redistribution (a small-kernel, shallow patch stage) is meant to keep low.
   double mean_patch_overhead = 0;
   std::vector<int64_t> macs;     // fitting samples' MACs, sorted (the CDF)
+  bool eligible = false;          // enough fit (SpaceSearchConfig::min_fitting_fraction)
   double fitting_fraction() const { return samples ? static_cast<double>(fitting) / samples : 0; }
 };
 
 struct SpaceOptimization {
   std::vector<SpaceCandidate> candidates;
-  int best = -1;  // index into candidates; -1 if nothing fits anywhere
+  // Index into candidates: the eligible one with the highest mean MACs; if none is eligible, the
+  // one where most fit (fallback set); -1 if nothing fits anywhere.
+  int best = -1;
+  bool fallback = false;
   double seconds = 0;
   int64_t subnets_estimated = 0;
 

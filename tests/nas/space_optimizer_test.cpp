@@ -103,6 +103,46 @@ TEST(SpaceOptimizer, RedistributingTheReceptiveFieldLetsMoreFitAndCutsTheOverlap
   EXPECT_LT(r.mean_patch_overhead, b.mean_patch_overhead);
 }
 
+TEST(SpaceOptimizer, ASpaceWhereTooFewFitDoesNotCompete) {
+  // At 20 KB, w1.25 r32's few fitting subnets (its smallest, with patches) have the most MACs;
+  // the fraction floor hands the choice to a space the search can explore.
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  SpaceSearchConfig g;
+  g.widths = {1.0, 1.25};
+  g.resolutions = {24, 32};
+  g.samples = 300;
+  g.min_fitting_fraction = 0;
+  const McuSpec m = mcu(20 * 1024, 64 << 20);
+  const SpaceOptimization any = optimize_space(space, m, g, true);
+  ASSERT_GE(any.best, 0);
+  EXPECT_FALSE(any.fallback);
+  EXPECT_EQ(any.candidates[any.best].width, 1.25);
+  EXPECT_EQ(any.candidates[any.best].resolution, 32);
+  EXPECT_LT(any.candidates[any.best].fitting_fraction(), 0.05);
+
+  g.min_fitting_fraction = 0.1;
+  const SpaceOptimization floor = optimize_space(space, m, g, true);
+  ASSERT_GE(floor.best, 0);
+  EXPECT_FALSE(floor.fallback);
+  const SpaceCandidate& b = floor.candidates[floor.best];
+  EXPECT_GE(b.fitting_fraction(), 0.1);
+  EXPECT_TRUE(b.eligible);
+  for (const auto& c : floor.candidates) {
+    EXPECT_EQ(c.eligible, c.fitting_fraction() >= 0.1);
+    if (c.eligible) EXPECT_LE(c.mean_macs, b.mean_macs);
+  }
+  EXPECT_NE(floor.to_csv().find(",eligible,chosen\n"), std::string::npos);
+
+  // Where no space reaches the floor, the one where most fit is chosen, and flagged.
+  g.widths = {1.25};
+  g.resolutions = {28, 32};
+  const SpaceOptimization none = optimize_space(space, m, g, true);
+  ASSERT_EQ(none.best, 0);
+  EXPECT_TRUE(none.fallback);
+  EXPECT_GT(none.candidates[0].fitting, none.candidates[1].fitting);
+  EXPECT_GT(none.candidates[1].fitting, 0);
+}
+
 TEST(SpaceOptimizer, NothingFits) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
   const SpaceOptimization r = optimize_space(space, mcu(2048, 64 << 20), grid(), false);

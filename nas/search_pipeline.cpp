@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "nas/accuracy_predictor.h"
+#include "nas/csv_field.h"
 #include "nas/evolution.h"
 #include "nas/svg_plot.h"
 #include "search_spaces/arch_sampler.h"
@@ -44,13 +45,14 @@ class MeasurementLog {
     while (std::getline(in, line)) {
       ++n;
       if (line.empty()) continue;
-      // hash,val_accuracy,arch_json (the JSON holds commas: it is the rest of the line)
+      // hash,val_accuracy,"arch_json" (a quoted CSV field; files from before the quoting hold the
+      // bare JSON as the rest of the line)
       const auto c1 = line.find(','), c2 = line.find(',', c1 + 1);
       if (c1 == std::string::npos || c2 == std::string::npos) {
         throw ConfigError(path_ + ": line " + std::to_string(n) +
                           ": expected hash,val_accuracy,arch; delete the file to start over");
       }
-      const ArchSpec a = ArchSpec::from_json(line.substr(c2 + 1), space_);
+      const ArchSpec a = ArchSpec::from_json(csv_unfield(line.substr(c2 + 1)), space_);
       add(a, std::stod(line.substr(c1 + 1, c2 - c1 - 1)), false);
     }
   }
@@ -70,7 +72,8 @@ class MeasurementLog {
       std::ostringstream o;
       o << "hash,val_accuracy,arch\n";
       for (std::size_t i = 0; i < archs_.size(); ++i) {
-        o << archs_[i].hash_hex() << "," << format_double(accs_[i]) << "," << archs_[i].to_json() << "\n";
+        o << archs_[i].hash_hex() << "," << format_double(accs_[i]) << "," << csv_field(archs_[i].to_json())
+          << "\n";
       }
       write_file_atomic(path_, o.str());
     }

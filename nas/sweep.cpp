@@ -14,6 +14,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "nas/csv_field.h"
 #include "nas/svg_plot.h"
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/hash.h"
@@ -331,13 +332,6 @@ void save_record(const std::string& path, const SweepRun& run, const RunRecord& 
   j["export_level"] = r.export_level;
   j["row"] = r.row ? row_json(*r.row) : Json();
   write_file_atomic(path, j.dump(2) + "\n");
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
 }
 
 std::string fmt_eta(double s) {

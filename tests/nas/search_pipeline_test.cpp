@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/net_graph.h"
@@ -76,10 +77,47 @@ TEST(SearchPipeline, FindsAFittingSubnetThatBeatsTheBaselineAndWritesItsFiles) {
   EXPECT_EQ(back, s.best.arch);
 }
 
+// Fields of one RFC 4180 line (quoted fields may hold commas; "" is a quote).
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      out.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
 TEST(SearchPipeline, ResumeMeasuresNothingTwice) {
   Fixture f;
   FakeScorer first(f.exp.space);
   const SearchSummary a = run_search(f.exp, first, {f.dir, true});
+  // measured.csv is a CSV a spreadsheet reads: three fields a row, the arch's JSON quoted.
+  std::istringstream csv(read_file(f.dir + "/measured.csv"));
+  std::string line, legacy;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "hash,val_accuracy,arch");
+  legacy = line + "\n";
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    const auto fields = csv_fields(line);
+    ASSERT_EQ(fields.size(), 3u) << line;
+    EXPECT_EQ(ArchSpec::from_json(fields[2], f.exp.space).hash_hex(), fields[0]);
+    legacy += fields[0] + "," + fields[1] + "," + fields[2] + "\n";
+    ++rows;
+  }
+  EXPECT_EQ(rows, a.measured);
+  // A file written before the quoting (the JSON bare, the rest of the line) still resumes.
+  write_file_atomic(f.dir + "/measured.csv", legacy);
   FakeScorer second(f.exp.space);
   const SearchSummary b = run_search(f.exp, second, {f.dir, true});
   EXPECT_EQ(second.calls[0], 0);  // every validation accuracy came from measured.csv

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/net_graph.h"
 
@@ -35,7 +37,9 @@ class FakeScorer : public SubnetScorer {
 
 struct Fixture {
   Experiment exp = Experiment::load(kRoot + "/configs/stm32f746.yaml");
-  std::string dir = (fs::temp_directory_path() / "tinynas_search_test").string();
+  // The pid keeps the test processes ctest runs side by side apart.
+  std::string dir =
+      (fs::temp_directory_path() / ("tinynas_search_test_" + std::to_string(::getpid()))).string();
   Fixture() {
     fs::remove_all(dir);
     exp.mcu.sram_bytes = 48 * 1024;  // tight enough that the largest subnets do not fit

@@ -7,6 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <system_error>
+
+#include <unistd.h>
 
 #include "search_spaces/config_node.h"
 #include "supernet/data.h"
@@ -14,10 +17,21 @@
 namespace tinynas {
 namespace {
 
+// One directory a test process (the pid keeps those ctest runs side by side apart), removed
+// when the process ends.
+struct TempDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("tinynas-data-test-" + std::to_string(::getpid()));
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
 std::string temp_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / "tinynas-data-test";
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  static const TempDir dir;
+  return dir.path.string();
 }
 
 void put32(std::string& s, uint32_t v) {

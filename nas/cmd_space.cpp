@@ -66,7 +66,7 @@ int run_space(const SpaceArgs& args) {
     return 1;
   }
   const auto& b = r.candidates[r.best];
-  if (r.fallback) {
+  if (r.fallback()) {
     fmt::print(stderr,
                "warning: in no space do {:.0f}% of the subnets fit (space_search.min_fitting_fraction); "
                "chose the one where most fit\n",

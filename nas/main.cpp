@@ -13,7 +13,7 @@ namespace {
 // LibTorch's OpenMP (libgomp) spins ~300k iterations before a waiting thread sleeps. With a
 // thread per core, a second torch process on the same cores (a sweep beside a training run)
 // turns that spinning into a standstill: two tiny trainings side by side took 209 s instead of
-// ~9 s; with a spin count of 1000, 15.7 s, and a training run alone is no slower (default config:
+// ~9 s; with a spin count of 1000, 16 s, and a training run alone is no slower (default config:
 // 190 vs 179 images/s). libgomp reads the variable when it is loaded, before main, so the process
 // restarts itself once with it set. A value the user set is kept.
 void bound_openmp_spinning(char** argv) {

@@ -64,20 +64,17 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
       out.candidates.push_back(std::move(c));
     }
   }
+  // An eligible space beats any other, and among eligible ones the most compute wins; if none
+  // is eligible, the one where most fit.
+  auto better = [](const SpaceCandidate& a, const SpaceCandidate& b) {
+    if (a.eligible != b.eligible) return a.eligible;
+    return a.eligible ? a.mean_macs > b.mean_macs : a.fitting > b.fitting;
+  };
   for (std::size_t i = 0; i < out.candidates.size(); ++i) {
     SpaceCandidate& c = out.candidates[i];
     c.eligible = c.fitting > 0 && c.fitting_fraction() >= config.min_fitting_fraction;
-    if (c.eligible && (out.best < 0 || c.mean_macs > out.candidates[out.best].mean_macs)) {
+    if (c.fitting > 0 && (out.best < 0 || better(c, out.candidates[out.best]))) {
       out.best = static_cast<int>(i);
-    }
-  }
-  if (out.best < 0) {
-    for (std::size_t i = 0; i < out.candidates.size(); ++i) {
-      const SpaceCandidate& c = out.candidates[i];
-      if (c.fitting > 0 && (out.best < 0 || c.fitting > out.candidates[out.best].fitting)) {
-        out.best = static_cast<int>(i);
-        out.fallback = true;
-      }
     }
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -35,11 +35,12 @@ struct SpaceCandidate {
 struct SpaceOptimization {
   std::vector<SpaceCandidate> candidates;
   // Index into candidates: the eligible one with the highest mean MACs; if none is eligible, the
-  // one where most fit (fallback set); -1 if nothing fits anywhere.
+  // one where most fit (fallback()); -1 if nothing fits anywhere.
   int best = -1;
-  bool fallback = false;
   double seconds = 0;
   int64_t subnets_estimated = 0;
+
+  bool fallback() const { return best >= 0 && !candidates[best].eligible; }
 
   std::string to_csv() const;   // one row per candidate
   std::string cdf_csv() const;  // width,resolution,macs,cdf: the curves

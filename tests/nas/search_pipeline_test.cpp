@@ -7,10 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <unistd.h>
-
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/net_graph.h"
+#include "tests/temp_dir.h"
 
 namespace tinynas {
 namespace {
@@ -37,11 +36,9 @@ class FakeScorer : public SubnetScorer {
 
 struct Fixture {
   Experiment exp = Experiment::load(kRoot + "/configs/stm32f746.yaml");
-  // The pid keeps the test processes ctest runs side by side apart.
-  std::string dir =
-      (fs::temp_directory_path() / ("tinynas_search_test_" + std::to_string(::getpid()))).string();
+  TempDir tmp{"search_test"};
+  std::string dir = tmp.path;
   Fixture() {
-    fs::remove_all(dir);
     exp.mcu.sram_bytes = 48 * 1024;  // tight enough that the largest subnets do not fit
     exp.mcu.reserved_sram_bytes = 0;
     exp.search.population = 24;
@@ -52,7 +49,6 @@ struct Fixture {
     exp.search.measure_subnets = 60;
     exp.search.finalists = 4;
   }
-  ~Fixture() { fs::remove_all(dir); }
 };
 
 TEST(SearchPipeline, FindsAFittingSubnetThatBeatsTheBaselineAndWritesItsFiles) {

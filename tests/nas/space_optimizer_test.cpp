@@ -115,7 +115,7 @@ TEST(SpaceOptimizer, ASpaceWhereTooFewFitDoesNotCompete) {
   const McuSpec m = mcu(20 * 1024, 64 << 20);
   const SpaceOptimization any = optimize_space(space, m, g, true);
   ASSERT_GE(any.best, 0);
-  EXPECT_FALSE(any.fallback);
+  EXPECT_FALSE(any.fallback());
   EXPECT_EQ(any.candidates[any.best].width, 1.25);
   EXPECT_EQ(any.candidates[any.best].resolution, 32);
   EXPECT_LT(any.candidates[any.best].fitting_fraction(), 0.05);
@@ -123,13 +123,15 @@ TEST(SpaceOptimizer, ASpaceWhereTooFewFitDoesNotCompete) {
   g.min_fitting_fraction = 0.1;
   const SpaceOptimization floor = optimize_space(space, m, g, true);
   ASSERT_GE(floor.best, 0);
-  EXPECT_FALSE(floor.fallback);
+  EXPECT_FALSE(floor.fallback());
   const SpaceCandidate& b = floor.candidates[floor.best];
   EXPECT_GE(b.fitting_fraction(), 0.1);
   EXPECT_TRUE(b.eligible);
   for (const auto& c : floor.candidates) {
     EXPECT_EQ(c.eligible, c.fitting_fraction() >= 0.1);
-    if (c.eligible) EXPECT_LE(c.mean_macs, b.mean_macs);
+    if (c.eligible) {
+      EXPECT_LE(c.mean_macs, b.mean_macs);
+    }
   }
   EXPECT_NE(floor.to_csv().find(",eligible,chosen\n"), std::string::npos);
 
@@ -138,7 +140,7 @@ TEST(SpaceOptimizer, ASpaceWhereTooFewFitDoesNotCompete) {
   g.resolutions = {28, 32};
   const SpaceOptimization none = optimize_space(space, m, g, true);
   ASSERT_EQ(none.best, 0);
-  EXPECT_TRUE(none.fallback);
+  EXPECT_TRUE(none.fallback());
   EXPECT_GT(none.candidates[0].fitting, none.candidates[1].fitting);
   EXPECT_GT(none.candidates[1].fitting, 0);
 }

@@ -18,6 +18,7 @@
 
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/net_graph.h"
+#include "tests/temp_dir.h"
 
 namespace tinynas {
 namespace {
@@ -83,15 +84,6 @@ class FakeScorer : public SweepScorer, public SubnetScorer {
  private:
   const SearchSpace& space_;
   int val_images_;
-};
-
-struct TempDir {
-  std::string path;
-  explicit TempDir(const std::string& name)
-      : path((fs::temp_directory_path() / ("tinynas_sweep_" + name + "_" + std::to_string(::getpid()))).string()) {
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
 };
 
 SweepOptions options(const std::string& dir) {
@@ -250,7 +242,7 @@ TEST(SweepCli, SchemaErrorsExitTwo) {
 
 TEST(Sweep, TinySweepWritesOneRowPerRun) {
   const Sweep sweep = Sweep::load(kTinySweep);
-  TempDir out("rows");
+  TempDir out("sweep_rows");
   FakeScorer scorer(sweep.base.space);
   const SweepResult res = run_sweep(sweep, scorer, options(out.path));
   ASSERT_EQ(res.rows.size(), 4u);
@@ -318,7 +310,7 @@ TEST(Sweep, TinySweepWritesOneRowPerRun) {
 
 TEST(Sweep, ResumeSkipsFinishedRunsAndFinishesTheRest) {
   const Sweep sweep = Sweep::load(kTinySweep);
-  TempDir out("resume");
+  TempDir out("sweep_resume");
   FakeScorer first(sweep.base.space);
   run_sweep(sweep, first, options(out.path));
   const std::string csv = read_file(out.path + "/sweep.csv");
@@ -375,7 +367,7 @@ TEST(Sweep, ResumeSkipsFinishedRunsAndFinishesTheRest) {
 }
 
 TEST(Sweep, ARunWhoseSettingsChangedStartsOver) {
-  TempDir out("changed");
+  TempDir out("sweep_changed");
   const std::string head = "base: ../tiny.yaml\nsearch: {population: 16, parents: 4, mutations: 8, crossovers: 8, "
                            "generations: 2, measure_subnets: 8, finalists: 2}\nruns:\n  - name: a\n  - name: b\n";
   {
@@ -396,7 +388,7 @@ TEST(Sweep, ARunWhoseSettingsChangedStartsOver) {
 
 TEST(Sweep, MeasurementsMadeByAnotherSupernetAreRefused) {
   const Sweep sweep = Sweep::load(kTinySweep);
-  TempDir out("scorer");
+  TempDir out("sweep_scorer");
   FakeScorer s(sweep.base.space);
   run_sweep(sweep, s, options(out.path));
   SweepOptions other = options(out.path);
@@ -411,7 +403,7 @@ TEST(Sweep, MeasurementsMadeByAnotherSupernetAreRefused) {
 }
 
 TEST(Sweep, RunsDoNotShareMeasurementsOfAnotherValidationSize) {
-  TempDir out("valsize");
+  TempDir out("sweep_valsize");
   TempFile f(kRoot + "/configs/sweeps",
              "base: ../tiny.yaml\nsearch: {population: 16, parents: 4, mutations: 8, crossovers: 8, generations: 2, "
              "measure_subnets: 8, finalists: 2, val_images: 300}\nruns:\n  - name: a\n  - name: b\n"
@@ -430,7 +422,7 @@ TEST(Sweep, RunsDoNotShareMeasurementsOfAnotherValidationSize) {
 // experiment config (and an MCU file for a budget), though its measurements came from the cache.
 TEST(Sweep, ARunEqualsTheSearchWithTheSameOverrides) {
   const Sweep sweep = Sweep::load(kTinySweep);
-  TempDir out("equal");
+  TempDir out("sweep_equal");
   FakeScorer s(sweep.base.space);
   run_sweep(sweep, s, options(out.path));
 
@@ -444,7 +436,7 @@ TEST(Sweep, ARunEqualsTheSearchWithTheSameOverrides) {
   // l432: another MCU file (second in the sweep: its measurements came partly from f746's).
   {
     TempFile exp(kRoot + "/configs", with_mcu("mcus/stm32l432.yaml") + search);
-    TempDir alone("equal_l432");
+    TempDir alone("sweep_equal_l432");
     FakeScorer fs_(sweep.base.space, 500);
     run_search(Experiment::load(exp.path()), fs_, {alone.path, true});
     EXPECT_EQ(summary_of(alone.path), summary_of(out.path + "/l432"));
@@ -459,7 +451,7 @@ TEST(Sweep, ARunEqualsTheSearchWithTheSameOverrides) {
     TempFile mcu_file(kRoot + "/configs/mcus", mcu);
     TempFile exp(kRoot + "/configs", with_mcu("mcus/" + fs::path(mcu_file.path()).filename().string()) + search +
                                          "  seed: 1\n");
-    TempDir alone("equal_budget");
+    TempDir alone("sweep_equal_budget");
     FakeScorer fs_(sweep.base.space, 500);
     run_search(Experiment::load(exp.path()), fs_, {alone.path, true});
     EXPECT_EQ(summary_of(alone.path), summary_of(out.path + "/f746-sram3k-flash32k"));

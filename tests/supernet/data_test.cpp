@@ -7,31 +7,19 @@
 
 #include <filesystem>
 #include <fstream>
-#include <system_error>
-
-#include <unistd.h>
 
 #include "search_spaces/config_node.h"
 #include "supernet/data.h"
+#include "tests/temp_dir.h"
 
 namespace tinynas {
 namespace {
 
-// One directory a test process (the pid keeps those ctest runs side by side apart), removed
-// when the process ends.
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("tinynas-data-test-" + std::to_string(::getpid()));
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
-
+// One directory for the test process, removed when it ends.
 std::string temp_dir() {
-  static const TempDir dir;
-  return dir.path.string();
+  static const TempDir dir("data_test");
+  std::filesystem::create_directories(dir.path);
+  return dir.path;
 }
 
 void put32(std::string& s, uint32_t v) {

@@ -6,14 +6,14 @@ namespace tinynas {
 
 int64_t flash_bytes(const NetGraph& g, const McuSpec& mcu) {
   int64_t bytes = mcu.code.runtime;
-  bool used[kNumOpKinds] = {};
+  uint64_t used = 0;  // by operator id (the registry holds at most 64 kinds)
   for (const Layer& l : g.layers) {
-    const int k = static_cast<int>(l.kind);
+    const int k = l.op->id();
     bytes += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + mcu.code.per_layer[k];
-    used[k] = true;
+    used |= uint64_t{1} << k;
   }
-  for (int k = 0; k < kNumOpKinds; ++k) {
-    if (used[k]) bytes += mcu.code.kernels[k];
+  for (int k = 0; used != 0; ++k, used >>= 1) {
+    if (used & 1) bytes += mcu.code.kernels[k];
   }
   if (g.patch.enabled()) bytes += patch_flash_bytes(g, mcu);
   return bytes;
@@ -45,11 +45,13 @@ const Estimate& Estimator::estimate(const NetGraph& g) {
   double cycles = 0;
   const bool latency = mcu_.has_latency;
   for (const Layer& l : g.layers) {
-    const int64_t in = l.in.elements(), out = l.out.elements();
     macs += l.macs;
     params += l.weights + l.biases;
-    analytic = std::max(analytic, l.kind == OpKind::Depthwise ? std::max(in, out) : in + out);
-    if (latency) cycles += mcu_.latency.cycles(l.kind, latency_features(l.macs, in, out, l.weights));
+    analytic = std::max(analytic, analytic_layer_bytes(l));
+    if (latency) {
+      mcu_.latency.require(*l.op);
+      cycles += mcu_.latency.layer_cycles(l);
+    }
   }
   e.macs = macs;
   e.params = params;
@@ -99,6 +101,11 @@ std::optional<PatchSchedule> choose_patch_schedule(const SearchSpace& space, con
                                                    const McuSpec& mcu, const EstimateOptions& opt,
                                                    Estimate* chosen) {
   Estimator est(mcu, opt);
+  return choose_patch_schedule(est, space, arch, chosen);
+}
+
+std::optional<PatchSchedule> choose_patch_schedule(Estimator& est, const SearchSpace& space,
+                                                   const ArchSpec& arch, Estimate* chosen) {
   ArchSpec a = arch;
   NetGraph g;
   std::optional<PatchSchedule> best;
@@ -106,6 +113,7 @@ std::optional<PatchSchedule> choose_patch_schedule(const SearchSpace& space, con
   auto consider = [&](PatchSchedule s) {
     a.patch = s;
     lower(space, a, &g);
+    if (!est.fits(g)) return;  // early-stopping check first; the full estimate only to rank
     const Estimate& e = est.estimate(g);
     if (!e.fits) return;
     const double cost = e.has_latency ? e.cycles : static_cast<double>(e.executed_macs);

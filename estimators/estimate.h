@@ -78,5 +78,9 @@ std::optional<PatchSchedule> choose_patch_schedule(const SearchSpace& space, con
                                                    const McuSpec& mcu,
                                                    const EstimateOptions& opt = {},
                                                    Estimate* chosen = nullptr);
+// The same with the caller's Estimator (its MCU and options), reused across calls: the search
+// asks this for every candidate, and a fresh Estimator's planner storage would regrow each time.
+std::optional<PatchSchedule> choose_patch_schedule(Estimator& est, const SearchSpace& space,
+                                                   const ArchSpec& arch, Estimate* chosen = nullptr);
 
 }  // namespace tinynas

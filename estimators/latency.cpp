@@ -15,43 +15,22 @@ namespace tinynas {
 
 const char* const kProfileHeader = "op,kh,kw,stride,h_in,w_in,c_in,h_out,w_out,c_out,macs,cycles";
 
-const char* latency_feature_name(int feature) {
-  static const char* const names[kNumLatencyFeatures] = {"macs", "input_bytes", "output_bytes",
-                                                         "weight_bytes", "fixed"};
-  return feature >= 0 && feature < kNumLatencyFeatures ? names[feature] : "?";
-}
-
-bool latency_feature_used(OpKind kind, int f) {
-  switch (kind) {
-    case OpKind::Conv:
-    case OpKind::Pointwise:
-    case OpKind::Depthwise: return true;
-    case OpKind::Add: return f == 1 || f == 4;
-    case OpKind::AvgPool: return f == 1 || f == 2 || f == 4;
-    case OpKind::FullyConnected: return f != 3;
-  }
-  return false;
-}
-
-int latency_features_used(OpKind kind) {
+int latency_features_used(const OpDescriptor& op) {
   int n = 0;
-  for (int f = 0; f < kNumLatencyFeatures; ++f) n += latency_feature_used(kind, f);
+  for (int f = 0; f < kNumLatencyFeatures; ++f) n += op.latency_feature_used(f);
   return n;
 }
 
-int64_t weight_bytes_of(OpKind kind, int kh, int kw, int c_in, int c_out) {
-  switch (kind) {
-    case OpKind::Conv: return int64_t{kh} * kw * c_in * c_out;
-    case OpKind::Pointwise:
-    case OpKind::FullyConnected: return int64_t{c_in} * c_out;
-    case OpKind::Depthwise: return int64_t{kh} * kw * c_out;
-    case OpKind::Add:
-    case OpKind::AvgPool: return 0;
-  }
-  return 0;
+void LatencyModel::require(const OpDescriptor& op) const {
+  if (has(op)) return;
+  throw ConfigError((origin.empty() ? std::string("the latency model") : origin) +
+                    ": no coefficients for op kind '" + op.name() +
+                    "', which the model uses (calibrate it: tinynas calibrate --profile P.csv "
+                    "--mcu M.yaml, with rows of that kind)");
 }
 
 double LatencyModel::graph_cycles(const NetGraph& g, const MemoryPlan* plan) const {
+  for (const Layer& l : g.layers) require(*l.op);
   double total = 0;
   int begin = 0;
   if (plan != nullptr && plan->patched && plan->ok) {
@@ -72,7 +51,7 @@ double LatencyModel::graph_cycles(const NetGraph& g, const MemoryPlan* plan) con
       const LatencyFeatures f{static_cast<double>(pp.macs_per_pixel[i]) * out_r * out_c,
                               in_r * in_c * l.in.c, out_r * out_c * l.out.c,
                               static_cast<double>(l.weights) * n, n};
-      total += cycles(l.kind, f);
+      total += cycles(*l.op, f);
     }
   }
   for (std::size_t i = begin; i < g.layers.size(); ++i) total += layer_cycles(g.layers[i]);
@@ -93,26 +72,32 @@ LatencyModel LatencyModel::from_config(const ConfigNode& node) {
     m.fit_row_error_pct = fit->get_double("row_error_pct", -1, 0, 1e9);
     m.fit_network_error_pct = fit->get_double("network_error_pct", -1, 0, 1e9);
   }
+  // Only the kinds a calibration measured: the others stay uncalibrated, and a model that uses
+  // one is refused when its latency is asked for.
   const ConfigNode ops = node.at("ops");
   ops.expect_map();
   std::vector<std::string> kinds;
-  for (int k = 0; k < kNumOpKinds; ++k) kinds.push_back(op_kind_name(static_cast<OpKind>(k)));
+  for (const OpDescriptor* d : all_ops()) kinds.push_back(d->name());
   ops.check_keys(kinds);
-  for (int k = 0; k < kNumOpKinds; ++k) {
-    const ConfigNode op = ops.at(kinds[k]);
-    op.expect_map();
-    std::vector<std::string> keys;
-    for (int f = 0; f < kNumLatencyFeatures; ++f) keys.push_back(latency_feature_name(f));
-    op.check_keys(keys);
+  std::vector<std::string> keys;
+  for (int f = 0; f < kNumLatencyFeatures; ++f) keys.push_back(latency_feature_name(f));
+  for (const OpDescriptor* d : all_ops()) {
+    const auto op = ops.find(d->name());
+    if (!op) continue;
+    op->expect_map();
+    op->check_keys(keys);
     for (int f = 0; f < kNumLatencyFeatures; ++f) {
-      m.coef[k][f] = op.get_double(keys[f], 0.0, 0.0, 1e12);
+      m.coef[d->id()][f] = op->get_double(keys[f], 0.0, 0.0, 1e12);
     }
+    m.calibrated[d->id()] = 1;
   }
   return m;
 }
 
 LatencyModel LatencyModel::load(const std::string& path) {
-  return from_config(ConfigNode::load_file(path));
+  LatencyModel m = from_config(ConfigNode::load_file(path));
+  m.origin = path;
+  return m;
 }
 
 namespace {
@@ -147,10 +132,11 @@ std::string LatencyModel::to_yaml() const {
        << ", network_error_pct: " << format_double(fit_network_error_pct) << "}\n";
   }
   ss << "ops:\n";
-  for (int k = 0; k < kNumOpKinds; ++k) {
-    ss << "  " << op_kind_name(static_cast<OpKind>(k)) << ": {";
+  for (const OpDescriptor* d : all_ops()) {
+    if (!has(*d)) continue;
+    ss << "  " << d->name() << ": {";
     for (int f = 0; f < kNumLatencyFeatures; ++f) {
-      ss << (f ? ", " : "") << latency_feature_name(f) << ": " << format_double(coef[k][f]);
+      ss << (f ? ", " : "") << latency_feature_name(f) << ": " << format_double(coef[d->id()][f]);
     }
     ss << "}\n";
   }
@@ -216,9 +202,9 @@ std::vector<ProfileRow> parse_profile_csv(const std::string& text, const std::st
     }
     ProfileRow r;
     r.line = line;
-    if (!parse_op_kind(f[0], &r.op)) {
-      fail(line, "unknown op kind '" + f[0] +
-                     "' (expected one of conv, pointwise, depthwise, add, avgpool, fc)");
+    r.op = find_op(f[0]);
+    if (r.op == nullptr) {
+      fail(line, "unknown op kind '" + f[0] + "' (expected one of " + op_names() + ")");
     }
     int64_t v[10];
     for (int i = 1; i <= 10; ++i) {
@@ -273,7 +259,7 @@ std::string profile_csv(const std::vector<ProfileRow>& rows) {
   std::ostringstream ss;
   ss << kProfileHeader << "\n";
   for (const ProfileRow& r : rows) {
-    ss << op_kind_name(r.op) << ',' << r.kh << ',' << r.kw << ',' << r.stride << ',' << r.h_in
+    ss << r.op->name() << ',' << r.kh << ',' << r.kw << ',' << r.stride << ',' << r.h_in
        << ',' << r.w_in << ',' << r.c_in << ',' << r.h_out << ',' << r.w_out << ',' << r.c_out
        << ',' << r.macs << ',' << format_double(r.cycles) << "\n";
   }
@@ -350,29 +336,23 @@ Calibration fit_latency_model(const std::vector<ProfileRow>& rows, const std::st
   if (previous != nullptr) cal.model = *previous;
   cal.model.fitted_rows = static_cast<int64_t>(rows.size());
   cal.rows = static_cast<int>(rows.size());
-  for (int k = 0; k < kNumOpKinds; ++k) {
-    const OpKind kind = static_cast<OpKind>(k);
+  for (const OpDescriptor* kind : all_ops()) {
+    const int k = kind->id();
     std::vector<const ProfileRow*> mine;
     for (const ProfileRow& r : rows) {
       if (r.op == kind) mine.push_back(&r);
     }
     OpFit& fit = cal.ops[k];
     fit.rows = static_cast<int>(mine.size());
-    const int nf = latency_features_used(kind);
-    if (mine.empty()) {
-      if (previous == nullptr) {
-        throw ConfigError(origin + ": no rows for op kind '" + op_kind_name(kind) +
-                          "', and no existing calibration to carry its coefficients over from");
-      }
-      continue;
-    }
+    const int nf = latency_features_used(*kind);
+    if (mine.empty()) continue;  // keeps `previous`'s coefficients, or stays uncalibrated
     if (static_cast<int>(mine.size()) < nf) {
       std::string names;
       for (int f = 0; f < kNumLatencyFeatures; ++f) {
-        if (latency_feature_used(kind, f)) names += std::string(names.empty() ? "" : ", ") + latency_feature_name(f);
+        if (kind->latency_feature_used(f)) names += std::string(names.empty() ? "" : ", ") + latency_feature_name(f);
       }
       throw ConfigError(origin + ":" + std::to_string(mine.front()->line) + ": op kind '" +
-                        op_kind_name(kind) + "' has " + std::to_string(mine.size()) +
+                        kind->name() + "' has " + std::to_string(mine.size()) +
                         (mine.size() == 1 ? " row" : " rows") + "; fitting its " +
                         std::to_string(nf) + " coefficients (" + names + ") needs at least " +
                         std::to_string(nf) + " rows of different shapes");
@@ -384,7 +364,7 @@ Calibration fit_latency_model(const std::vector<ProfileRow>& rows, const std::st
       const LatencyFeatures f = mine[i]->features();
       int c = 0;
       for (int j = 0; j < kNumLatencyFeatures; ++j) {
-        if (latency_feature_used(kind, j)) a(i, c++) = f[j] / mine[i]->cycles;
+        if (kind->latency_feature_used(j)) a(i, c++) = f[j] / mine[i]->cycles;
       }
       b(i) = 1.0;
     }
@@ -397,7 +377,7 @@ Calibration fit_latency_model(const std::vector<ProfileRow>& rows, const std::st
     const Eigen::VectorXd x = nnls(a, b);
     int c = 0;
     for (int j = 0; j < kNumLatencyFeatures; ++j) {
-      if (latency_feature_used(kind, j)) {
+      if (kind->latency_feature_used(j)) {
         cal.model.coef[k][j] = x(c) / scale(c);
         ++c;
       } else {
@@ -405,12 +385,13 @@ Calibration fit_latency_model(const std::vector<ProfileRow>& rows, const std::st
       }
     }
     fit.fitted = true;
+    cal.model.calibrated[k] = 1;
   }
   // Errors.
   double sum_abs = 0, meas = 0, pred = 0;
   for (const ProfileRow& r : rows) {
-    const double p = cal.model.cycles(r.op, r.features());
-    OpFit& fit = cal.ops[static_cast<int>(r.op)];
+    const double p = cal.model.cycles(*r.op, r.features());
+    OpFit& fit = cal.ops[r.op->id()];
     const double e = std::abs(p - r.cycles) / r.cycles * 100.0;
     fit.row_error_pct += e;
     fit.measured_cycles += r.cycles;

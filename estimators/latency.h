@@ -6,12 +6,10 @@
 // one row per layer run (per patch in a patch stage). latency_ms = cycles / (clock_mhz * 1000).
 //
 // Input bytes are h_in*w_in*c_in (one input; an add's second input has the same shape), output
-// bytes h_out*w_out*c_out, weight bytes the int8 weights (kh*kw*c_in*c_out for conv, c_in*c_out
-// for pointwise and fc, kh*kw*c for depthwise, 0 for add and avgpool). Some features are
-// collinear for some kinds, so each kind fits only the identifiable ones (the rest are 0):
-//   conv, pointwise, depthwise: all five; add: input bytes, fixed (output = input, no MACs or
-//   weights); avgpool: input bytes, output bytes, fixed; fc: MACs, input, output, fixed (weights =
-//   MACs).
+// bytes h_out*w_out*c_out, weight bytes the int8 weights (the descriptor's weight_bytes). Some
+// features are collinear for some kinds, so each kind fits only the identifiable ones, as its
+// descriptor (ops/kinds/) says (the rest are 0): conv, pointwise, depthwise: all five; add: input
+// bytes, fixed; avgpool: input bytes, output bytes, fixed; fc: all but weight bytes (= MACs).
 // The fit minimises the squared *relative* error of each row (rows weighted by 1/cycles), so
 // small layers count as much as large ones.
 #pragma once
@@ -30,11 +28,8 @@ namespace tinynas {
 
 struct MemoryPlan;
 
-constexpr int kNumLatencyFeatures = 5;
-// macs, input_bytes, output_bytes, weight_bytes, fixed: the YAML keys of a kind's coefficients.
-const char* latency_feature_name(int feature);
-bool latency_feature_used(OpKind kind, int feature);
-int latency_features_used(OpKind kind);
+// The features an operator kind fits (its descriptor's latency_feature_used), counted.
+int latency_features_used(const OpDescriptor& op);
 
 using LatencyFeatures = std::array<double, kNumLatencyFeatures>;
 inline LatencyFeatures latency_features(int64_t macs, int64_t in_bytes, int64_t out_bytes,
@@ -42,10 +37,12 @@ inline LatencyFeatures latency_features(int64_t macs, int64_t in_bytes, int64_t 
   return {static_cast<double>(macs), static_cast<double>(in_bytes),
           static_cast<double>(out_bytes), static_cast<double>(weight_bytes), 1.0};
 }
-int64_t weight_bytes_of(OpKind kind, int kh, int kw, int c_in, int c_out);
-
 struct LatencyModel {
-  std::array<LatencyFeatures, kNumOpKinds> coef{};  // [kind][feature], cycles per unit
+  // [operator id][feature], cycles per unit; calibrated[id] = 0 for kinds the file omits (a
+  // calibration need only list the kinds its models use).
+  std::vector<LatencyFeatures> coef = std::vector<LatencyFeatures>(num_ops(), LatencyFeatures{});
+  std::vector<uint8_t> calibrated = std::vector<uint8_t>(num_ops(), 0);
+  std::string origin;  // the file it was loaded from ("" = built in memory)
   std::string mcu, core;
   double clock_mhz = 0;
   std::string source;      // provenance: how the numbers were obtained
@@ -53,16 +50,19 @@ struct LatencyModel {
   double fit_row_error_pct = -1;      // mean |relative error| per row, % (-1: unknown)
   double fit_network_error_pct = -1;  // |sum predicted - sum measured| / sum measured, %
 
-  double cycles(OpKind kind, const LatencyFeatures& f) const {
-    const LatencyFeatures& c = coef[static_cast<int>(kind)];
+  bool has(const OpDescriptor& op) const { return calibrated[op.id()] != 0; }
+  double cycles(const OpDescriptor& op, const LatencyFeatures& f) const {
+    const LatencyFeatures& c = coef[op.id()];
     return c[0] * f[0] + c[1] * f[1] + c[2] * f[2] + c[3] * f[3] + c[4] * f[4];
   }
   double layer_cycles(const Layer& l) const {
-    return cycles(l.kind, latency_features(l.macs, l.in.elements(), l.out.elements(), l.weights));
+    return cycles(*l.op, latency_features(l.macs, l.in.elements(), l.out.elements(), l.weights));
   }
   // Whole network; with a patch plan (plan->patched) the patch stage is summed over its patches'
-  // shapes.
+  // shapes. Throws ConfigError naming the calibration when a layer's kind is not calibrated.
   double graph_cycles(const NetGraph& g, const MemoryPlan* plan = nullptr) const;
+  // Throws ConfigError naming the calibration file and the kind unless `op` is calibrated.
+  void require(const OpDescriptor& op) const;
   double cycles_to_ms(double cycles) const { return cycles / (clock_mhz * 1000.0); }
 
   static LatencyModel from_config(const ConfigNode& node);
@@ -72,7 +72,7 @@ struct LatencyModel {
 
 // One row of a measured profile.
 struct ProfileRow {
-  OpKind op = OpKind::Conv;
+  const OpDescriptor* op = nullptr;
   int kh = 1, kw = 1, stride = 1;
   int h_in = 1, w_in = 1, c_in = 1, h_out = 1, w_out = 1, c_out = 1;
   int64_t macs = 0;
@@ -81,7 +81,7 @@ struct ProfileRow {
 
   LatencyFeatures features() const {
     return latency_features(macs, int64_t{h_in} * w_in * c_in, int64_t{h_out} * w_out * c_out,
-                            weight_bytes_of(op, kh, kw, c_in, c_out));
+                            op->weight_bytes(kh, kw, c_in, c_out));
   }
 };
 
@@ -104,15 +104,15 @@ struct OpFit {
 
 struct Calibration {
   LatencyModel model;
-  std::array<OpFit, kNumOpKinds> ops{};
+  std::vector<OpFit> ops = std::vector<OpFit>(num_ops());  // by operator id
   int rows = 0;
   double row_error_pct = 0;      // mean over all rows
   double network_error_pct = 0;  // |sum predicted - sum measured| / sum measured
 };
 
 // Fits every kind that has rows. A kind with rows but fewer than its coefficients throws
-// ConfigError; a kind without rows keeps `previous`'s coefficients (ConfigError if there is no
-// previous model). `origin` names the profile in messages.
+// ConfigError; a kind without rows keeps `previous`'s coefficients, or stays uncalibrated.
+// `origin` names the profile in messages.
 Calibration fit_latency_model(const std::vector<ProfileRow>& rows, const std::string& origin,
                               const LatencyModel* previous);
 

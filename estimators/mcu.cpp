@@ -1,5 +1,7 @@
 #include "estimators/mcu.h"
 
+#include <algorithm>
+
 #include "search_spaces/atomic_file.h"
 
 namespace tinynas {
@@ -7,15 +9,23 @@ namespace tinynas {
 namespace {
 
 // A per-op-kind map {conv: N, pointwise: N, ...}; kinds left out keep their defaults.
-void read_per_kind(const ConfigNode& node, std::array<int64_t, kNumOpKinds>* out, int64_t max) {
+void read_per_kind(const ConfigNode& node, std::vector<int64_t>* out, int64_t max) {
   node.expect_map();
   std::vector<std::string> kinds;
-  for (int i = 0; i < kNumOpKinds; ++i) kinds.push_back(op_kind_name(static_cast<OpKind>(i)));
+  for (const OpDescriptor* d : all_ops()) kinds.push_back(d->name());
   node.check_keys(kinds);
-  for (int i = 0; i < kNumOpKinds; ++i) (*out)[i] = node.get_int(kinds[i], (*out)[i], 0, max);
+  for (const OpDescriptor* d : all_ops()) {
+    (*out)[d->id()] = node.get_int(d->name(), (*out)[d->id()], 0, max);
+  }
 }
 
 }  // namespace
+
+std::vector<int64_t> CodeSize::defaults(int64_t (OpDescriptor::*of)() const) {
+  std::vector<int64_t> v;
+  for (const OpDescriptor* d : all_ops()) v.push_back((d->*of)());
+  return v;
+}
 
 CodeSize CodeSize::from_config(const ConfigNode& node) {
   node.expect_map();
@@ -26,7 +36,8 @@ CodeSize CodeSize::from_config(const ConfigNode& node) {
     if (p->is_map()) {
       read_per_kind(*p, &c.per_layer, int64_t{1} << 20);
     } else {
-      c.per_layer.fill(p->as_int(0, int64_t{1} << 20));  // one figure for every kind
+      // one figure for every kind
+      std::fill(c.per_layer.begin(), c.per_layer.end(), p->as_int(0, int64_t{1} << 20));
     }
   }
   c.patch = node.get_int("patch", c.patch, 0, int64_t{1} << 20);

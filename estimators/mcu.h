@@ -2,7 +2,7 @@
 // the code-size terms of the flash estimate, and the latency model calibrated for its core.
 #pragma once
 
-#include <array>
+#include <vector>
 #include <cstdint>
 #include <string>
 
@@ -16,14 +16,18 @@ namespace tinynas {
 // numbers until the export work measures the Arm build (arm-none-eabi-size).
 struct CodeSize {
   int64_t runtime = 6144;  // fixed: runtime core, requantisation helpers, glue, invoke()
-  // Per layer of each op kind: its generated call and parameter block.
-  std::array<int64_t, kNumOpKinds> per_layer{{128, 128, 128, 96, 48, 96}};
+  // Per layer of each op kind (by operator id): its generated call and parameter block. Defaults
+  // are the descriptors' (ops/kinds/).
+  std::vector<int64_t> per_layer = defaults(&OpDescriptor::default_code_per_layer);
   int64_t patch = 512;           // once with patch-based inference: the patch loop, crop, tile copy
   int64_t patch_per_layer = 96;  // per patch-stage layer: its per-patch call
-  // per op kind used at least once: its kernel (conv, pointwise, depthwise, add, avgpool, fc)
-  std::array<int64_t, kNumOpKinds> kernels{{2560, 1536, 2560, 768, 256, 512}};
+  // per op kind used at least once (by operator id): its kernel
+  std::vector<int64_t> kernels = defaults(&OpDescriptor::default_kernel_code);
 
   static CodeSize from_config(const ConfigNode& node);
+
+ private:
+  static std::vector<int64_t> defaults(int64_t (OpDescriptor::*of)() const);
 };
 
 struct McuSpec {

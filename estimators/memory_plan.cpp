@@ -6,25 +6,9 @@
 
 namespace tinynas {
 
-int64_t layer_scratch_bytes(OpKind kind, int kernel, int h_in, int w_in, int c_in) {
-  switch (kind) {
-    case OpKind::Conv: return int64_t{2} * kernel * kernel * c_in * 2;
-    case OpKind::Pointwise: return int64_t{2} * c_in * 2;
-    case OpKind::Depthwise:  // tn_depthwise_scratch_bytes_k: the plane padded by k/2, + 4 B
-      return static_cast<int64_t>(h_in + 2 * (kernel / 2)) * (w_in + 2 * (kernel / 2)) + 4;
-    case OpKind::Add:
-    case OpKind::AvgPool:
-    case OpKind::FullyConnected: return 0;
-  }
-  return 0;
-}
-
 int64_t analytic_peak_bytes(const NetGraph& g) {
   int64_t peak = 0;
-  for (const Layer& l : g.layers) {
-    const int64_t in = l.in.elements(), out = l.out.elements();
-    peak = std::max(peak, l.kind == OpKind::Depthwise ? std::max(in, out) : in + out);
-  }
+  for (const Layer& l : g.layers) peak = std::max(peak, analytic_layer_bytes(l));
   return peak;
 }
 
@@ -50,7 +34,7 @@ PatchStep PatchPlan::step(int q, int layer) const {
   PatchStep s;
   s.out = region(q, layer + 1);  // the lowering's numbering: layer i writes tensor i + 1
   s.in[0] = {r.lo, c.lo, r.hi, c.hi};
-  if (is_add[layer]) s.in[1] = s.out;
+  if (elementwise[layer]) s.in[1] = s.out;
   s.pad_top = r.pad_lo;
   s.pad_bottom = r.pad_hi;
   s.pad_left = c.pad_lo;
@@ -198,10 +182,9 @@ int in_place_input(const NetGraph& g, int i, const PlanOptions& opt) {
   auto ok = [&](int t) {
     return t >= 0 && g.tensors[t].last_consumer == i && (t != g.input || opt.input_in_arena);
   };
-  if (l.kind == OpKind::Depthwise) return ok(l.inputs[0]) ? 0 : -1;
-  if (l.kind == OpKind::Add) {
-    if (ok(l.inputs[0])) return 0;
-    if (ok(l.inputs[1])) return 1;
+  if (!l.op->in_place()) return -1;
+  for (int k = 0; k < l.num_inputs(); ++k) {
+    if (ok(l.inputs[k])) return k;
   }
   return -1;
 }
@@ -233,7 +216,7 @@ int64_t MemoryPlanner::plan_impl(const NetGraph& g, const PlanOptions& opt, Memo
   out->patch.stage_output = -1;
   out->patch.spans.clear();
   out->patch.reaches.clear();
-  out->patch.is_add.clear();
+  out->patch.elementwise.clear();
   out->patch.macs_per_pixel.clear();
   out->patch.row_bands.clear();
   out->patch.col_bands.clear();
@@ -336,7 +319,9 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
   // The lowering numbers tensors input = 0, output of layer i = i + 1; the patch stage's tensors
   // are then [0, pse] and only tensor pse is read after it.
   bool shape_ok = pse >= 1 && pse < L && g.input == 0;
-  for (int i = 0; shape_ok && i < pse; ++i) shape_ok = g.layers[i].output == i + 1;
+  for (int i = 0; shape_ok && i < pse; ++i) {
+    shape_ok = g.layers[i].output == i + 1 && g.layers[i].op->patch_rule() != PatchRule::Global;
+  }
   for (int t = 0; shape_ok && t < pse; ++t) shape_ok = g.tensors[t].last_consumer < pse;
   const int so = pse;
   if (!shape_ok || g.tensors[so].shape.h < p || g.tensors[so].shape.w < p) {
@@ -349,7 +334,7 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
   // Receptive field, one axis and band at a time, backward through the patch stage.
   pp.spans.assign(static_cast<std::size_t>(2) * p * T, PatchPlan::Span{INT_MAX, INT_MIN});
   pp.reaches.resize(static_cast<std::size_t>(2) * p * pse);
-  pp.is_add.resize(pse);
+  pp.elementwise.resize(pse);
   pp.macs_per_pixel.resize(pse);
   pp.row_bands.resize(p + 1);
   pp.col_bands.resize(p + 1);
@@ -366,11 +351,13 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
         const Layer& l = g.layers[i];
         const PatchPlan::Span o = sp[l.output];
         PatchPlan::Reach& r = re[i];
-        if (l.kind == OpKind::Add) {
+        if (l.op->patch_rule() == PatchRule::Elementwise) {
           r = {o.lo, o.hi, 0, 0};
-          PatchPlan::Span& x = sp[l.inputs[1]];
-          x.lo = std::min(x.lo, o.lo);
-          x.hi = std::max(x.hi, o.hi);
+          if (l.inputs[1] >= 0) {
+            PatchPlan::Span& x = sp[l.inputs[1]];
+            x.lo = std::min(x.lo, o.lo);
+            x.hi = std::max(x.hi, o.hi);
+          }
         } else {
           const int in_size = axis == 0 ? l.in.h : l.in.w;
           const int need_lo = o.lo * l.stride - l.pad;
@@ -388,7 +375,7 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
   int64_t stage_layer_macs = 0, stage_exec_macs = 0;
   for (int i = 0; i < pse; ++i) {
     const Layer& l = g.layers[i];
-    pp.is_add[i] = l.kind == OpKind::Add;
+    pp.elementwise[i] = l.op->patch_rule() == PatchRule::Elementwise;
     const int64_t pix = static_cast<int64_t>(l.out.h) * l.out.w;
     pp.macs_per_pixel[i] = pix > 0 ? l.macs / pix : 0;
     int64_t rows = 0, cols = 0;
@@ -435,13 +422,11 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
     const Layer& l = g.layers[i];
     int k = -1;
     auto ok = [&](int t) { return t > 0 && g.tensors[t].last_consumer == i; };
-    if (l.kind == OpKind::Depthwise && ok(l.inputs[0])) k = 0;
-    if (l.kind == OpKind::Add) {
-      if (ok(l.inputs[0]) && same_regions(l.inputs[0], l.output)) {
-        k = 0;
-      } else if (ok(l.inputs[1]) && same_regions(l.inputs[1], l.output)) {
-        k = 1;
-      }
+    // In place only where the input's stored region is the output's (a spatial operator's
+    // input region is its output's grown by the receptive field: equal for a 1x1 stride 1).
+    for (int in = 0; k < 0 && l.op->in_place() && in < l.num_inputs(); ++in) {
+      if (!ok(l.inputs[in])) continue;
+      if (l.num_inputs() == 1 || same_regions(l.inputs[in], l.output)) k = in;
     }
     out->in_place[i] = static_cast<int8_t>(k);
     if (k >= 0) root_[l.output] = root_[l.inputs[k]];
@@ -470,7 +455,7 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
       mh = std::max(mh, hi_at(0, b, l.inputs[0]) - lo_at(0, b, l.inputs[0]));
       mw = std::max(mw, hi_at(1, b, l.inputs[0]) - lo_at(1, b, l.inputs[0]));
     }
-    const int64_t s = layer_scratch_bytes(l.kind, l.kernel, mh, mw, l.in.c);
+    const int64_t s = layer_scratch_bytes(*l.op, l.kernel, mh, mw, l.in.c);
     if (s > 0) {
       scratch_item_[i] = static_cast<int>(items_.size());
       items_.push_back({align_arena(s), i, i});

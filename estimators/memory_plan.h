@@ -10,15 +10,14 @@
 //  - A tensor lives from its producer to its last consumer (layer indices, inclusive); the
 //    network input from the start, the network output to the end. A residual input therefore
 //    stays live until its add.
-//  - In place: a depthwise conv writes its output over its input (same offset) only if that input's
-//    last consumer is the depthwise layer; an add writes its output over inputs[0] if that input's
-//    last consumer is the add, else over inputs[1] on the same condition, else to its own buffer.
+//  - In place (operators whose descriptor says in_place(): depthwise, add): the output is written
+//    over inputs[0] (same offset) if that input's last consumer is this layer, else over inputs[1]
+//    on the same condition, else to its own buffer.
 //    (An in-place pair is one buffer of max(input, output) bytes.) Never over an image kept
 //    outside the arena: that is the caller's buffer, which the generated code only reads.
-//  - Scratch (own buffer, live only during its layer): k x k conv 2*k*k*c_in*2 bytes (q15 im2col
-//    of two output pixels), pointwise 2*c_in*2, depthwise (h_in + 2*(k/2)) * (w_in + 2*(k/2)) + 4
-//    (one input channel plane with its zero border, + 4 bytes of slack for word reads:
-//    tn_depthwise_scratch_bytes_k), add / avgpool / fc none.
+//  - Scratch (own buffer, live only during its layer): the operator's scratch_bytes(), which is
+//    the runtime kernel's own size function (k x k conv 2*k*k*c_in*2 bytes of q15 im2col,
+//    pointwise 2*c_in*2, depthwise one padded input plane + 4, add / avgpool / fc none).
 //  - The network input image is counted in the arena (as TF-Lite Micro does), live until its last
 //    reader; with patches, that is the whole patch stage. PlanOptions::input_in_arena = false
 //    plans for an image kept outside the arena (camera buffer, streamed decode), consistently in
@@ -59,10 +58,20 @@ constexpr int64_t align_arena(int64_t bytes) {
   return (bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
 }
 
-// The runtime's scratch bytes for one layer run on an input of h_in x w_in x c_in (unaligned).
-int64_t layer_scratch_bytes(OpKind kind, int kernel, int h_in, int w_in, int c_in);
+// The runtime's scratch bytes for one layer run on an input of h_in x w_in x c_in (unaligned):
+// the operator's descriptor asks the runtime's own size function.
+inline int64_t layer_scratch_bytes(const OpDescriptor& op, int kernel, int h_in, int w_in, int c_in) {
+  return op.scratch_bytes(kernel, h_in, w_in, c_in);
+}
 inline int64_t layer_scratch_bytes(const Layer& l) {
-  return layer_scratch_bytes(l.kind, l.kernel, l.in.h, l.in.w, l.in.c);
+  return l.op->scratch_bytes(l.kernel, l.in.h, l.in.w, l.in.c);
+}
+
+// MCUNet's analytic bytes of one layer: input + output, or max of the two for a one-input
+// operator that runs in place (depthwise, as TinyEngine runs it).
+inline int64_t analytic_layer_bytes(const Layer& l) {
+  const int64_t in = l.in.elements(), out = l.out.elements();
+  return l.op->in_place() && l.op->num_inputs() == 1 ? (in > out ? in : out) : in + out;
 }
 
 // MCUNet's classic analytic figure: max over layers of input + output bytes (int8), with a
@@ -116,7 +125,7 @@ struct PatchPlan {
   };
   std::vector<Span> spans;           // [(axis * p + band) * (stage_end + 1) + tensor]
   std::vector<Reach> reaches;        // [(axis * p + band) * stage_end + layer]
-  std::vector<uint8_t> is_add;       // by patch-stage layer
+  std::vector<uint8_t> elementwise;  // by patch-stage layer: PatchRule::Elementwise
   std::vector<int64_t> macs_per_pixel;  // by patch-stage layer
 
   PlacedBuffer crop;             // per-patch copy of the image region (absolute arena offset)

@@ -34,8 +34,10 @@ int run_calibrate(const CalibrateArgs& args) {
   model.core = mcu.core;
   model.clock_mhz = mcu.clock_mhz;
   std::string carried;
-  for (int k = 0; k < kNumOpKinds; ++k) {
-    if (!cal.ops[k].fitted) carried += std::string(carried.empty() ? "" : ", ") + op_kind_name(static_cast<OpKind>(k));
+  for (const OpDescriptor* d : all_ops()) {
+    if (!cal.ops[d->id()].fitted && model.has(*d)) {
+      carried += std::string(carried.empty() ? "" : ", ") + d->name();
+    }
   }
   model.source = fmt::format("fitted by tinynas calibrate (NNLS, relative error) to {} rows of {}", rows.size(), args.profile);
   if (!carried.empty()) {
@@ -46,13 +48,15 @@ int run_calibrate(const CalibrateArgs& args) {
              mcu.core, mcu.clock_mhz);
   fmt::print("{:<10} {:>5}  {:>9} {:>11} {:>12} {:>12} {:>9}  {:>11} {:>9}\n", "op", "rows", "c/MAC",
              "c/in byte", "c/out byte", "c/weight B", "fixed", "row |err|%", "sum err%");
-  for (int k = 0; k < kNumOpKinds; ++k) {
+  for (const OpDescriptor* d : all_ops()) {
+    const int k = d->id();
+    if (!model.has(*d)) continue;  // neither measured nor carried over
     const OpFit& f = cal.ops[k];
     const auto& c = model.coef[k];
     const std::string err = f.rows > 0 ? fmt::format("{:.2f}", f.row_error_pct) : "-";
     const std::string sum = f.rows > 0 ? fmt::format("{:.2f}", 100.0 * std::abs(f.predicted_cycles - f.measured_cycles) / f.measured_cycles) : "-";
     fmt::print("{:<10} {:>5}  {:>9.4g} {:>11.4g} {:>12.4g} {:>12.4g} {:>9.4g}  {:>11} {:>9}{}\n",
-               op_kind_name(static_cast<OpKind>(k)), f.rows, c[0], c[1], c[2], c[3], c[4], err, sum,
+               d->name(), f.rows, c[0], c[1], c[2], c[3], c[4], err, sum,
                f.fitted ? "" : "  (carried over)");
   }
   fmt::print("\nwhole profile: mean |error| per row {:.2f}%, summed-network error {:.2f}%\n",

@@ -118,7 +118,7 @@ int run_estimate(const EstimateArgs& args) {
       const Layer& l = g.layers[i];
       nlohmann::ordered_json jl;
       jl["name"] = l.name();
-      jl["op"] = op_kind_name(l.kind);
+      jl["op"] = l.op->name();
       jl["in"] = {l.in.h, l.in.w, l.in.c};
       jl["out"] = {l.out.h, l.out.w, l.out.c};
       jl["kernel"] = l.kernel;
@@ -146,7 +146,7 @@ int run_estimate(const EstimateArgs& args) {
     const Layer& l = g.layers[i];
     const bool peak = static_cast<int>(i) == plan.peak_layer;
     fmt::print("{:>3}  {:<14} {:<10} {:>3} {:>2}  {:>13} {:>13} {:>12} {:>10} {:>9.1f}{}\n", i,
-               l.name(), op_kind_name(l.kind), l.kernel, l.stride, shape_str(l.in),
+               l.name(), l.op->name(), l.kernel, l.stride, shape_str(l.in),
                shape_str(l.out), l.macs, l.params(), kb(plan.live_bytes[i]), peak ? "*" : "");
   }
   fmt::print("\ntotal: {} layers, {:.2f} M MACs, {:.3f} M params\n", g.layers.size(),

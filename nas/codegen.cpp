@@ -23,21 +23,29 @@ void emit_array(std::ostringstream& o, const char* type, const std::string& name
 
 std::string arena_at(int64_t offset) { return fmt::format("(tn_arena + {})", offset); }
 
-const char* kernel_fn(OpKind k) {
-  switch (k) {
-    case OpKind::Conv: return "tn_conv2d_s8";
-    case OpKind::Pointwise: return "tn_pointwise_s8";
-    case OpKind::Depthwise: return "tn_depthwise_s8";
-    default: return "";
-  }
-}
-
-struct Emitter {
+// The generator's side of EmitContext (ops/emit.h): operators write their constants and calls
+// through it; the arena, the patch loop and the file around them are written here.
+struct Emitter final : EmitContext {
   const Int8Model& m;
   const MemoryPlan& plan;
-  std::ostringstream data;  // file-scope constants
-  std::ostringstream body;  // tinynas_invoke()
+  std::ostringstream data_;  // file-scope constants
+  std::ostringstream body_;  // tinynas_invoke()
   int64_t const_bytes = 0;
+
+  Emitter(const Int8Model& model, const MemoryPlan& p) : m(model), plan(p) {}
+
+  std::ostringstream& data() override { return data_; }
+  std::ostringstream& body() override { return body_; }
+  void array(const std::string& name, const std::vector<int8_t>& v) override {
+    emit_array(data_, "int8_t", name, v, &const_bytes);
+  }
+  void array(const std::string& name, const std::vector<int16_t>& v) override {
+    emit_array(data_, "int16_t", name, v, &const_bytes);
+  }
+  void array(const std::string& name, const std::vector<int32_t>& v) override {
+    emit_array(data_, "int32_t", name, v, &const_bytes);
+  }
+  const QuantParams& quant(int tensor) const override { return m.tensor_quant[tensor]; }
 
   const Layer& layer(int i) const { return m.graph.layers[i]; }
   const QuantParams& q(int tensor) const { return m.tensor_quant[tensor]; }
@@ -48,54 +56,25 @@ struct Emitter {
     return arena_at(plan.tensors[t].offset);
   }
 
-  // The weights, biases and requantisation arrays of layer i.
+  // The constants of layer i (weights, biases, requantisation, parameter blocks).
   void emit_constants(int i) {
     const Layer& l = layer(i);
-    const Int8Layer& ql = m.layers[i];
-    data << fmt::format("\n/* layer {}: {} {} {}x{} s{}, {}x{}x{} -> {}x{}x{} */\n", i, l.name(),
-                        op_kind_name(l.kind), l.kernel, l.kernel, l.stride, l.in.h, l.in.w,
-                        l.in.c, l.out.h, l.out.w, l.out.c);
-    if (l.kind == OpKind::Add) {
-      data << fmt::format(
-          "static const tn_add_params_t add{} = {{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}}};\n", i,
-          q(l.inputs[0]).zero_point, q(l.inputs[1]).zero_point, q(l.output).zero_point,
-          ql.left_shift, ql.input1_multiplier, ql.input1_shift, ql.input2_multiplier,
-          ql.input2_shift, ql.output_multiplier, ql.output_shift, ql.act_min, ql.act_max);
-      return;
-    }
-    if (l.kind == OpKind::AvgPool) return;
-    emit_array(data, "int8_t", fmt::format("w{}", i), ql.weight, &const_bytes);
-    emit_array(data, "int32_t", fmt::format("b{}", i), ql.bias, &const_bytes);
-    emit_array(data, "int32_t", fmt::format("m{}", i), ql.multiplier, &const_bytes);
-    emit_array(data, "int32_t", fmt::format("s{}", i), ql.shift, &const_bytes);
-    if (l.kind == OpKind::FullyConnected) {
-      data << fmt::format(
-          "static const tn_fc_params_t p{} = {{{}, {}, {}, {}, {}, {}, m{}, s{}, 1}};\n", i,
-          l.in.c, l.out.c, q(l.inputs[0]).zero_point, q(l.output).zero_point, ql.act_min,
-          ql.act_max, i, i);
-    }
-  }
-  // A conv params struct for a given geometry.
-  std::string conv_params(int i, int h_in, int w_in, int h_out, int w_out, int pt, int pl, int pb,
-                          int pr) const {
-    const Layer& l = layer(i);
-    const Int8Layer& ql = m.layers[i];
-    return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, m{}, s{}}}",
-                       h_in, w_in, l.in.c, h_out, w_out, l.out.c, l.kernel, l.kernel, l.stride,
-                       l.stride, pt, pl, pb, pr, q(l.inputs[0]).zero_point,
-                       q(l.output).zero_point, ql.act_min, ql.act_max, i, i);
+    data_ << fmt::format("\n/* layer {}: {} {} {}x{} s{}, {}x{}x{} -> {}x{}x{} */\n", i, l.name(),
+                         l.op->name(), l.kernel, l.kernel, l.stride, l.in.h, l.in.w, l.in.c,
+                         l.out.h, l.out.w, l.out.c);
+    l.op->emit_constants(*this, i, l, m.layers[i]);
   }
 
   std::string profile_end(int i, const std::string& slot, const std::string& h_in,
                           const std::string& w_in, const std::string& h_out,
-                          const std::string& w_out, const std::string& macs) const {
+                          const std::string& w_out, const std::string& macs) const override {
     const Layer& l = layer(i);
     return fmt::format("    TN_PROFILE_END({}, \"{}\", {}, {}, {}, {}, {}, {}, {}, {}, {}, {});\n",
-                       slot, op_kind_name(l.kind), l.kernel, l.kernel, l.stride, h_in, w_in,
+                       slot, l.op->name(), l.kernel, l.kernel, l.stride, h_in, w_in,
                        l.in.c, h_out, w_out, l.out.c, macs);
   }
 
-  std::string scratch_arg(int i, bool q15) const {
+  std::string scratch(int i, bool q15) const override {
     const PlacedBuffer& s = plan.scratch[i];
     if (!s.placed()) return "0";
     return q15 ? fmt::format("(int16_t *){}", arena_at(s.offset)) : arena_at(s.offset);
@@ -105,33 +84,13 @@ struct Emitter {
   void emit_layer(int i) {
     const Layer& l = layer(i);
     const std::string in = tensor_at(l.inputs[0]), out = tensor_at(l.output);
-    body << fmt::format("  /* {}: {} */\n", i, l.name());
-    body << fmt::format("  TN_PROFILE_BEGIN({});\n", i);
-    switch (l.kind) {
-      case OpKind::Conv:
-      case OpKind::Pointwise:
-      case OpKind::Depthwise:
-        data << fmt::format("static const tn_conv_params_t p{} = {};\n", i,
-                            conv_params(i, l.in.h, l.in.w, l.out.h, l.out.w, l.pad, l.pad, l.pad, l.pad));
-        body << fmt::format("  rc = {}(&p{}, {}, w{}, b{}, {}, {});\n", kernel_fn(l.kind), i, in,
-                            i, i, out, scratch_arg(i, l.kind != OpKind::Depthwise));
-        break;
-      case OpKind::Add:
-        body << fmt::format("  rc = tn_add_s8(&add{}, {}, {}, {}, {});\n", i, in,
-                            tensor_at(l.inputs[1]), out, l.out.elements());
-        break;
-      case OpKind::AvgPool:
-        body << fmt::format("  rc = tn_avgpool_global_s8({}, {}, {}, {}, -128, 127, {});\n", in,
-                            l.in.h, l.in.w, l.in.c, out);
-        break;
-      case OpKind::FullyConnected:
-        body << fmt::format("  rc = tn_fully_connected_s8(&p{}, {}, w{}, b{}, {});\n", i, in, i,
-                            i, out);
-        break;
-    }
-    body << profile_end(i, std::to_string(i), std::to_string(l.in.h), std::to_string(l.in.w),
-                        std::to_string(l.out.h), std::to_string(l.out.w), std::to_string(l.macs));
-    body << "  if (rc != TN_OK) return rc;\n";
+    body_ << fmt::format("  /* {}: {} */\n", i, l.name());
+    body_ << fmt::format("  TN_PROFILE_BEGIN({});\n", i);
+    const std::string ins[2] = {in, l.inputs[1] >= 0 ? tensor_at(l.inputs[1]) : std::string()};
+    l.op->emit_call(*this, i, l, m.layers[i], ins, out);
+    body_ << profile_end(i, std::to_string(i), std::to_string(l.in.h), std::to_string(l.in.w),
+                         std::to_string(l.out.h), std::to_string(l.out.w), std::to_string(l.macs));
+    body_ << "  if (rc != TN_OK) return rc;\n";
   }
 
   // The patch stage: per patch, crop the image region (from the arena or straight from the
@@ -148,8 +107,8 @@ struct Emitter {
       return plan.tensors[t].offset;
     };
     // Per patch: image crop {y0, x0, h, w}, output tile {y0, x0, h, w}.
-    data << fmt::format("\n/* patch stage: {}x{} patches over layers [0, {}) */\n", pp.patches,
-                        pp.patches, end);
+    data_ << fmt::format("\n/* patch stage: {}x{} patches over layers [0, {}) */\n", pp.patches,
+                         pp.patches, end);
     std::vector<int16_t> crop, tile;
     for (int q = 0; q < P; ++q) {
       const Rect& c = pp.region(q, 0);
@@ -157,18 +116,23 @@ struct Emitter {
       for (int v : {c.y0, c.x0, c.h(), c.w()}) crop.push_back(static_cast<int16_t>(v));
       for (int v : {t.y0, t.x0, t.h(), t.w()}) tile.push_back(static_cast<int16_t>(v));
     }
-    emit_array(data, "int16_t", "patch_crop", crop, &const_bytes);
-    emit_array(data, "int16_t", "patch_tile", tile, &const_bytes);
+    array("patch_crop", crop);
+    array("patch_tile", tile);
+    // Per layer and patch, 8 geometry values (ops/op.h, emit_patch_call): by the patch rule.
     for (int i = 0; i < end; ++i) {
       const Layer& l = layer(i);
       std::vector<int16_t> geom;
       for (int q = 0; q < P; ++q) {
         const PatchStep& s = pp.step(q, i);
-        if (l.kind == OpKind::Add) {
+        if (l.op->patch_rule() == PatchRule::Elementwise) {
           // {h, w, dy0, dx0, w0, dy1, dx1, w1}: each input's rows inside its stored region.
           geom.push_back(static_cast<int16_t>(s.out.h()));
           geom.push_back(static_cast<int16_t>(s.out.w()));
           for (int k = 0; k < 2; ++k) {
+            if (k >= l.num_inputs()) {
+              geom.insert(geom.end(), 3, 0);
+              continue;
+            }
             const Rect& r = pp.region(q, l.inputs[k]);
             geom.push_back(static_cast<int16_t>(s.in[k].y0 - r.y0));
             geom.push_back(static_cast<int16_t>(s.in[k].x0 - r.x0));
@@ -185,53 +149,29 @@ struct Emitter {
           }
         }
       }
-      emit_array(data, "int16_t", fmt::format("g{}", i), geom, &const_bytes);
-      if (l.kind != OpKind::Add) {
-        data << fmt::format("static const tn_conv_params_t p{} = {};\n", i,
-                            conv_params(i, 0, 0, 0, 0, 0, 0, 0, 0));
-      }
+      array(fmt::format("g{}", i), geom);
+      l.op->emit_patch_constants(*this, i, l, m.layers[i]);
     }
-    body << fmt::format("  /* patch stage: layers 0..{} run on {} patches */\n", end - 1, P);
-    body << fmt::format("  for (q = 0; q < {}; ++q) {{\n", P);
-    body << "    const int16_t *c = patch_crop + 4 * q, *t = patch_tile + 4 * q;\n";
-    body << fmt::format("    tn_crop_s8({}, {}, {}, {}, c[0], c[1], c[2], c[3], {}, {});\n",
-                        tensor_at(0), img.h, img.w, img.c, q(0).zero_point,
-                        arena_at(pp.crop.offset));
+    body_ << fmt::format("  /* patch stage: layers 0..{} run on {} patches */\n", end - 1, P);
+    body_ << fmt::format("  for (q = 0; q < {}; ++q) {{\n", P);
+    body_ << "    const int16_t *c = patch_crop + 4 * q, *t = patch_tile + 4 * q;\n";
+    body_ << fmt::format("    tn_crop_s8({}, {}, {}, {}, c[0], c[1], c[2], c[3], {}, {});\n",
+                         tensor_at(0), img.h, img.w, img.c, q(0).zero_point,
+                         arena_at(pp.crop.offset));
     for (int i = 0; i < end; ++i) {
       const Layer& l = layer(i);
-      body << fmt::format("    /* {}: {} */\n", i, l.name());
-      if (l.kind == OpKind::Add) {
-        body << fmt::format("    {{\n      const int16_t *g = g{} + 8 * q;\n", i);
-        body << "      int32_t r;\n";
-        body << "      TN_PROFILE_BEGIN(slot);\n";
-        body << fmt::format(
-            "      for (r = 0; r < g[0]; ++r) {{\n"
-            "        rc = tn_add_s8(&add{0}, {1} + ((r + g[2]) * g[4] + g[3]) * {4}, "
-            "{2} + ((r + g[5]) * g[7] + g[6]) * {4}, {3} + r * g[1] * {4}, g[1] * {4});\n"
-            "        if (rc != TN_OK) return rc;\n      }}\n",
-            i, arena_at(buffer(l.inputs[0])), arena_at(buffer(l.inputs[1])),
-            arena_at(buffer(l.output)), l.out.c);
-        body << "  " << profile_end(i, "slot++", "g[0]", "g[1]", "g[0]", "g[1]", "0");
-        body << "    }\n";
-        continue;
-      }
-      body << fmt::format("    {{\n      const int16_t *g = g{} + 8 * q;\n", i);
-      body << fmt::format("      tn_conv_params_t p = p{};\n", i);
-      body << "      p.h_in = g[0]; p.w_in = g[1]; p.h_out = g[2]; p.w_out = g[3];\n";
-      body << "      p.pad_top = g[4]; p.pad_left = g[5]; p.pad_bottom = g[6]; p.pad_right = g[7];\n";
-      body << "      TN_PROFILE_BEGIN(slot);\n";
-      body << fmt::format("      rc = {}(&p, {}, w{}, b{}, {}, {});\n", kernel_fn(l.kind),
-                          arena_at(buffer(l.inputs[0])), i, i, arena_at(buffer(l.output)),
-                          scratch_arg(i, l.kind != OpKind::Depthwise));
-      const int64_t per_pixel = l.macs / (static_cast<int64_t>(l.out.h) * l.out.w);
-      body << "  " << profile_end(i, "slot++", "g[0]", "g[1]", "g[2]", "g[3]",
-                                  fmt::format("(int32_t)g[2] * g[3] * {}", per_pixel));
-      body << "      if (rc != TN_OK) return rc;\n    }\n";
+      body_ << fmt::format("    /* {}: {} */\n", i, l.name());
+      body_ << fmt::format("    {{\n      const int16_t *g = g{} + 8 * q;\n", i);
+      const std::string ins[2] = {
+          arena_at(buffer(l.inputs[0])),
+          l.inputs[1] >= 0 ? arena_at(buffer(l.inputs[1])) : std::string()};
+      l.op->emit_patch_call(*this, i, l, ins, arena_at(buffer(l.output)));
+      body_ << "    }\n";
     }
-    body << fmt::format("    tn_copy_patch_s8({}, t[3], 0, 0, {}, {}, t[0], t[1], t[2], t[3], {});\n",
-                        arena_at(pp.tile.offset), arena_at(plan.tensors[pp.stage_output].offset),
-                        so.w, so.c);
-    body << "  }\n";
+    body_ << fmt::format("    tn_copy_patch_s8({}, t[3], 0, 0, {}, {}, t[0], t[1], t[2], t[3], {});\n",
+                         arena_at(pp.tile.offset), arena_at(plan.tensors[pp.stage_output].offset),
+                         so.w, so.c);
+    body_ << "  }\n";
   }
 };
 
@@ -256,7 +196,7 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan) {
                                   " in place over the caller's input image");
     }
   }
-  Emitter e{model, plan, {}, {}, 0};
+  Emitter e(model, plan);
   for (int i = 0; i < static_cast<int>(g.layers.size()); ++i) e.emit_constants(i);
   if (plan.patched) e.emit_patch_stage();
   for (int i = first_layer; i < static_cast<int>(g.layers.size()); ++i) e.emit_layer(i);
@@ -306,7 +246,7 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan) {
     << (in_arena ? "" : ";\n   the input image is not in it") << ". */\n"
     << "#if defined(__GNUC__)\n__attribute__((aligned(8)))\n#endif\n"
     << "static int8_t tn_arena[" << plan.arena_bytes << "];\n"
-    << e.data.str() << "\n";
+    << e.data_.str() << "\n";
   if (in_arena) {
     c << "int8_t *tinynas_input(void) { return " << arena_at(plan.tensors[g.input].offset) << "; }\n";
   }
@@ -316,7 +256,7 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan) {
     << "  int rc;\n";
   if (plan.patched) c << "  int q;\n  int32_t slot = " << g.layers.size() << ";\n  (void)slot;\n";
   if (!in_arena) c << "  if (input == 0) return TN_ERR_ARG;\n";
-  c << e.body.str() << "  return TN_OK;\n}\n";
+  c << e.body_.str() << "  return TN_OK;\n}\n";
   out.source = c.str();
   return out;
 }

@@ -10,7 +10,7 @@
 #include "estimators/mcu.h"
 #include "search_spaces/arch_spec.h"
 #include "supernet/labelled_images.h"
-#include "supernet/layer_weights.h"
+#include "ops/layer_weights.h"
 
 namespace tinynas {
 

@@ -6,20 +6,15 @@
 #include <vector>
 
 #include "search_spaces/net_graph.h"
-#include "supernet/layer_weights.h"
+#include "ops/layer_weights.h"
 
 namespace tinynas {
 
-// Folded weights in the runtime's layouts: conv [cout][kh][kw][cin] (OHWI), pointwise
-// [cout][cin], depthwise [kh][kw][c], fully connected [out][in]; bias per output channel.
-struct FloatLayer {
-  std::vector<float> weight;
-  std::vector<float> bias;
-};
-
 struct FloatModel {
   NetGraph graph;
-  std::vector<FloatLayer> layers;  // one per graph layer (empty for add and pool)
+  // One per graph layer, folded by its operator (ops/): conv [cout][kh][kw][cin] (OHWI),
+  // pointwise [cout][cin], depthwise [kh][kw][c], fully connected [out][in]; empty without weights.
+  std::vector<FloatLayer> layers;
 
   // Folds batch norm into the weights and reorders them; throws std::invalid_argument naming the
   // layer when a size does not match the graph.

@@ -1,5 +1,6 @@
 // Post-training int8 quantisation to the TF-Lite int8 specification, and the C++ reference
-// simulation of exactly that arithmetic (nas/quant_math.h). Per-channel symmetric weights in
+// simulation of exactly that arithmetic (the runtime's requantisation, called from the operators'
+// descriptors in ops/). Per-channel symmetric weights in
 // [-127, 127], asymmetric per-tensor activations from calibration ranges, int32 bias with
 // scale = input scale × weight scale, Q31 multiplier + shift requantisation. Global average
 // pooling keeps its input's scale and zero point (as TF-Lite Micro requires).
@@ -13,29 +14,8 @@
 
 namespace tinynas {
 
-struct QuantParams {
-  float scale = 1.0f;
-  int32_t zero_point = 0;
-  int8_t quantize(float x) const;
-  float dequantize(int8_t q) const { return scale * (static_cast<int32_t>(q) - zero_point); }
-};
-
 // Asymmetric int8 parameters covering [min, max] (widened to include 0).
 QuantParams choose_quant_params(float min, float max);
-
-struct Int8Layer {
-  // conv / pointwise / depthwise / fc
-  std::vector<int8_t> weight;       // the runtime's layout (see FloatLayer)
-  std::vector<int32_t> bias;
-  std::vector<float> weight_scale;  // per output channel
-  std::vector<int32_t> multiplier;  // per output channel, Q31
-  std::vector<int32_t> shift;       // per output channel
-  int32_t act_min = -128, act_max = 127;
-  // add (TF-Lite's int8 ADD)
-  int left_shift = 20;
-  int32_t input1_multiplier = 0, input2_multiplier = 0, output_multiplier = 0;
-  int32_t input1_shift = 0, input2_shift = 0, output_shift = 0;
-};
 
 // Running min/max of every tensor over calibration images.
 class RangeObserver {

@@ -4,28 +4,6 @@
 
 namespace tinynas {
 
-const char* op_kind_name(OpKind kind) {
-  switch (kind) {
-    case OpKind::Conv: return "conv";
-    case OpKind::Pointwise: return "pointwise";
-    case OpKind::Depthwise: return "depthwise";
-    case OpKind::Add: return "add";
-    case OpKind::AvgPool: return "avgpool";
-    case OpKind::FullyConnected: return "fc";
-  }
-  return "?";
-}
-
-bool parse_op_kind(const std::string& name, OpKind* kind) {
-  for (int i = 0; i < kNumOpKinds; ++i) {
-    if (name == op_kind_name(static_cast<OpKind>(i))) {
-      *kind = static_cast<OpKind>(i);
-      return true;
-    }
-  }
-  return false;
-}
-
 const char* layer_role_name(LayerRole role) {
   switch (role) {
     case LayerRole::Stem: return "stem";
@@ -75,6 +53,13 @@ int NetGraph::patch_stage_end() const {
 
 namespace {
 
+// The operators this lowering uses, looked up once (lower() runs in the search's hot loop).
+struct Ops {
+  const OpDescriptor &conv = op("conv"), &pointwise = op("pointwise"),
+                     &depthwise = op("depthwise"), &add = op("add"), &avgpool = op("avgpool"),
+                     &fc = op("fc");
+};
+
 struct Builder {
   NetGraph* g;
 
@@ -86,11 +71,11 @@ struct Builder {
     return static_cast<int>(g->tensors.size()) - 1;
   }
 
-  // Appends a layer reading `in` (and `in2` for Add) and returns its output tensor.
-  int add(OpKind kind, LayerRole role, int in, int in2, int out_c, int kernel, int stride,
-          bool relu6, int stage, int block) {
+  // Appends a layer reading `in` (and `in2` for a two-input operator) and returns its output.
+  int add(const OpDescriptor& op, LayerRole role, int in, int in2, int out_c, int kernel,
+          int stride, bool relu6, int stage, int block) {
     Layer l;
-    l.kind = kind;
+    l.op = &op;
     l.role = role;
     l.inputs[0] = in;
     l.inputs[1] = in2;
@@ -101,38 +86,7 @@ struct Builder {
     l.relu6 = relu6;
     l.stage = stage;
     l.block = block;
-    const int cin = l.in.c;
-    switch (kind) {
-      case OpKind::Conv:
-      case OpKind::Pointwise:
-      case OpKind::Depthwise: {
-        l.out = {conv_out_size(l.in.h, kernel, stride), conv_out_size(l.in.w, kernel, stride),
-                 out_c};
-        const int64_t pix = static_cast<int64_t>(l.out.h) * l.out.w;
-        const int64_t taps = static_cast<int64_t>(kernel) * kernel;
-        if (kind == OpKind::Depthwise) {
-          l.macs = pix * out_c * taps;
-          l.weights = out_c * taps;
-        } else {
-          l.macs = pix * out_c * taps * cin;
-          l.weights = static_cast<int64_t>(out_c) * taps * cin;
-        }
-        l.biases = out_c;
-        break;
-      }
-      case OpKind::Add:
-        l.out = l.in;
-        break;
-      case OpKind::AvgPool:
-        l.out = {1, 1, cin};
-        break;
-      case OpKind::FullyConnected:
-        l.out = {1, 1, out_c};
-        l.macs = static_cast<int64_t>(cin) * out_c;
-        l.weights = static_cast<int64_t>(cin) * out_c;
-        l.biases = out_c;
-        break;
-    }
+    op.infer(&l, out_c);
     const int layer_index = static_cast<int>(g->layers.size());
     l.output = add_tensor(l.out, layer_index);
     g->tensors[in].last_consumer = layer_index;
@@ -148,11 +102,12 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   g->tensors.clear();
   g->layers.clear();
   g->patch = arch.patch;
+  static const Ops ops;
   Builder b{g};
   const double w = arch.width;
   g->input = b.add_tensor({arch.resolution, arch.resolution, space.input_channels}, -1);
 
-  int x = b.add(OpKind::Conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel,
+  int x = b.add(ops.conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel,
                 space.stem_stride, true, -1, -1);
   int block = 0;
   for (std::size_t s = 0; s < arch.stages.size(); ++s) {
@@ -165,13 +120,13 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
       const int st = static_cast<int>(s);
       int y = x;
       if (bc.expand != 1) {
-        y = b.add(OpKind::Pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, true, st, block);
+        y = b.add(ops.pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, true, st, block);
       }
-      y = b.add(OpKind::Depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, stride, true,
+      y = b.add(ops.depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, stride, true,
                 st, block);
-      y = b.add(OpKind::Pointwise, LayerRole::Project, y, -1, out_c, 1, 1, false, st, block);
+      y = b.add(ops.pointwise, LayerRole::Project, y, -1, out_c, 1, 1, false, st, block);
       if (stride == 1 && in_c == out_c) {
-        y = b.add(OpKind::Add, LayerRole::Residual, y, x, out_c, 1, 1, false, st, block);
+        y = b.add(ops.add, LayerRole::Residual, y, x, out_c, 1, 1, false, st, block);
       }
       x = y;
       ++block;
@@ -180,10 +135,10 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   g->num_blocks = block;
   const int head_c = space.head_width(w);
   if (head_c > 0) {
-    x = b.add(OpKind::Pointwise, LayerRole::Head, x, -1, head_c, 1, 1, true, -1, block);
+    x = b.add(ops.pointwise, LayerRole::Head, x, -1, head_c, 1, 1, true, -1, block);
   }
-  x = b.add(OpKind::AvgPool, LayerRole::Pool, x, -1, 0, 1, 1, false, -1, block);
-  x = b.add(OpKind::FullyConnected, LayerRole::Classifier, x, -1, space.num_classes, 1, 1, false,
+  x = b.add(ops.avgpool, LayerRole::Pool, x, -1, 0, 1, 1, false, -1, block);
+  x = b.add(ops.fc, LayerRole::Classifier, x, -1, space.num_classes, 1, 1, false,
             -1, block);
   g->output = x;
 }

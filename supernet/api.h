@@ -10,7 +10,7 @@
 
 #include "search_spaces/arch_spec.h"
 #include "search_spaces/search_space.h"
-#include "supernet/layer_weights.h"
+#include "ops/layer_weights.h"
 #include "supernet/train_config.h"
 
 namespace tinynas {

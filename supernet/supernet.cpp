@@ -306,15 +306,19 @@ namespace {
 // last consumer.
 torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
                         const std::function<torch::Tensor(std::size_t, const torch::Tensor&)>& weighted) {
+  // The parameter-free operators the space's lowering uses, in torch; every other layer is a
+  // module of the supernet (or of the extracted subnet).
+  static const OpDescriptor* const add_op = &op("add");
+  static const OpDescriptor* const avgpool_op = &op("avgpool");
   std::vector<torch::Tensor> values(g.tensors.size());
   values[g.input] = std::move(x);
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
     const torch::Tensor& in = values[l.inputs[0]];
     torch::Tensor y;
-    if (l.kind == OpKind::Add) {
+    if (l.op == add_op) {
       y = in + values[l.inputs[1]];
-    } else if (l.kind == OpKind::AvgPool) {
+    } else if (l.op == avgpool_op) {
       // sum() then divide, not mean() or adaptive_avg_pool2d(): sum's backward hands an expanded
       // (stride 0) gradient to the layers below, which their NHWC backward kernels take as it
       // is; the others materialise an NCHW gradient and the convolutions' backward runs 2-3x
@@ -346,14 +350,9 @@ torch::Tensor SupernetImpl::forward(torch::Tensor x) {
   x = resize_to(x, arch_.resolution);
   return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
     const Op& op = plan_[i];
-    switch (op.layer->kind) {
-      case OpKind::Depthwise:
-        return op.bn->forward(op.dw->forward(in));
-      case OpKind::FullyConnected:
-        return fc_->forward(in);
-      default:
-        return op.bn->forward(op.conv->forward(in));
-    }
+    if (op.dw) return op.bn->forward(op.dw->forward(in));
+    if (op.conv) return op.bn->forward(op.conv->forward(in));
+    return fc_->forward(in);
   });
 }
 
@@ -412,12 +411,12 @@ std::vector<LayerWeights> SupernetImpl::extract_weights(const ArchSpec& arch) {
   for (const Op& op : plan_) {
     const Layer& l = *op.layer;
     LayerWeights lw;
-    lw.kind = l.kind;
+    lw.op = l.op;
     lw.role = l.role;
     torch::Tensor w;
     if (op.conv) w = op.conv->active_weight();
     if (op.dw) w = op.dw->active_weight();
-    if (l.kind == OpKind::FullyConnected) {
+    if (l.role == LayerRole::Classifier) {
       w = fc_->active_weight();
       lw.bias = to_floats(fc_->bias);
     }
@@ -507,8 +506,10 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
     const Layer& l = graph_.layers[i];
     const LayerWeights& w = weights[i];
     const std::string name = "l" + std::to_string(i);
-    if (l.kind == OpKind::Conv || l.kind == OpKind::Pointwise || l.kind == OpKind::Depthwise) {
-      const int64_t groups = l.kind == OpKind::Depthwise ? l.out.c : 1;
+    // The weights' shape says what the layer is: OIHW [out, in / groups, k, k] a convolution,
+    // [out, in] a linear layer.
+    if (w.weight_shape.size() == 4) {
+      const int64_t groups = l.in.c / w.weight_shape[1];
       auto conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in.c, l.out.c, l.kernel)
                                         .stride(l.stride)
                                         .padding(l.pad)
@@ -522,7 +523,7 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
       bn->running_mean.copy_(from_floats(w.bn_mean, {l.out.c}));
       bn->running_var.copy_(from_floats(w.bn_var, {l.out.c}));
       bns_[i] = register_module(name + "_bn", bn);
-    } else if (l.kind == OpKind::FullyConnected) {
+    } else if (w.weight_shape.size() == 2) {
       fc_ = register_module("fc", torch::nn::Linear(l.in.c, l.out.c));
       fc_->weight.copy_(from_floats(w.weight, w.weight_shape));
       fc_->bias.copy_(from_floats(w.bias, {l.out.c}));
@@ -534,8 +535,8 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
 torch::Tensor SubnetImpl::forward(torch::Tensor x) {
   x = resize_to(x, resolution());
   return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
-    if (graph_.layers[i].kind == OpKind::FullyConnected) return fc_->forward(in);
-    return bns_[i]->forward(convs_[i]->forward(in));
+    if (convs_[i]) return bns_[i]->forward(convs_[i]->forward(in));
+    return fc_->forward(in);
   });
 }
 

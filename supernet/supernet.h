@@ -18,7 +18,7 @@
 #include "search_spaces/net_graph.h"
 #include "search_spaces/search_space.h"
 #include "supernet/elastic.h"
-#include "supernet/layer_weights.h"
+#include "ops/layer_weights.h"
 
 namespace tinynas {
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "search_spaces/arch_sampler.h"
 #include "test_util.h"
 
@@ -20,9 +22,13 @@ McuSpec test_mcu(int64_t sram, int64_t flash) {
   m.sram_bytes = sram;
   m.flash_bytes = flash;
   m.code.runtime = 6000;
-  m.code.per_layer.fill(50);
+  std::fill(m.code.per_layer.begin(), m.code.per_layer.end(), 50);
   m.code.patch = 500;
-  m.code.kernels = {{2000, 1000, 1500, 300, 200, 400}};
+  for (const auto& [kind, bytes] : std::vector<std::pair<const char*, int64_t>>{
+           {"conv", 2000}, {"pointwise", 1000}, {"depthwise", 1500}, {"add", 300},
+           {"avgpool", 200}, {"fc", 400}}) {
+    m.code.kernels[op(kind).id()] = bytes;
+  }
   return m;
 }
 

@@ -36,15 +36,15 @@ NetGraph tiny_graph(int stage_channels, int resolution = 8) {
 }
 
 TEST(ScratchBytes, FollowTheRuntimeContract) {
-  EXPECT_EQ(layer_scratch_bytes(OpKind::Conv, 3, 224, 224, 3), 2 * 3 * 3 * 3 * 2);  // 108
-  EXPECT_EQ(layer_scratch_bytes(OpKind::Conv, 5, 7, 7, 16), 2 * 5 * 5 * 16 * 2);
-  EXPECT_EQ(layer_scratch_bytes(OpKind::Pointwise, 1, 56, 56, 24), 2 * 24 * 2);
+  EXPECT_EQ(layer_scratch_bytes(op("conv"), 3, 224, 224, 3), 2 * 3 * 3 * 3 * 2);  // 108
+  EXPECT_EQ(layer_scratch_bytes(op("conv"), 5, 7, 7, 16), 2 * 5 * 5 * 16 * 2);
+  EXPECT_EQ(layer_scratch_bytes(op("pointwise"), 1, 56, 56, 24), 2 * 24 * 2);
   // The runtime's tn_depthwise_scratch_bytes_k: the input plane with a k/2 border, + 4.
-  EXPECT_EQ(layer_scratch_bytes(OpKind::Depthwise, 3, 112, 112, 96), 114 * 114 + 4);
-  EXPECT_EQ(layer_scratch_bytes(OpKind::Depthwise, 7, 7, 9, 96), 13 * 15 + 4);
-  EXPECT_EQ(layer_scratch_bytes(OpKind::Add, 1, 56, 56, 24), 0);
-  EXPECT_EQ(layer_scratch_bytes(OpKind::AvgPool, 1, 7, 7, 1280), 0);
-  EXPECT_EQ(layer_scratch_bytes(OpKind::FullyConnected, 1, 1, 1, 1280), 0);
+  EXPECT_EQ(layer_scratch_bytes(op("depthwise"), 3, 112, 112, 96), 114 * 114 + 4);
+  EXPECT_EQ(layer_scratch_bytes(op("depthwise"), 7, 7, 9, 96), 13 * 15 + 4);
+  EXPECT_EQ(layer_scratch_bytes(op("add"), 1, 56, 56, 24), 0);
+  EXPECT_EQ(layer_scratch_bytes(op("avgpool"), 1, 7, 7, 1280), 0);
+  EXPECT_EQ(layer_scratch_bytes(op("fc"), 1, 1, 1, 1280), 0);
 }
 
 TEST(Alignment, OneConstantForSizesAndOffsets) {
@@ -75,7 +75,7 @@ TEST(MemoryPlan, DepthwiseRunsInPlaceWhenItsInputDiesThere) {
   // pool -> 4; fc -> 10.
   const NetGraph g = tiny_graph(4);
   ASSERT_EQ(g.layers.size(), 5u);
-  ASSERT_EQ(g.layers[1].kind, OpKind::Depthwise);
+  ASSERT_EQ(g.layers[1].op, &op("depthwise"));
   const MemoryPlan p = plan_memory(g);
   EXPECT_EQ(p.in_place[1], 0);
   EXPECT_EQ(p.tensors[2].offset, p.tensors[1].offset);  // output over input
@@ -95,7 +95,7 @@ TEST(MemoryPlan, DepthwiseNotInPlaceWhileAResidualStillNeedsItsInput) {
   // the dw and by the add, and must survive the dw.
   const NetGraph g = tiny_graph(8);
   ASSERT_EQ(g.layers.size(), 6u);
-  ASSERT_EQ(g.layers[3].kind, OpKind::Add);
+  ASSERT_EQ(g.layers[3].op, &op("add"));
   const MemoryPlan p = plan_memory(g);
   EXPECT_EQ(p.in_place[1], -1);
   EXPECT_EQ(p.in_place[3], 0);  // the add writes over the project output

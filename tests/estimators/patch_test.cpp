@@ -129,7 +129,7 @@ Tensor run_layer(const Layer& l, const std::vector<int32_t>& w, const Tensor& in
   o.r = out;
   o.c = l.out.c;
   o.v.assign(static_cast<std::size_t>(out.h()) * out.w() * o.c, 0);
-  if (l.kind == OpKind::Add) {
+  if (l.op == &op("add")) {
     EXPECT_EQ(in.r, out);
     for (int y = 0; y < out.h(); ++y)
       for (int x = 0; x < out.w(); ++x)
@@ -154,7 +154,7 @@ Tensor run_layer(const Layer& l, const std::vector<int32_t>& w, const Tensor& in
             const int iy = oy * s + ky - pt, ix = ox * s + kx - pl;
             if (iy < 0 || iy >= hin || ix < 0 || ix >= win) continue;  // zero padding
             const int32_t* px = &in.v[(iy * win + ix) * cin];
-            if (l.kind == OpKind::Depthwise) {
+            if (l.op == &op("depthwise")) {
               acc += int64_t{px[co]} * w[(ky * k + kx) * o.c + co];
             } else {
               for (int ci = 0; ci < cin; ++ci) {
@@ -189,7 +189,7 @@ void check_patch_execution(const NetGraph& g, const MemoryPlan& plan, const std:
   for (int i = 0; i < pp.stage_end; ++i) {
     const Layer& l = g.layers[i];
     const Tensor& in = full[l.inputs[0]];
-    const Tensor* in2 = l.kind == OpKind::Add ? &full[l.inputs[1]] : nullptr;
+    const Tensor* in2 = l.op == &op("add") ? &full[l.inputs[1]] : nullptr;
     const Rect all{0, 0, l.out.h, l.out.w};
     // Layer by layer: symmetric k/2 padding; the bottom/right pad is what the window reaches.
     const int pb = std::max(0, (l.out.h - 1) * l.stride + l.kernel - l.pad - l.in.h);
@@ -216,7 +216,7 @@ void check_patch_execution(const NetGraph& g, const MemoryPlan& plan, const std:
       EXPECT_EQ(s.out, pp.region(q, l.output)) << l.name();
       EXPECT_EQ(s.in[0], loc[l.inputs[0]].r) << l.name() << ": a conv reads its whole input";
       const Tensor* in2 = nullptr;
-      if (l.kind == OpKind::Add) {
+      if (l.op == &op("add")) {
         in2 = &loc[l.inputs[1]];
         const Rect& rd = s.in[1];
         EXPECT_TRUE(rd.y0 >= in2->r.y0 && rd.y1 <= in2->r.y1 && rd.x0 >= in2->r.x0 &&

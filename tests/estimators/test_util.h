@@ -128,8 +128,8 @@ inline int64_t independent_lower_bound(const NetGraph& g, bool input_in_arena) {
     const auto in_place_ok = [&](int t) {
       return g.tensors[t].last_consumer == i && (t != g.input || input_in_arena);
     };
-    if ((l.kind == OpKind::Depthwise && in_place_ok(l.inputs[0])) ||
-        (l.kind == OpKind::Add && (in_place_ok(l.inputs[0]) || in_place_ok(l.inputs[1])))) {
+    if ((l.op == &op("depthwise") && in_place_ok(l.inputs[0])) ||
+        (l.op == &op("add") && (in_place_ok(l.inputs[0]) || in_place_ok(l.inputs[1])))) {
       live -= std::min(g.tensors[l.inputs[0]].bytes(), g.tensors[l.output].bytes());
     }
     best = std::max(best, live);
@@ -145,7 +145,7 @@ inline NetGraph in_place_over_image_graph() {
   const Shape s{4, 4, 8};
   g.tensors = {{s, -1, 1}, {s, 0, 1}, {s, 1, 2}, {s, 2, -1}};
   Layer dw;
-  dw.kind = OpKind::Depthwise;
+  dw.op = &op("depthwise");
   dw.in = dw.out = s;
   dw.kernel = 3;
   dw.pad = 1;
@@ -154,7 +154,7 @@ inline NetGraph in_place_over_image_graph() {
   dw.biases = s.c;
   dw.relu6 = true;
   Layer add;
-  add.kind = OpKind::Add;
+  add.op = &op("add");
   add.in = add.out = s;
   g.layers = {dw, add, dw};
   g.layers[0].inputs[0] = 0;

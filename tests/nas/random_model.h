@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "search_spaces/net_graph.h"
-#include "supernet/layer_weights.h"
+#include "ops/layer_weights.h"
 
 namespace tinynas {
 
@@ -18,13 +18,13 @@ inline std::vector<LayerWeights> random_weights(const NetGraph& g, uint64_t seed
   std::vector<LayerWeights> out(g.layers.size());
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
-    if (l.kind == OpKind::Add || l.kind == OpKind::AvgPool) continue;
-    const int cin = l.kind == OpKind::Depthwise ? 1 : l.in.c;
+    if (l.op == &op("add") || l.op == &op("avgpool")) continue;
+    const int cin = l.op == &op("depthwise") ? 1 : l.in.c;
     const int fan_in = cin * l.kernel * l.kernel;
     const float stdev = std::sqrt(2.0f / fan_in);
     out[i].weight.resize(static_cast<std::size_t>(l.out.c) * fan_in);
     for (float& w : out[i].weight) w = normal(rng) * stdev;
-    if (l.kind == OpKind::FullyConnected) {
+    if (l.op == &op("fc")) {
       out[i].bias.resize(l.out.c);
       for (float& b : out[i].bias) b = 0.1f * normal(rng);
     } else {

@@ -29,7 +29,7 @@ TEST(NetGraph, MobileNetV2At224MatchesThePaper) {
   EXPECT_EQ(g.tensors[g.output].shape, (Shape{1, 1, 1000}));
   // 10 residual adds in MobileNetV2.
   int adds = 0;
-  for (const auto& l : g.layers) adds += l.kind == OpKind::Add;
+  for (const auto& l : g.layers) adds += l.op == &op("add");
   EXPECT_EQ(adds, 10);
 }
 
@@ -58,7 +58,7 @@ TEST(NetGraph, TensorsAreWiredInOrder) {
       EXPECT_GE(t.last_consumer, static_cast<int>(i));
     }
     EXPECT_EQ(g.tensors[l.output].producer, static_cast<int>(i));
-    if (l.kind == OpKind::Add) {
+    if (l.op == &op("add")) {
       EXPECT_EQ(g.tensors[l.inputs[0]].shape, g.tensors[l.inputs[1]].shape);
     }
   }

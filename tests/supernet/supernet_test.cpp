@@ -125,7 +125,7 @@ TEST(Supernet, EveryArchRunsWithTheNetGraphShapes) {
       for (std::size_t i = 0; i < w.size(); ++i) {
         const Layer& l = graph.layers[i];
         EXPECT_EQ(static_cast<int64_t>(w[i].weight.size()), l.weights) << l.name();
-        const int64_t biases = l.kind == OpKind::FullyConnected
+        const int64_t biases = l.op == &op("fc")
                                    ? static_cast<int64_t>(w[i].bias.size())
                                    : static_cast<int64_t>(w[i].bn_beta.size());
         EXPECT_EQ(biases, l.biases) << l.name();
@@ -170,7 +170,7 @@ TEST(Supernet, ExtractedSubnetComputesTheSameOutputs) {
       for (const auto& p : sub->parameters()) params += p.numel();
       int64_t want_params = 0;
       for (const Layer& l : sub->graph().layers) {
-        want_params += l.weights + (l.kind == OpKind::FullyConnected ? l.biases : 2 * l.biases);
+        want_params += l.weights + (l.op == &op("fc") ? l.biases : 2 * l.biases);
       }
       EXPECT_EQ(params, want_params);
       // The standalone module holds no elastic layer.

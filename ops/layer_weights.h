@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "search_spaces/net_graph.h"
+#include "ops/layer.h"
 
 namespace tinynas {
 
 struct LayerWeights {
-  OpKind kind = OpKind::Conv;
+  const OpDescriptor* op = nullptr;
   LayerRole role = LayerRole::Stem;
   // Conv / Pointwise: OIHW [out, in, k, k]; Depthwise: [channels, 1, k, k] (the effective kernel,
   // after the elastic kernel transform); FullyConnected: [out, in]; empty for Add and AvgPool.

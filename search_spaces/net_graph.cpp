@@ -105,7 +105,7 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   static const Ops ops;
   Builder b{g};
   const double w = arch.width;
-  g->input = b.add_tensor({arch.resolution, arch.resolution, space.input_channels}, -1);
+  g->input = b.add_tensor(space.input_shape(arch.resolution), -1);
 
   int x = b.add(ops.conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel,
                 space.stem_stride, true, -1, -1);

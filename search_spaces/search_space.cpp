@@ -42,13 +42,19 @@ void check_odd(const ConfigNode& n, const std::vector<int>& kernels) {
 }  // namespace
 
 SearchSpace SearchSpace::from_config(const ConfigNode& node) {
-  node.check_keys({"name", "input_channels", "num_classes", "stem", "stages", "head",
+  node.check_keys({"name", "input_channels", "input_size", "num_classes", "stem", "stages", "head",
                    "kernel_sizes", "expand_ratios", "depths", "width_multipliers", "resolutions",
                    "channel_divisor", "patch"});
   SearchSpace s;
   s.origin = node.file();
   s.name = node.at("name").as_string();
   s.input_channels = static_cast<int>(node.at("input_channels").as_int(1, 64));
+  if (const auto size = node.find("input_size")) {
+    const std::vector<int64_t> hw = size->as_int_list(1, 4096);
+    if (hw.size() != 2) size->fail("expected [height, width]");
+    s.input_height = static_cast<int>(hw[0]);
+    s.input_width = static_cast<int>(hw[1]);
+  }
   s.num_classes = static_cast<int>(node.at("num_classes").as_int(2, 100000));
   s.channel_divisor = static_cast<int>(node.get_int("channel_divisor", 8, 1, 64));
 
@@ -124,7 +130,9 @@ std::string yaml_list(const std::vector<int>& v) {
 std::string SearchSpace::to_yaml() const {
   std::ostringstream o;
   o << "name: " << name << "\n";
-  o << "input_channels: " << input_channels << "\nnum_classes: " << num_classes << "\n";
+  o << "input_channels: " << input_channels << "\n";
+  if (input_height > 0) o << "input_size: [" << input_height << ", " << input_width << "]\n";
+  o << "num_classes: " << num_classes << "\n";
   o << "stem: {channels: " << stem_channels << ", kernel: " << stem_kernel << ", stride: " << stem_stride
     << "}\nstages:\n";
   for (const auto& st : stages) {
@@ -147,6 +155,12 @@ std::string SearchSpace::to_yaml() const {
   o << "resolutions: " << yaml_list(resolutions) << "\n";
   o << "patch: {patches: " << yaml_list(patch.patches) << ", max_split: " << patch.max_split << "}\n";
   return o.str();
+}
+
+Shape SearchSpace::input_shape(int resolution) const {
+  if (input_height <= 0 || input_width == input_height) return {resolution, resolution, input_channels};
+  const int64_t w = (int64_t{2} * resolution * input_width + input_height) / (2 * int64_t{input_height});
+  return {resolution, static_cast<int>(std::max<int64_t>(1, w)), input_channels};
 }
 
 int SearchSpace::stem_width(double width) const {

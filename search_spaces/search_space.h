@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/layer.h"
 #include "search_spaces/config_node.h"
 
 namespace tinynas {
@@ -36,6 +37,9 @@ struct SearchSpace {
   std::string name;
   std::string origin;  // file it was loaded from
   int input_channels = 3;
+  // The native input (`input_size: [h, w]`) whose aspect the resolutions keep: resolution r is an
+  // r x round(r * w / h) input (a 49 x 10 MFCC map, a 240 x 320 camera frame). 0 = square, r x r.
+  int input_height = 0, input_width = 0;
   int num_classes = 1000;
   int stem_channels = 32;
   int stem_kernel = 3;
@@ -53,6 +57,8 @@ struct SearchSpace {
   // The YAML form from_config() reads back to an equal space.
   std::string to_yaml() const;
 
+  // The network input at resolution r (its height): H x W x input_channels.
+  Shape input_shape(int resolution) const;
   // Channels at a width multiplier.
   int stem_width(double width) const;
   int stage_width(std::size_t stage, double width) const;

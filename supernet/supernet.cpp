@@ -338,16 +338,17 @@ torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
 
 }  // namespace
 
-torch::Tensor resize_to(const torch::Tensor& x, int64_t resolution) {
-  if (x.size(2) == resolution && x.size(3) == resolution) return x;
-  return torch::upsample_bilinear2d(x, {resolution, resolution}, /*align_corners=*/false);
+torch::Tensor resize_to(const torch::Tensor& x, int64_t height, int64_t width) {
+  if (x.size(2) == height && x.size(3) == width) return x;
+  return torch::upsample_bilinear2d(x, {height, width}, /*align_corners=*/false);
 }
 
 torch::Tensor SupernetImpl::forward(torch::Tensor x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == space_.input_channels, "Supernet: expected [N, ",
               space_.input_channels, ", H, W] input, got ", x.sizes());
   if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  x = resize_to(x, arch_.resolution);
+  const Shape in = space_.input_shape(arch_.resolution);
+  x = resize_to(x, in.h, in.w);
   return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
     const Op& op = plan_[i];
     if (op.dw) return op.bn->forward(op.dw->forward(in));
@@ -533,7 +534,7 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
 }
 
 torch::Tensor SubnetImpl::forward(torch::Tensor x) {
-  x = resize_to(x, resolution());
+  x = resize_to(x, input_shape().h, input_shape().w);
   return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
     if (convs_[i]) return bns_[i]->forward(convs_[i]->forward(in));
     return fc_->forward(in);

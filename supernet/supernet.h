@@ -7,7 +7,7 @@
 //   expand ratio     -> first hidden channels of a block (re-sorted by importance, sort_channels)
 //   depth            -> first blocks of each stage
 //   kernel size      -> centre of the largest depthwise kernel through a learned transform
-//   resolution       -> the input is resized (bilinear) to arch.resolution
+//   resolution       -> the input is resized (bilinear) to the space's input_shape(arch.resolution)
 #pragma once
 
 #include <torch/torch.h>
@@ -117,7 +117,7 @@ class SubnetImpl : public torch::nn::Module {
   SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& weights);
   torch::Tensor forward(torch::Tensor x);
   const NetGraph& graph() const { return graph_; }
-  int resolution() const { return graph_.tensors[graph_.input].shape.h; }
+  const Shape& input_shape() const { return graph_.tensors[graph_.input].shape; }
 
  private:
   NetGraph graph_;
@@ -129,6 +129,9 @@ TORCH_MODULE(Subnet);
 
 // Bilinear resize (align_corners = false), as torch.nn.functional.interpolate; identity when the
 // size already matches.
-torch::Tensor resize_to(const torch::Tensor& x, int64_t resolution);
+torch::Tensor resize_to(const torch::Tensor& x, int64_t height, int64_t width);
+inline torch::Tensor resize_to(const torch::Tensor& x, int64_t resolution) {
+  return resize_to(x, resolution, resolution);
+}
 
 }  // namespace tinynas

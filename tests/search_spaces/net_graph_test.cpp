@@ -77,5 +77,42 @@ TEST(NetGraph, PatchStageEndsAfterSplitBlocks) {
   EXPECT_EQ(g.layers[end - 1].out.h, 28);
 }
 
+
+// A space with a native non-square input (a 49 x 10 MFCC map): resolutions scale its height and
+// keep the aspect; every layer keeps H and W apart.
+TEST(NetGraph, NonSquareInputKeepsHeightAndWidthApart) {
+  const std::string yaml =
+      "name: kws\ninput_channels: 1\ninput_size: [49, 10]\nnum_classes: 12\n"
+      "stem: {channels: 16, kernel: 3, stride: 2}\n"
+      "stages:\n  - {channels: 16, stride: 1}\n  - {channels: 24, stride: 2}\n"
+      "kernel_sizes: [3, 5]\nexpand_ratios: [1, 2]\ndepths: [1, 2]\n"
+      "width_multipliers: [1.0]\nresolutions: [25, 49]\n";
+  const SearchSpace space = SearchSpace::from_config(ConfigNode::parse(yaml, "kws.yaml"));
+  EXPECT_EQ(space.input_shape(49), (Shape{49, 10, 1}));
+  EXPECT_EQ(space.input_shape(25), (Shape{25, 5, 1}));  // 25 * 10 / 49 = 5.1
+  EXPECT_EQ(SearchSpace::from_config(ConfigNode::parse(space.to_yaml(), "again.yaml")).input_shape(49),
+            (Shape{49, 10, 1}));
+  const NetGraph g = lower(space, ArchSpec::largest(space));
+  EXPECT_EQ(g.tensors[g.input].shape, (Shape{49, 10, 1}));
+  EXPECT_EQ(g.layers.front().out, (Shape{25, 5, 16}));  // stem stride 2: ceil(49/2) x ceil(10/2)
+  const Layer* last_dw = nullptr;
+  for (const Layer& l : g.layers) {
+    if (l.op == &op("depthwise")) last_dw = &l;
+  }
+  ASSERT_NE(last_dw, nullptr);
+  EXPECT_EQ(last_dw->out.h, 13);
+  EXPECT_EQ(last_dw->out.w, 3);
+  // MACs of the stem: every output pixel of the 25 x 5 map, 3 x 3 x 1 taps, 16 channels.
+  EXPECT_EQ(g.layers.front().macs, 25 * 5 * 9 * 16);
+  EXPECT_EQ(g.tensors[g.output].shape, (Shape{1, 1, 12}));
+  // A square space is unchanged by the new key's absence.
+  const SearchSpace square = SearchSpace::load(kRoot + "/configs/spaces/tiny.yaml");
+  EXPECT_EQ(square.input_shape(28), (Shape{28, 28, 1}));
+  EXPECT_EQ(square.to_yaml().find("input_size"), std::string::npos);
+  std::string bad = yaml;
+  bad.replace(bad.find("[49, 10]"), 8, "[49]");
+  EXPECT_THROW(SearchSpace::from_config(ConfigNode::parse(bad, "bad.yaml")), ConfigError);
+}
+
 }  // namespace
 }  // namespace tinynas

@@ -5,9 +5,20 @@
 #include <limits>
 #include <stdexcept>
 
-#include "nas/quant_math.h"
+#include "runtime/tn_runtime.h"
 
 namespace tinynas {
+
+namespace {
+
+// The runtime's TF-Lite QuantizeMultiplier (one copy of the arithmetic: runtime/tn_quant.c).
+void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
+  if (tn_quantize_multiplier(real, multiplier, shift) != TN_OK) {
+    throw std::invalid_argument("cannot quantise the multiplier " + std::to_string(real));
+  }
+}
+
+}  // namespace
 
 int8_t QuantParams::quantize(float x) const {
   const long q = std::lround(x / scale) + zero_point;
@@ -67,14 +78,10 @@ Int8Model Int8Model::quantize(const FloatModel& model,
     if (l.kind == OpKind::Add) {
       const QuantParams in2 = m.tensor_quant[l.inputs[1]];
       const double twice_max = 2.0 * std::max(in.scale, in2.scale);
-      int s = 0;
-      quantize_multiplier(in.scale / twice_max, &q.input1_multiplier, &s);
-      q.input1_shift = s;
-      quantize_multiplier(in2.scale / twice_max, &q.input2_multiplier, &s);
-      q.input2_shift = s;
+      quantize_multiplier(in.scale / twice_max, &q.input1_multiplier, &q.input1_shift);
+      quantize_multiplier(in2.scale / twice_max, &q.input2_multiplier, &q.input2_shift);
       quantize_multiplier(twice_max / ((1 << q.left_shift) * static_cast<double>(out.scale)),
-                          &q.output_multiplier, &s);
-      q.output_shift = s;
+                          &q.output_multiplier, &q.output_shift);
       continue;
     }
     const FloatLayer& f = model.layers[i];
@@ -102,9 +109,7 @@ Int8Model Int8Model::quantize(const FloatModel& model,
       q.bias[o] = static_cast<int32_t>(std::clamp<double>(std::round(f.bias[o] / bias_scale),
                                                           std::numeric_limits<int32_t>::min(),
                                                           std::numeric_limits<int32_t>::max()));
-      int s = 0;
-      quantize_multiplier(bias_scale / out.scale, &q.multiplier[o], &s);
-      q.shift[o] = s;
+      quantize_multiplier(bias_scale / out.scale, &q.multiplier[o], &q.shift[o]);
     }
   }
   return m;
@@ -120,7 +125,7 @@ std::vector<int8_t> Int8Model::quantize_input(const std::vector<float>& image) c
 namespace {
 
 int8_t finish(int32_t acc, const Int8Layer& q, int o, int32_t out_zp) {
-  acc = multiply_by_quantized_multiplier(acc, q.multiplier[o], q.shift[o]) + out_zp;
+  acc = tn_multiply_by_quantized_multiplier(acc, q.multiplier[o], q.shift[o]) + out_zp;
   return static_cast<int8_t>(std::clamp(acc, q.act_min, q.act_max));
 }
 
@@ -185,10 +190,10 @@ std::vector<std::vector<int8_t>> Int8Model::run_all(const std::vector<int8_t>& i
         for (std::size_t j = 0; j < out.size(); ++j) {
           const int32_t a = (in[j] - qin.zero_point) * (1 << q.left_shift);
           const int32_t b = (in2[j] - zp2) * (1 << q.left_shift);
-          const int32_t sa = multiply_by_quantized_multiplier(a, q.input1_multiplier, q.input1_shift);
-          const int32_t sb = multiply_by_quantized_multiplier(b, q.input2_multiplier, q.input2_shift);
+          const int32_t sa = tn_multiply_by_quantized_multiplier(a, q.input1_multiplier, q.input1_shift);
+          const int32_t sb = tn_multiply_by_quantized_multiplier(b, q.input2_multiplier, q.input2_shift);
           const int32_t r =
-              multiply_by_quantized_multiplier(sa + sb, q.output_multiplier, q.output_shift) +
+              tn_multiply_by_quantized_multiplier(sa + sb, q.output_multiplier, q.output_shift) +
               qout.zero_point;
           out[j] = static_cast<int8_t>(std::clamp(r, q.act_min, q.act_max));
         }

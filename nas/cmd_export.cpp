@@ -25,18 +25,23 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, arch.resolution);
   const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, options);
   fmt::print("exported {} to {}\n", arch.to_string(), options.out_dir);
-  fmt::print("  float test accuracy {:.4f}, int8 {:.4f} ({} images; top-1 agreement {:.4f})\n",
-             r.float_test_accuracy, r.int8_test_accuracy, r.test_images, r.int8_float_agreement);
-  fmt::print("  arena {} B (estimated peak SRAM {} B; image {} the arena), flash {} B measured, {} B estimated\n",
-             r.arena_bytes, r.estimated_peak_sram_bytes, r.input_in_arena ? "in" : "outside", r.flash_bytes,
-             r.estimated_flash_bytes);
-  if (r.host_matches >= 0) fmt::print("  host build == C++ reference on {}/{} images\n", r.host_matches, r.firmware_images);
-  if (r.qemu_matches >= 0) {
-    fmt::print("  Cortex-M7 (QEMU) == C++ reference on {}/{} images, == host: {}\n", r.qemu_matches,
-               r.firmware_images, r.qemu_equals_host ? "yes" : "NO");
+  if (r.float_test_accuracy && r.int8_float_agreement) {
+    fmt::print("  float test accuracy {:.4f}, int8 {:.4f} ({} images; top-1 agreement {:.4f})\n",
+               *r.float_test_accuracy, r.int8_test_accuracy, r.test_images, *r.int8_float_agreement);
+  } else {
+    fmt::print("  test accuracy not measured (no test images)\n");
   }
-  if (r.instructions_per_mac > 0) {
-    fmt::print("  {} instructions per inference, {:.2f} per MAC\n", r.qemu_instructions, r.instructions_per_mac);
+  fmt::print("  arena {} B (estimated peak SRAM {} B; image {} the arena), flash {}, {} B estimated\n",
+             r.arena_bytes, r.estimated_peak_sram_bytes, r.input_in_arena ? "in" : "outside",
+             r.flash_bytes ? fmt::format("{} B measured", *r.flash_bytes) : std::string("not measured"),
+             r.estimated_flash_bytes);
+  if (r.host_matches) fmt::print("  host build == C++ reference on {}/{} images\n", *r.host_matches, r.firmware_images);
+  if (r.qemu_matches) {
+    fmt::print("  Cortex-M7 (QEMU) == C++ reference on {}/{} images, == host: {}\n", *r.qemu_matches,
+               r.firmware_images, !r.qemu_equals_host ? "not measured" : *r.qemu_equals_host ? "yes" : "NO");
+  }
+  if (r.qemu_instructions && r.instructions_per_mac) {
+    fmt::print("  {} instructions per inference, {:.2f} per MAC\n", *r.qemu_instructions, *r.instructions_per_mac);
   }
   return r;
 }
@@ -61,7 +66,7 @@ int run_export(const ExportArgs& args) {
   o.input_in_arena = exp.export_.input_in_arena;
   const ExportReport r = export_subnet(exp, la.space, la.arch, evaluator, o);
   const bool ok = r.host_matches == r.firmware_images &&
-                  (!o.run_qemu || (r.qemu_matches == r.firmware_images && r.qemu_equals_host)) &&
+                  (!o.run_qemu || (r.qemu_matches == r.firmware_images && r.qemu_equals_host == true)) &&
                   r.arena_bytes == r.estimated_peak_sram_bytes;
   if (!ok) fmt::print(stderr, "export: verification FAILED (see {}/report.json)\n", args.out);
   return ok ? 0 : 1;

@@ -21,6 +21,16 @@ namespace tinynas {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// An unmeasured value is null.
+template <typename T>
+nlohmann::ordered_json measured(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json();
+}
+
+}  // namespace
+
 std::string ExportReport::to_json() const {
   nlohmann::ordered_json j;
   j["arch"] = arch;
@@ -30,20 +40,20 @@ std::string ExportReport::to_json() const {
   j["arena_bytes"] = arena_bytes;
   j["input_in_arena"] = input_in_arena;
   j["estimated_peak_sram_bytes"] = estimated_peak_sram_bytes;
-  j["flash_bytes"] = flash_bytes;
+  j["flash_bytes"] = measured(flash_bytes);
   j["estimated_flash_bytes"] = estimated_flash_bytes;
   j["const_bytes"] = const_bytes;
   j["estimated_latency_ms"] = estimated_latency_ms;
-  j["float_test_accuracy"] = float_test_accuracy;
-  j["int8_test_accuracy"] = int8_test_accuracy;
+  j["float_test_accuracy"] = measured(float_test_accuracy);
+  j["int8_test_accuracy"] = int8_test_accuracy >= 0 ? nlohmann::ordered_json(int8_test_accuracy) : nullptr;
   j["test_images"] = test_images;
-  j["int8_float_agreement"] = int8_float_agreement;
+  j["int8_float_agreement"] = measured(int8_float_agreement);
   j["firmware_images"] = firmware_images;
-  j["host_matches"] = host_matches;
-  j["qemu_matches"] = qemu_matches;
-  j["qemu_equals_host"] = qemu_equals_host;
-  j["qemu_instructions"] = qemu_instructions;
-  j["instructions_per_mac"] = instructions_per_mac;
+  j["host_matches"] = measured(host_matches);
+  j["qemu_matches"] = measured(qemu_matches);
+  j["qemu_equals_host"] = measured(qemu_equals_host);
+  j["qemu_instructions"] = measured(qemu_instructions);
+  j["instructions_per_mac"] = measured(instructions_per_mac);
   j["seconds"] = seconds;
   return j.dump(2) + "\n";
 }
@@ -77,14 +87,16 @@ void accuracy(const FloatModel& fm, const Int8Model& qm, const LabelledImages& t
   int64_t F = 0, Q = 0, A = 0;
   for (int k = 0; k < t; ++k) F += fc[k], Q += qc[k], A += agree[k];
   r->test_images = n;
-  r->float_test_accuracy = n ? static_cast<double>(F) / n : -1;
-  r->int8_test_accuracy = n ? static_cast<double>(Q) / n : -1;
-  r->int8_float_agreement = n ? static_cast<double>(A) / n : -1;
+  if (n == 0) return;  // nothing measured
+  r->float_test_accuracy = static_cast<double>(F) / n;
+  r->int8_test_accuracy = static_cast<double>(Q) / n;
+  r->int8_float_agreement = static_cast<double>(A) / n;
 }
 
-int count_matches(const std::string& out) {
+// The test program's "match k/n" line; empty if it printed none.
+std::optional<int> count_matches(const std::string& out) {
   const auto pos = out.rfind("match ");
-  if (pos == std::string::npos) return -1;
+  if (pos == std::string::npos) return std::nullopt;
   return std::atoi(out.c_str() + pos + 6);
 }
 
@@ -176,7 +188,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
     std::remove(exe.c_str());
     r.host_matches = count_matches(run.out);
     host_out = output_lines(run.out);
-    spdlog::info("export: host build matches the C++ reference on {}/{} images", r.host_matches, nfw);
+    spdlog::info("export: host build matches the C++ reference on {}/{} images", r.host_matches.value_or(-1), nfw);
   }
   if (opt.run_qemu && nfw > 0) {
     std::string cmd = shell_quote(root + "/scripts/run-on-qemu");
@@ -186,7 +198,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
       throw std::runtime_error(fmt::format("export: QEMU run failed (exit {}):\n{}", q.exit_code, q.err));
     }
     r.qemu_matches = count_matches(q.out);
-    r.qemu_equals_host = !host_out.empty() && output_lines(q.out) == host_out;
+    if (!host_out.empty()) r.qemu_equals_host = output_lines(q.out) == host_out;  // else: no host run to compare
     if (opt.profile) {
       const auto pos = q.out.find("op,kh,kw,stride");
       if (pos != std::string::npos) {
@@ -201,15 +213,15 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
           if (comma != std::string::npos) total += std::atoll(line.c_str() + comma + 1);
         }
         r.qemu_instructions = total;
-        r.instructions_per_mac = r.executed_macs ? static_cast<double>(total) / r.executed_macs : -1;
+        if (r.executed_macs) r.instructions_per_mac = static_cast<double>(total) / r.executed_macs;
       }
     }
     const ProcessResult f = run_process(shell_quote(root + "/scripts/measure-flash") + " " + shell_quote(dir));
     if (f.exit_code != 0) throw std::runtime_error("export: flash measurement failed:\n" + f.err);
     const auto pos = f.out.find("model_flash_bytes ");
     if (pos != std::string::npos) r.flash_bytes = std::atoll(f.out.c_str() + pos + 18);
-    spdlog::info("export: QEMU Cortex-M7 matches on {}/{} images, flash {} bytes", r.qemu_matches, nfw,
-                 r.flash_bytes);
+    spdlog::info("export: QEMU Cortex-M7 matches on {}/{} images, flash {} bytes", r.qemu_matches.value_or(-1), nfw,
+                 r.flash_bytes.value_or(-1));
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomic(dir + "/report.json", r.to_json());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct ExportOptions {
   int threads = 0;           // for the accuracy passes; 0 = one per core
 };
 
+// What was not measured (QEMU not run, no host build, no test images) is empty, and null in
+// report.json, never a -1 or false that reads like a result.
 struct ExportReport {
   std::string arch;
   int64_t macs = 0, executed_macs = 0, params = 0;
@@ -33,18 +36,22 @@ struct ExportReport {
   bool input_in_arena = true;             // false: the image is the caller's buffer, not in it
   int64_t estimated_peak_sram_bytes = 0;  // the estimators' figure (the same plan)
   int64_t estimated_flash_bytes = 0;
-  int64_t flash_bytes = -1;               // measured on the Arm image (-1: not built)
+  std::optional<int64_t> flash_bytes;     // measured on the Arm image (run_qemu)
   int64_t const_bytes = 0;                // weights, biases, requantisation tables
   double estimated_latency_ms = 0;
-  double float_test_accuracy = -1, int8_test_accuracy = -1;
+  std::optional<double> float_test_accuracy;
+  // -1 when there were no test images (null in report.json). Still a double: nas/cmd_sweep.cpp
+  // copies it into the sweep's RunExport::int8_test_accuracy (-1 there too); to become
+  // std::optional with it.
+  double int8_test_accuracy = -1;
   int64_t test_images = 0;
-  double int8_float_agreement = -1;       // fraction of test images with the same top-1
+  std::optional<double> int8_float_agreement;  // fraction of test images with the same top-1
   int firmware_images = 0;
-  int host_matches = -1;                  // generated C on the host == C++ reference (images)
-  int qemu_matches = -1;                  // on the Cortex-M7 (QEMU)
-  bool qemu_equals_host = false;
-  int64_t qemu_instructions = -1;         // profiled: whole network, one image
-  double instructions_per_mac = -1;
+  std::optional<int> host_matches;             // generated C on the host == C++ reference (images)
+  std::optional<int> qemu_matches;             // on the Cortex-M7 (QEMU)
+  std::optional<bool> qemu_equals_host;        // QEMU's outputs == the host build's, byte for byte
+  std::optional<int64_t> qemu_instructions;    // profiled: whole network, one image
+  std::optional<double> instructions_per_mac;
   double seconds = 0;
 
   std::string to_json() const;

@@ -1,6 +1,6 @@
 // Post-training int8 quantisation to the TF-Lite int8 specification, and the C++ reference
-// simulation of exactly that arithmetic (the runtime's requantisation, called from the operators'
-// descriptors in ops/). Per-channel symmetric weights in
+// simulation of exactly that arithmetic (whose one copy is the runtime's C, runtime/tn_quant.c,
+// called by the operators' descriptors in ops/). Per-channel symmetric weights in
 // [-127, 127], asymmetric per-tensor activations from calibration ranges, int32 bias with
 // scale = input scale × weight scale, Q31 multiplier + shift requantisation. Global average
 // pooling keeps its input's scale and zero point (as TF-Lite Micro requires).

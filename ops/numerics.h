@@ -51,6 +51,10 @@ void quantize_per_channel(const FloatLayer& f, int channels, int64_t channel_str
                           int64_t element_stride, const QuantParams& in, const QuantParams& out,
                           Int8Layer* q);
 
+// The runtime's TF-Lite QuantizeMultiplier (runtime/tn_quant.c): real = multiplier * 2^(shift-31).
+// Throws std::invalid_argument for a NaN, infinite or negative scale.
+void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);
+
 // acc -> int8 output of channel o: the runtime's requantisation, output zero point, clamp.
 int8_t requantize(int32_t acc, const Int8Layer& q, int o, int32_t out_zero_point);
 

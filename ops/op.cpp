@@ -68,6 +68,13 @@ void OpDescriptor::emit_patch_call(EmitContext&, int, const Layer& l, const std:
 
 // ---- numerics shared by the weighted operators
 
+void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
+  if (tn_quantize_multiplier(real, multiplier, shift) != TN_OK) {
+    throw std::invalid_argument("cannot quantise the multiplier " + std::to_string(real) +
+                                " (expected a finite scale >= 0)");
+  }
+}
+
 void quantize_per_channel(const FloatLayer& f, int channels, int64_t channel_stride,
                           int64_t element_stride, const QuantParams& in, const QuantParams& out,
                           Int8Layer* q) {
@@ -94,7 +101,7 @@ void quantize_per_channel(const FloatLayer& f, int channels, int64_t channel_str
                                                          std::numeric_limits<int32_t>::min(),
                                                          std::numeric_limits<int32_t>::max()));
     int32_t s = 0;
-    tn_quantize_multiplier(bias_scale / out.scale, &q->multiplier[o], &s);
+    quantize_multiplier(bias_scale / out.scale, &q->multiplier[o], &s);
     q->shift[o] = s;
   }
 }

@@ -17,6 +17,13 @@ size_t tn_conv2d_scratch_bytes_hw(int32_t kh, int32_t kw, int32_t c_in)
 
 size_t tn_conv2d_scratch_bytes(int32_t k, int32_t c_in) { return tn_conv2d_scratch_bytes_hw(k, k, c_in); }
 
+/* The q15 im2col rows of two output pixels (kh*kw*c_in halfwords each); the
+ * c_in = 1 3x3 stem and the portable build use less (none). */
+size_t tn_conv2d_s8_scratch_bytes(const tn_conv_params_t *p)
+{
+    return p ? tn_conv2d_scratch_bytes_hw(p->kh, p->kw, p->c_in) : 0;
+}
+
 #if TN_USE_DSP
 /* q15 im2col row of output pixel (oy, ox): [ky][kx][ic] order (= OHWI weights),
  * reordered in groups of four for SMLAD (see tn_matmul_q15.c). */

@@ -57,6 +57,14 @@ size_t tn_depthwise_scratch_bytes_k(int32_t h_in, int32_t w_in, int32_t kh, int3
     return (size_t)(h_in + 2 * (kh / 2)) * (size_t)(w_in + 2 * (kw / 2)) + TN_DW_SLACK;
 }
 
+/* The padded plane of the DSP path (pads <= k/2 fit in it); the clipped path
+ * uses its first h_in*w_in bytes. Independent of the pads, so a patch-based
+ * plan can size one buffer for every patch from the largest patch. */
+size_t tn_depthwise_s8_scratch_bytes(const tn_conv_params_t *p)
+{
+    return p ? tn_depthwise_scratch_bytes_k(p->h_in, p->w_in, p->kh, p->kw) : 0;
+}
+
 /* Accumulator of one output pixel of channel c, window clipped to the input. */
 TN_INLINE int32_t dw_pixel_clipped(const tn_conv_params_t *p, const int8_t *plane,
                                    const int8_t *weights, int32_t c, int32_t oy, int32_t ox)

@@ -14,6 +14,9 @@ size_t tn_pointwise_scratch_bytes(int32_t c_in)
     return 2u * (size_t)c_in * sizeof(int16_t);
 }
 
+/* The q15 copies of two input pixels; the portable build uses none. */
+size_t tn_pointwise_s8_scratch_bytes(const tn_conv_params_t *p) { return p ? tn_pointwise_scratch_bytes(p->c_in) : 0; }
+
 #if TN_USE_DSP
 /* Fast pointwise (tn__il_ok): the q15 copies of two pixels are INTERLEAVED in
  * the scratch, per group of four input channels

@@ -111,12 +111,21 @@ typedef struct {
     const int32_t *out_shift;          /* [c_out] shifts, > 0 = left */
 } tn_conv_params_t;
 
+/* ---- scratch sizes ------------------------------------------------------ */
+/* Every kernel has a tn_<kernel>_scratch_bytes(<its arguments>): the bytes of
+ * scratch that one call with exactly these parameters needs (0: no scratch).
+ * They are the one formula: the memory planner (estimators/memory_plan.cpp,
+ * layer_scratch_bytes) must give each layer as much, which
+ * tests/estimators/scratch_bytes_test.cpp checks for every kernel and many
+ * shapes, running each kernel inside guard bytes. NULL parameters -> 0. */
+
 /* ---- k x k convolution, groups = 1 ------------------------------------- */
 /* Scratch: q15 im2col of two output pixels = 2*kh*kw*c_in*sizeof(int16_t) bytes,
  * 8-byte aligned (TN_ERR_ARG otherwise, see "Alignment" above). */
 size_t tn_conv2d_scratch_bytes(int32_t k, int32_t c_in);
 /* Same for a non-square kernel. */
 size_t tn_conv2d_scratch_bytes_hw(int32_t kh, int32_t kw, int32_t c_in);
+size_t tn_conv2d_s8_scratch_bytes(const tn_conv_params_t *p); /* = _hw(kh, kw, c_in) */
 /* input [h_in][w_in][c_in], weights OHWI, bias [c_out] (may be NULL = 0),
  * output [h_out][w_out][c_out]; scratch as above (may be NULL on builds
  * without the DSP path, but pass it anyway for portability). */
@@ -126,6 +135,7 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
 /* ---- 1 x 1 convolution (any stride, no padding) ------------------------- */
 /* Scratch: 2*c_in*sizeof(int16_t) bytes, 8-byte aligned (TN_ERR_ARG otherwise). */
 size_t tn_pointwise_scratch_bytes(int32_t c_in);
+size_t tn_pointwise_s8_scratch_bytes(const tn_conv_params_t *p); /* = (c_in) */
 int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
                     const int32_t *bias, int8_t *output, int16_t *scratch);
 
@@ -140,6 +150,8 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
  * tn_depthwise_s8 any more. */
 size_t tn_depthwise_scratch_bytes_k(int32_t h_in, int32_t w_in, int32_t kh, int32_t kw);
 size_t tn_depthwise_scratch_bytes(int32_t h_in, int32_t w_in);
+/* = tn_depthwise_scratch_bytes_k(h_in, w_in, kh, kw), whatever the pads. */
+size_t tn_depthwise_s8_scratch_bytes(const tn_conv_params_t *p);
 /* output may equal input (same base pointer; the planner must give the tensor
  * max(h_in*w_in, h_out*w_out)*c bytes) or be disjoint from it; a partial
  * overlap is not supported. c_out must equal c_in. */
@@ -161,7 +173,9 @@ typedef struct {
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
 } tn_add_params_t;
-/* output may equal input1 and/or input2 (elementwise, index by index). */
+/* output may equal input1 and/or input2 (elementwise, index by index).
+ * Scratch: none (a 256-byte block on the stack). */
+size_t tn_add_s8_scratch_bytes(const tn_add_params_t *p, int32_t size);
 int tn_add_s8(const tn_add_params_t *p, const int8_t *input1, const int8_t *input2,
               int8_t *output, int32_t size);
 
@@ -171,6 +185,7 @@ int tn_add_s8(const tn_add_params_t *p, const int8_t *input1, const int8_t *inpu
  * no requantisation: y = clamp(round_half_away(sum / count), act_min, act_max)
  * with sum over the raw int8 values and round_half_away(s/n) =
  * (s > 0 ? s + n/2 : s - n/2) / n (C division). Scratch: none. */
+size_t tn_avgpool_global_s8_scratch_bytes(int32_t h, int32_t w, int32_t c);
 int tn_avgpool_global_s8(const int8_t *input, int32_t h, int32_t w, int32_t c,
                          int32_t act_min, int32_t act_max, int8_t *output);
 
@@ -183,7 +198,9 @@ typedef struct {
     const int32_t *out_shift;          /* idem */
     int32_t per_channel;               /* 0: per-tensor requantisation */
 } tn_fc_params_t;
-/* input [in], weights [out][in], bias [out] (may be NULL), output [out]. */
+/* input [in], weights [out][in], bias [out] (may be NULL), output [out].
+ * Scratch: none. */
+size_t tn_fully_connected_s8_scratch_bytes(const tn_fc_params_t *p);
 int tn_fully_connected_s8(const tn_fc_params_t *p, const int8_t *input, const int8_t *weights,
                           const int32_t *bias, int8_t *output);
 

@@ -3,6 +3,8 @@
 // bits of headroom, summed, then requantised to the output.
 #include <fmt/core.h>
 
+#include <stdexcept>
+
 #include "ops/op.h"
 #include "tn_runtime.h"
 
@@ -33,8 +35,11 @@ class Add final : public OpDescriptor {
   void quantize(const Layer&, const FloatLayer&, const QuantParams in[2], QuantParams* out,
                 Int8Layer* q) const override {
     tn_add_params_t p;
-    tn_add_params_from_scales(in[0].scale, in[0].zero_point, in[1].scale, in[1].zero_point,
-                              out->scale, out->zero_point, q->act_min, q->act_max, &p);
+    if (tn_add_params_from_scales(in[0].scale, in[0].zero_point, in[1].scale, in[1].zero_point,
+                                  out->scale, out->zero_point, q->act_min, q->act_max,
+                                  &p) != TN_OK) {
+      throw std::invalid_argument("cannot quantise the add's scales");
+    }
     q->left_shift = p.left_shift;
     q->input1_multiplier = p.input1_multiplier;
     q->input1_shift = p.input1_shift;

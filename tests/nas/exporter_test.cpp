@@ -62,10 +62,10 @@ struct Case {
 TEST(Export, HostBuildIsBitExactAndTheReportIsComplete) {
   Case c("host", {});
   const ExportReport r = c.run(false);
-  EXPECT_EQ(r.host_matches, 4);
+  EXPECT_EQ(r.host_matches.value_or(-1), 4);
   EXPECT_EQ(r.arena_bytes, r.estimated_peak_sram_bytes);
   EXPECT_EQ(r.test_images, 40);
-  EXPECT_GE(r.int8_float_agreement, 0.8);
+  EXPECT_GE(r.int8_float_agreement.value_or(-1), 0.8);
   for (const char* f : {"model.h", "model.c", "main.c", "test_data.c", "arch.yaml", "report.json"}) {
     EXPECT_TRUE(fs::exists(c.dir + "/" + f)) << f;
   }
@@ -76,6 +76,32 @@ TEST(Export, HostBuildIsBitExactAndTheReportIsComplete) {
   }
   EXPECT_EQ(j["arena_bytes"], j["estimated_peak_sram_bytes"]);
   EXPECT_TRUE(j["input_in_arena"].get<bool>());
+  EXPECT_EQ(j["host_matches"], 4);
+  EXPECT_TRUE(j["int8_test_accuracy"].is_number());
+  // QEMU was not run: what it would measure is null, not -1 / false.
+  for (const char* k : {"flash_bytes", "qemu_matches", "qemu_equals_host", "qemu_instructions", "instructions_per_mac"}) {
+    EXPECT_TRUE(j.contains(k) && j[k].is_null()) << k << " = " << j[k];
+  }
+  EXPECT_FALSE(r.flash_bytes);
+  EXPECT_FALSE(r.qemu_equals_host);
+}
+
+// No test images: the accuracies are not measured (null), not -1.
+TEST(Export, AccuracyWithoutTestImagesIsNull) {
+  Case c("notest", {});
+  const NetGraph g = lower(c.space, c.arch);
+  ExportOptions opt;
+  opt.out_dir = c.dir;
+  opt.verify_host = false;
+  const ExportReport r =
+      export_model(c.space, c.arch, c.mcu, random_weights(g, 5), random_images(4, 32, 1), random_images(0, 32, 2), opt);
+  EXPECT_FALSE(r.float_test_accuracy);
+  EXPECT_FALSE(r.int8_float_agreement);
+  EXPECT_FALSE(r.host_matches);
+  const auto j = nlohmann::json::parse(read_file(c.dir + "/report.json"));
+  for (const char* k : {"float_test_accuracy", "int8_test_accuracy", "int8_float_agreement", "host_matches"}) {
+    EXPECT_TRUE(j.contains(k) && j[k].is_null()) << k << " = " << j[k];
+  }
 }
 
 // export.input_in_arena: false: the estimate, the generated arena and the report all leave the
@@ -84,7 +110,7 @@ TEST(Export, ImageOutsideTheArena) {
   Case in("in_arena", {2, 3}), out("outside", {2, 3});
   const ExportReport ri = in.run(false);
   const ExportReport ro = out.run(false, false);
-  EXPECT_EQ(ro.host_matches, 4);
+  EXPECT_EQ(ro.host_matches.value_or(-1), 4);
   EXPECT_EQ(ro.arena_bytes, ro.estimated_peak_sram_bytes);
   EXPECT_FALSE(ro.input_in_arena);
   EXPECT_LT(ro.arena_bytes, ri.arena_bytes);
@@ -122,19 +148,21 @@ TEST(Export, CortexM7UnderQemuEqualsTheHostAndTheFlashEstimate) {
     const PatchSchedule p = run.patch;
     Case c("qemu" + std::to_string(p.patches) + (run.input_in_arena ? "" : "_outside"), p);
     const ExportReport r = c.run(true, run.input_in_arena);
-    EXPECT_EQ(r.host_matches, 4);
-    EXPECT_EQ(r.qemu_matches, 4);
-    EXPECT_TRUE(r.qemu_equals_host);
+    EXPECT_EQ(r.host_matches.value_or(-1), 4);
+    EXPECT_EQ(r.qemu_matches.value_or(-1), 4);
+    EXPECT_EQ(r.qemu_equals_host, std::optional<bool>(true));
     EXPECT_EQ(r.arena_bytes, r.estimated_peak_sram_bytes);
-    EXPECT_GT(r.flash_bytes, 0);
-    EXPECT_GT(r.qemu_instructions, r.executed_macs);
+    ASSERT_TRUE(r.flash_bytes && r.qemu_instructions && r.instructions_per_mac);
+    const int64_t flash = *r.flash_bytes;
+    EXPECT_GT(flash, 0);
+    EXPECT_GT(*r.qemu_instructions, r.executed_macs);
     // The flash estimate is within 2% of the Arm image (issue 6).
-    EXPECT_NEAR(static_cast<double>(r.estimated_flash_bytes) / r.flash_bytes, 1.0, 0.02);
+    EXPECT_NEAR(static_cast<double>(r.estimated_flash_bytes) / flash, 1.0, 0.02);
     std::printf("patches %d, image %s the arena: flash %lld measured, %lld estimated (%.2f%%); "
                 "%.2f instructions/MAC\n",
-                p.patches, run.input_in_arena ? "in" : "outside", static_cast<long long>(r.flash_bytes),
+                p.patches, run.input_in_arena ? "in" : "outside", static_cast<long long>(flash),
                 static_cast<long long>(r.estimated_flash_bytes),
-                100.0 * (r.estimated_flash_bytes - r.flash_bytes) / r.flash_bytes, r.instructions_per_mac);
+                100.0 * (r.estimated_flash_bytes - flash) / flash, *r.instructions_per_mac);
   }
 }
 

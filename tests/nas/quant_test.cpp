@@ -5,7 +5,7 @@
 
 #include "nas/float_model.h"
 #include "nas/int8_model.h"
-#include "nas/quant_math.h"
+#include "runtime/tn_runtime.h"
 #include "search_spaces/arch_sampler.h"
 #include "tests/nas/random_model.h"
 
@@ -14,41 +14,58 @@ namespace {
 
 const std::string kRoot = TINYNAS_SOURCE_DIR;
 
+// The quantiser and the int8 reference call the runtime's C (runtime/tn_quant.c), the project's
+// one copy of the requantisation arithmetic; these pin the values they rely on.
 TEST(QuantMath, QuantizeMultiplier) {
-  int32_t m;
-  int s;
-  quantize_multiplier(0.5, &m, &s);
+  int32_t m, s;
+  ASSERT_EQ(tn_quantize_multiplier(0.5, &m, &s), TN_OK);
   EXPECT_EQ(m, 1 << 30);
   EXPECT_EQ(s, 0);
-  quantize_multiplier(0.25, &m, &s);
+  ASSERT_EQ(tn_quantize_multiplier(0.25, &m, &s), TN_OK);
   EXPECT_EQ(m, 1 << 30);
   EXPECT_EQ(s, -1);
-  quantize_multiplier(3.0, &m, &s);
+  ASSERT_EQ(tn_quantize_multiplier(3.0, &m, &s), TN_OK);
   EXPECT_EQ(m, 3 << 29);
   EXPECT_EQ(s, 2);
-  quantize_multiplier(0.0, &m, &s);
+  ASSERT_EQ(tn_quantize_multiplier(0.0, &m, &s), TN_OK);
   EXPECT_EQ(m, 0);
   // Rounds up to 2^31: renormalised.
-  quantize_multiplier(0.99999999999, &m, &s);
+  ASSERT_EQ(tn_quantize_multiplier(0.99999999999, &m, &s), TN_OK);
   EXPECT_EQ(m, 1 << 30);
   EXPECT_EQ(s, 1);
 }
 
+// Where the runtime's QuantizeMultiplier differs from the former C++ copy (which had no clamp
+// and no checks) it is outside what a quantised layer produces: a layer's real multiplier is
+// in_scale * weight_scale / out_scale (or an ADD's ratios of scales, at most 0.5 for the inputs),
+// positive and finite; a shift above 30 would need a multiplier of 2^30 or more.
+TEST(QuantMath, QuantizeMultiplierEdgesTheQuantiserNeverHits) {
+  int32_t m = 0, s = 0;
+  ASSERT_EQ(tn_quantize_multiplier(std::ldexp(1.0, 30) * 0.75, &m, &s), TN_OK);  // largest unclamped
+  EXPECT_EQ(m, 3 << 29);
+  EXPECT_EQ(s, 30);
+  ASSERT_EQ(tn_quantize_multiplier(std::ldexp(1.0, 31), &m, &s), TN_OK);  // clamped
+  EXPECT_EQ(m, INT32_MAX);
+  EXPECT_EQ(s, 30);
+  EXPECT_EQ(tn_quantize_multiplier(-0.5, &m, &s), TN_ERR_ARG);
+  EXPECT_EQ(tn_quantize_multiplier(std::nan(""), &m, &s), TN_ERR_ARG);
+}
+
 TEST(QuantMath, RoundingMatchesTfLite) {
   // SaturatingRoundingDoublingHighMul: the only overflow case saturates.
-  EXPECT_EQ(saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
-  EXPECT_EQ(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
+  EXPECT_EQ(tn_saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
   // Ties round away from zero.
-  EXPECT_EQ(rounding_divide_by_pot(5, 1), 3);
-  EXPECT_EQ(rounding_divide_by_pot(-5, 1), -3);
-  EXPECT_EQ(rounding_divide_by_pot(4, 1), 2);
-  EXPECT_EQ(rounding_divide_by_pot(-7, 2), -2);
-  EXPECT_EQ(rounding_divide_by_pot(-6, 2), -2);  // -1.5 -> -2
-  EXPECT_EQ(rounding_divide_by_pot(-5, 2), -1);
+  EXPECT_EQ(tn_rounding_divide_by_pot(5, 1), 3);
+  EXPECT_EQ(tn_rounding_divide_by_pot(-5, 1), -3);
+  EXPECT_EQ(tn_rounding_divide_by_pot(4, 1), 2);
+  EXPECT_EQ(tn_rounding_divide_by_pot(-7, 2), -2);
+  EXPECT_EQ(tn_rounding_divide_by_pot(-6, 2), -2);  // -1.5 -> -2
+  EXPECT_EQ(tn_rounding_divide_by_pot(-5, 2), -1);
   // x * 0.5 * 2^-1 = x / 4 with rounding.
-  EXPECT_EQ(multiply_by_quantized_multiplier(10, 1 << 30, -1), 3);   // 2.5 -> 3
-  EXPECT_EQ(multiply_by_quantized_multiplier(-10, 1 << 30, -1), -3);
-  EXPECT_EQ(multiply_by_quantized_multiplier(100, 3 << 29, 2), 300);  // x * 3
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(10, 1 << 30, -1), 3);   // 2.5 -> 3
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(-10, 1 << 30, -1), -3);
+  EXPECT_EQ(tn_multiply_by_quantized_multiplier(100, 3 << 29, 2), 300);  // x * 3
 }
 
 TEST(QuantParams, CoverTheRangeAndZero) {

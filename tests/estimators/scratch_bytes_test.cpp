@@ -1,0 +1,238 @@
+// The memory planner's scratch bytes per layer (layer_scratch_bytes) against the runtime's own
+// tn_<kernel>_scratch_bytes for every op kind and many shapes; and each kernel run on a scratch
+// buffer of exactly that size followed by guard bytes that must stay untouched. Linked with the
+// DSP-emulation runtime: its SMLAD path is the one that uses the scratch (the portable path uses
+// less: none for conv and pointwise, an unpadded plane for depthwise), and it is the path the
+// Arm build runs.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "estimators/memory_plan.h"
+#include "runtime/tn_runtime.h"
+#include "search_spaces/arch_sampler.h"
+#include "search_spaces/net_graph.h"
+#include "search_spaces/search_space.h"
+
+namespace tinynas {
+namespace {
+
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+
+struct Pads {
+  int top, left, bottom, right;
+};
+
+// The runtime call's parameters for a layer of `kind` on an h x w x c_in input (geometry only;
+// the requantisation arrays are set by the caller when the kernel is run).
+tn_conv_params_t conv_params(const std::string& kind, int k, int stride, int h, int w, int c_in, int c_out,
+                             Pads p) {
+  tn_conv_params_t q{};
+  q.h_in = h;
+  q.w_in = w;
+  q.c_in = c_in;
+  q.c_out = kind == "depthwise" ? c_in : c_out;
+  q.kh = q.kw = k;
+  q.stride_h = q.stride_w = stride;
+  q.pad_top = p.top;
+  q.pad_left = p.left;
+  q.pad_bottom = p.bottom;
+  q.pad_right = p.right;
+  q.h_out = (h + p.top + p.bottom - k) / stride + 1;
+  q.w_out = (w + p.left + p.right - k) / stride + 1;
+  q.act_min = -128;
+  q.act_max = 127;
+  return q;
+}
+
+// What the runtime says a call of layer kind `kind` needs.
+// (A new operator kind adds its runtime call here; a kind missing here fails the tests below.)
+int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p) {
+  if (kind == "conv") return static_cast<int64_t>(tn_conv2d_s8_scratch_bytes(&p));
+  if (kind == "pointwise") return static_cast<int64_t>(tn_pointwise_s8_scratch_bytes(&p));
+  if (kind == "depthwise") return static_cast<int64_t>(tn_depthwise_s8_scratch_bytes(&p));
+  if (kind == "add") {
+    const tn_add_params_t a{};
+    return static_cast<int64_t>(tn_add_s8_scratch_bytes(&a, p.h_in * p.w_in * p.c_in));
+  }
+  if (kind == "avgpool") {
+    return static_cast<int64_t>(tn_avgpool_global_s8_scratch_bytes(p.h_in, p.w_in, p.c_in));
+  }
+  if (kind == "fc") {
+    tn_fc_params_t f{};
+    f.in_features = p.c_in;
+    f.out_features = p.c_out;
+    return static_cast<int64_t>(tn_fully_connected_s8_scratch_bytes(&f));
+  }
+  ADD_FAILURE() << "no runtime scratch function listed for op kind '" << kind << "'";
+  return -1;
+}
+
+const std::vector<int> kSizes = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 28, 31, 32};
+const std::vector<int> kChannels = {1,  2,  3,  4,  5,  7,   8,   12,  15,  16,  17,  24, 31,
+                                    32, 33, 48, 64, 96, 100, 127, 128, 160, 255, 256, 300};
+
+TEST(ScratchBytes, PlannerEqualsRuntimeForEveryKindAndManyShapes) {
+  int64_t cases = 0;
+  for (const OpDescriptor* d : all_ops()) {
+    const std::string kind = d->name();
+    for (int k : {1, 3, 5, 7}) {
+      if (kind == "pointwise" && k != 1) continue;
+      for (int stride : {1, 2}) {
+        for (int h : kSizes) {
+          for (int w : kSizes) {
+            for (int c : kChannels) {
+              const int pad = k / 2;
+              if (h + 2 * pad < k || w + 2 * pad < k) continue;
+              const tn_conv_params_t p = conv_params(kind, k, stride, h, w, c, 10, {pad, pad, pad, pad});
+              ASSERT_EQ(layer_scratch_bytes(*d, k, h, w, c), runtime_scratch_bytes(kind, p))
+                  << kind << " k" << k << " s" << stride << " " << h << "x" << w << "x" << c;
+              ++cases;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(cases, 30000);
+}
+
+// Every layer of sampled subnets of the shipped spaces, as the planner sees it.
+TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
+  for (const char* file : {"/configs/spaces/fmnist-mbv2.yaml", "/configs/spaces/fmnist-mbv2-rf.yaml"}) {
+    const SearchSpace space = SearchSpace::load(kRoot + file);
+    ArchSampler sampler(space, 3);
+    std::vector<bool> seen(num_ops());
+    for (int n = 0; n < 50; ++n) {
+      const NetGraph g = lower(space, sampler.sample());
+      for (const Layer& l : g.layers) {
+        seen[l.op->id()] = true;
+        const tn_conv_params_t p =
+            conv_params(l.op->name(), l.kernel, l.stride, l.in.h, l.in.w, l.in.c, l.out.c, {l.pad, l.pad, l.pad, l.pad});
+        if (l.op->patch_rule() == PatchRule::Spatial) {
+          ASSERT_EQ(p.h_out, l.out.h) << l.name();
+          ASSERT_EQ(p.w_out, l.out.w) << l.name();
+        }
+        ASSERT_EQ(layer_scratch_bytes(l), runtime_scratch_bytes(l.op->name(), p)) << file << " " << l.name();
+      }
+    }
+    for (const OpDescriptor* d : all_ops()) EXPECT_TRUE(seen[d->id()]) << file << " has no " << d->name();
+  }
+}
+
+// A scratch buffer of exactly `bytes`, 8-byte aligned, followed by random guard bytes.
+class GuardedScratch {
+ public:
+  GuardedScratch(int64_t bytes, std::mt19937& rng) : bytes_(bytes), store_((bytes + kGuard) / 8 + 1) {
+    guard_.resize(kGuard);
+    for (auto& b : guard_) b = static_cast<uint8_t>(rng());
+    std::memcpy(data() + bytes_, guard_.data(), kGuard);
+  }
+  uint8_t* data() { return reinterpret_cast<uint8_t*>(store_.data()); }
+  bool guard_intact() const {
+    return std::memcmp(reinterpret_cast<const uint8_t*>(store_.data()) + bytes_, guard_.data(), kGuard) == 0;
+  }
+
+ private:
+  static constexpr int kGuard = 64;
+  int64_t bytes_;
+  std::vector<uint64_t> store_;
+  std::vector<uint8_t> guard_;
+};
+
+// Runs conv / pointwise / depthwise on random data with random requantisation (fast and generic
+// paths, large biases that keep the doubled kernels off) and pads as layer by layer (k/2 every
+// side) or as a patch at an image corner (k/2 on two sides, 0 on the others).
+TEST(ScratchBytes, KernelsStayInsideThePlannedScratch) {
+  std::mt19937 rng(2024);
+  auto pick = [&](const std::vector<int>& v) { return v[rng() % v.size()]; };
+  std::uniform_int_distribution<int> byte(-128, 127);
+  int runs = 0;
+  for (int n = 0; n < 1500; ++n) {
+    const std::string kind = std::vector<std::string>{"conv", "pointwise", "depthwise"}[rng() % 3];
+    const int k = kind == "pointwise" ? 1 : pick({1, 3, 5, 7});
+    const int stride = pick({1, 2});
+    const int h = pick(kSizes) % 17 + 1, w = pick(kSizes) % 17 + 1;
+    const int c_in = kind == "conv" && k >= 5 ? pick({1, 2, 3, 8, 17, 64, 300}) : pick(kChannels);
+    const int c_out = kind == "depthwise" ? c_in : 1 + static_cast<int>(rng() % 9);
+    const int pad = kind == "pointwise" ? 0 : k / 2;
+    Pads pads{pad, pad, pad, pad};
+    if (rng() % 3 == 0) pads = rng() % 2 ? Pads{pad, pad, 0, 0} : Pads{0, 0, pad, pad};
+    if (h + pads.top + pads.bottom < k || w + pads.left + pads.right < k) continue;
+    tn_conv_params_t p = conv_params(kind, k, stride, h, w, c_in, c_out, pads);
+    p.input_zero_point = byte(rng);
+    p.output_zero_point = byte(rng);
+    std::vector<int32_t> mult(c_out), shift(c_out), bias(c_out);
+    const bool big_bias = rng() % 4 == 0;
+    for (int o = 0; o < c_out; ++o) {
+      mult[o] = (1 << 30) + static_cast<int32_t>(rng() % (1u << 30));
+      shift[o] = rng() % 5 == 0 ? 1 : -2 - static_cast<int32_t>(rng() % 12);
+      bias[o] = big_bias ? (1 << 29) + static_cast<int32_t>(rng() % 1000) : static_cast<int32_t>(rng() % 2001) - 1000;
+    }
+    p.out_multiplier = mult.data();
+    p.out_shift = shift.data();
+    const int64_t planned = layer_scratch_bytes(op(kind), k, h, w, c_in);
+    ASSERT_EQ(planned, runtime_scratch_bytes(kind, p));
+    const std::size_t taps = kind == "depthwise" ? static_cast<std::size_t>(k) * k * c_in
+                                                       : static_cast<std::size_t>(c_out) * k * k * c_in;
+    std::vector<int8_t> in(static_cast<std::size_t>(h) * w * c_in), weights(taps),
+        out(static_cast<std::size_t>(p.h_out) * p.w_out * c_out);
+    for (auto& v : in) v = static_cast<int8_t>(byte(rng));
+    for (auto& v : weights) v = static_cast<int8_t>(byte(rng) | 1);
+    GuardedScratch scratch(planned, rng);
+    int rc = TN_ERR_ARG;
+    if (kind == "conv") {
+      rc = tn_conv2d_s8(&p, in.data(), weights.data(), bias.data(), out.data(),
+                        reinterpret_cast<int16_t*>(scratch.data()));
+    } else if (kind == "pointwise") {
+      rc = tn_pointwise_s8(&p, in.data(), weights.data(), bias.data(), out.data(),
+                           reinterpret_cast<int16_t*>(scratch.data()));
+    } else {
+      rc = tn_depthwise_s8(&p, in.data(), weights.data(), bias.data(), out.data(),
+                           reinterpret_cast<int8_t*>(scratch.data()));
+    }
+    const std::string what = kind + " k" + std::to_string(k) + " s" +
+                             std::to_string(stride) + " " + std::to_string(h) + "x" + std::to_string(w) +
+                             "x" + std::to_string(c_in) + " pads " + std::to_string(pads.top) +
+                             std::to_string(pads.left) + std::to_string(pads.bottom) + std::to_string(pads.right);
+    ASSERT_EQ(rc, TN_OK) << what;
+    ASSERT_TRUE(scratch.guard_intact()) << what << ": wrote past its " << planned << " scratch bytes";
+    ++runs;
+  }
+  EXPECT_GT(runs, 1000);
+}
+
+// ADD, global average pool and FC need no scratch: the planner gives none, the runtime asks none,
+// and the kernels run without one.
+TEST(ScratchBytes, ElementwisePoolAndFcNeedNone) {
+  for (int c : {1, 10, 300}) {
+    EXPECT_EQ(layer_scratch_bytes(op("add"), 1, 7, 5, c), 0);
+    EXPECT_EQ(layer_scratch_bytes(op("avgpool"), 1, 7, 5, c), 0);
+    EXPECT_EQ(layer_scratch_bytes(op("fc"), 1, 1, 1, c), 0);
+  }
+  std::vector<int8_t> a(7 * 5 * 3, 3), b(7 * 5 * 3, -2), out(7 * 5 * 3);
+  tn_add_params_t add{};
+  ASSERT_EQ(tn_add_params_from_scales(0.1, 0, 0.2, 1, 0.25, -3, -128, 127, &add), TN_OK);
+  EXPECT_EQ(tn_add_s8_scratch_bytes(&add, 105), 0u);
+  EXPECT_EQ(tn_add_s8(&add, a.data(), b.data(), out.data(), 105), TN_OK);
+  EXPECT_EQ(tn_avgpool_global_s8_scratch_bytes(7, 5, 3), 0u);
+  EXPECT_EQ(tn_avgpool_global_s8(a.data(), 7, 5, 3, -128, 127, out.data()), TN_OK);
+  const int32_t m = 1 << 30, s = -4;
+  tn_fc_params_t fc{};
+  fc.in_features = 3;
+  fc.out_features = 2;
+  fc.act_min = -128;
+  fc.act_max = 127;
+  fc.out_multiplier = &m;
+  fc.out_shift = &s;
+  EXPECT_EQ(tn_fully_connected_s8_scratch_bytes(&fc), 0u);
+  EXPECT_EQ(tn_fully_connected_s8(&fc, a.data(), b.data(), nullptr, out.data()), TN_OK);
+  EXPECT_EQ(tn_conv2d_s8_scratch_bytes(nullptr), 0u);
+  EXPECT_EQ(tn_depthwise_s8_scratch_bytes(nullptr), 0u);
+}
+
+}  // namespace
+}  // namespace tinynas

@@ -1,0 +1,187 @@
+// Codegen checked against runtime/tn_runtime.h in the test suite, not only when a user compiles an
+// export: a model with every op kind is generated (layer by layer, and with a patch stage) and
+// compiled with -Werror -Wmissing-field-initializers against the runtime's header, together with
+// a checker that #includes model.c and reads every generated tn_conv_params_t, tn_add_params_t and
+// tn_fc_params_t field BY NAME, so a positional initialiser that lands in the wrong field fails
+// here. (tests/nas/codegen_layout_check.c asserts the field order itself at build time.)
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sys/wait.h>
+
+#include "estimators/memory_plan.h"
+#include "nas/codegen.h"
+#include "nas/float_model.h"
+#include "nas/int8_model.h"
+#include "tests/nas/random_model.h"
+#include "tests/temp_dir.h"
+
+namespace tinynas {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+
+Int8Model random_int8_model(const NetGraph& g, uint64_t seed) {
+  const FloatModel fm = FloatModel::fold(g, random_weights(g, seed));
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> pixel(-1.0f, 2.0f);
+  RangeObserver obs(g);
+  for (int i = 0; i < 4; ++i) {
+    std::vector<float> img(static_cast<std::size_t>(g.tensors[g.input].bytes()));
+    for (float& v : img) v = pixel(rng);
+    obs.observe(fm.run_all(img));
+  }
+  return Int8Model::quantize(fm, obs.ranges());
+}
+
+// C statements checking every field of layer i's generated parameter struct by name.
+std::string field_checks(const Int8Model& m, int i, bool patched_layer) {
+  const Layer& l = m.graph.layers[i];
+  const Int8Layer& q = m.layers[i];
+  const int32_t zp_in = m.tensor_quant[l.inputs[0]].zero_point, zp_out = m.tensor_quant[l.output].zero_point;
+  std::string c;
+  auto check = [&](const std::string& field, int64_t value) {
+    c += fmt::format("  CHECK({}, {});\n", field, value);
+  };
+  // (A new operator kind with a parameter block adds its fields here.)
+  const std::string kind = l.op->name();
+  if (kind == "conv" || kind == "pointwise" || kind == "depthwise") {
+    {
+      const std::string p = fmt::format("p{}.", i);
+      // In a patch stage the geometry is per patch (set at run time from g{i}); zero here.
+      check(p + "h_in", patched_layer ? 0 : l.in.h);
+      check(p + "w_in", patched_layer ? 0 : l.in.w);
+      check(p + "c_in", l.in.c);
+      check(p + "h_out", patched_layer ? 0 : l.out.h);
+      check(p + "w_out", patched_layer ? 0 : l.out.w);
+      check(p + "c_out", l.out.c);
+      check(p + "kh", l.kernel);
+      check(p + "kw", l.kernel);
+      check(p + "stride_h", l.stride);
+      check(p + "stride_w", l.stride);
+      for (const char* pad : {"pad_top", "pad_left", "pad_bottom", "pad_right"}) check(p + pad, patched_layer ? 0 : l.pad);
+      check(p + "input_zero_point", zp_in);
+      check(p + "output_zero_point", zp_out);
+      check(p + "act_min", q.act_min);
+      check(p + "act_max", q.act_max);
+      c += fmt::format("  CHECK({}out_multiplier == m{}, 1);\n  CHECK({}out_shift == s{}, 1);\n", p, i, p, i);
+    }
+  } else if (kind == "add") {
+    {
+      const std::string p = fmt::format("add{}.", i);
+      check(p + "input1_zero_point", zp_in);
+      check(p + "input2_zero_point", m.tensor_quant[l.inputs[1]].zero_point);
+      check(p + "output_zero_point", zp_out);
+      check(p + "left_shift", q.left_shift);
+      check(p + "input1_multiplier", q.input1_multiplier);
+      check(p + "input1_shift", q.input1_shift);
+      check(p + "input2_multiplier", q.input2_multiplier);
+      check(p + "input2_shift", q.input2_shift);
+      check(p + "output_multiplier", q.output_multiplier);
+      check(p + "output_shift", q.output_shift);
+      check(p + "act_min", q.act_min);
+      check(p + "act_max", q.act_max);
+    }
+  } else if (kind == "fc") {
+    {
+      const std::string p = fmt::format("p{}.", i);
+      check(p + "in_features", l.in.c);
+      check(p + "out_features", l.out.c);
+      check(p + "input_zero_point", zp_in);
+      check(p + "output_zero_point", zp_out);
+      check(p + "act_min", q.act_min);
+      check(p + "act_max", q.act_max);
+      c += fmt::format("  CHECK({}out_multiplier == m{}, 1);\n  CHECK({}out_shift == s{}, 1);\n", p, i, p, i);
+      check(p + "per_channel", 1);
+    }
+  }  // avgpool: a call with literal arguments, no struct
+  return c;
+}
+
+struct Compiled {
+  int code;
+  std::string out;
+};
+
+Compiled sh(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  std::string out;
+  while (std::size_t n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  return {WEXITSTATUS(pclose(p)), out};
+}
+
+// Generates C for the graph, compiles it strictly with a by-name field checker, runs the checker.
+void compile_and_check(const NetGraph& g, const PlanOptions& options, const std::string& name) {
+  SCOPED_TRACE(name);
+  const Int8Model m = random_int8_model(g, 11);
+  const MemoryPlan plan = plan_memory(g, options);
+  ASSERT_TRUE(plan.ok);
+  const GeneratedC c = generate_model_c(m, plan);
+  std::set<const OpDescriptor*> kinds;
+  std::string checks;
+  int structs = 0;
+  for (int i = 0; i < static_cast<int>(g.layers.size()); ++i) {
+    kinds.insert(g.layers[i].op);
+    const bool patched_layer = plan.patched && i < plan.patch.stage_end;
+    checks += field_checks(m, i, patched_layer);
+    structs += g.layers[i].op != &op("avgpool");
+  }
+  ASSERT_EQ(static_cast<int>(kinds.size()), num_ops()) << "the sample lacks an op kind";
+
+  TempDir dir("codegen_compile_" + name);
+  fs::create_directories(dir.path);
+  std::ofstream(dir.path + "/model.h") << c.header;
+  std::ofstream(dir.path + "/model.c") << c.source;
+  std::ofstream(dir.path + "/check.c")
+      << "/* Every generated parameter struct, field by field by name. */\n"
+      << "#include <stdio.h>\n#include \"model.c\"\n\n"
+      << "static int bad = 0, checked = 0;\n"
+      << "#define CHECK(field, value) do { ++checked; if ((long long)(field) != (long long)(value)) {"
+         " ++bad; printf(\"MISMATCH %s = %lld, expected %lld\\n\", #field, (long long)(field),"
+         " (long long)(value)); } } while (0)\n\n"
+      << "int main(void) {\n"
+      << checks << "  printf(\"checked %d fields, %d mismatches\\n\", checked, bad);\n"
+      << "  return bad != 0;\n}\n";
+  std::string runtime_srcs;
+  for (const auto& e : fs::directory_iterator(kRoot + "/runtime")) {
+    if (e.path().extension() == ".c") runtime_srcs += " " + e.path().string();
+  }
+  const std::string exe = dir.path + "/check";
+  const Compiled cc = sh("cc -std=c99 -O0 -Wall -Wextra -Wpedantic -Werror -Wmissing-field-initializers "
+                         "-Wmissing-braces -Woverflow -I" + dir.path + " -I" + kRoot + "/runtime " + dir.path +
+                         "/check.c" + runtime_srcs + " -o " + exe);
+  ASSERT_EQ(cc.code, 0) << "the generated C does not compile against runtime/tn_runtime.h:\n" << cc.out;
+  const Compiled run = sh(exe);
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find(" 0 mismatches"), std::string::npos) << run.out;
+  EXPECT_GT(structs, 10);
+}
+
+NetGraph sample_graph(const PatchSchedule& patch) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  ArchSpec arch = ArchSpec::largest(space);  // every depth at its largest: residual ADDs
+  arch.resolution = 24;
+  arch.patch = patch;
+  return lower(space, arch);
+}
+
+TEST(CodegenCompile, EveryOpKindCompilesStrictlyAndEveryFieldIsWhereCodegenMeantIt) {
+  compile_and_check(sample_graph(PatchSchedule{}), PlanOptions{}, "lbl");
+}
+
+TEST(CodegenCompile, PatchStageCompilesStrictlyToo) {
+  const NetGraph g = sample_graph(PatchSchedule{2, 2});
+  ASSERT_TRUE(g.patch.enabled());
+  compile_and_check(g, PlanOptions{}, "patch");
+}
+
+}  // namespace
+}  // namespace tinynas

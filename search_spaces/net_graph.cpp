@@ -4,25 +4,6 @@
 
 namespace tinynas {
 
-const char* layer_role_name(LayerRole role) {
-  switch (role) {
-    case LayerRole::Stem: return "stem";
-    case LayerRole::Expand: return "expand";
-    case LayerRole::Depthwise: return "dw";
-    case LayerRole::Project: return "project";
-    case LayerRole::Residual: return "add";
-    case LayerRole::Head: return "head";
-    case LayerRole::Pool: return "pool";
-    case LayerRole::Classifier: return "fc";
-  }
-  return "?";
-}
-
-std::string Layer::name() const {
-  if (stage < 0) return layer_role_name(role);
-  return "s" + std::to_string(stage) + ".b" + std::to_string(block) + "." + layer_role_name(role);
-}
-
 int64_t NetGraph::macs() const {
   int64_t n = 0;
   for (const auto& l : layers) n += l.macs;

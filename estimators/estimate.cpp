@@ -49,7 +49,7 @@ const Estimate& Estimator::estimate(const NetGraph& g) {
     params += l.weights + l.biases;
     analytic = std::max(analytic, analytic_layer_bytes(l));
     if (latency) {
-      mcu_.latency.require(*l.op);
+      if (!mcu_.latency.has(*l.op)) mcu_.latency.require(*l.op);  // throws, naming the kind
       cycles += mcu_.latency.layer_cycles(l);
     }
   }

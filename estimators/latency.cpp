@@ -30,7 +30,9 @@ void LatencyModel::require(const OpDescriptor& op) const {
 }
 
 double LatencyModel::graph_cycles(const NetGraph& g, const MemoryPlan* plan) const {
-  for (const Layer& l : g.layers) require(*l.op);
+  for (const Layer& l : g.layers) {
+    if (!has(*l.op)) require(*l.op);  // throws, naming the kind
+  }
   double total = 0;
   int begin = 0;
   if (plan != nullptr && plan->patched && plan->ok) {

@@ -10,10 +10,12 @@ namespace tinynas {
 
 class ConvFamily : public OpDescriptor {
  public:
+  // Spatial, with weights; `in_place` for depthwise (it reads each input plane into its scratch
+  // before writing that channel).
+  ConvFamily(const char* name, bool in_place = false)
+      : OpDescriptor({name, 1, in_place, PatchRule::Spatial, true}) {}
   void infer(Layer* l, int out_channels) const override;
-  PatchRule patch_rule() const override { return PatchRule::Spatial; }
   int64_t weight_bytes(int kh, int kw, int c_in, int c_out) const override;
-  bool has_weights() const override { return true; }
   FloatLayer fold(const Layer& l, const LayerWeights& trained) const override;
   void run_float(const Layer& l, const FloatLayer& f, const float* const in[2],
                  float* out) const override;

@@ -33,28 +33,39 @@ enum class PatchRule { Spatial, Elementwise, Global };
 enum LatencyFeature { kMacs, kInputBytes, kOutputBytes, kWeightBytes, kFixed, kNumLatencyFeatures };
 const char* latency_feature_name(int feature);  // the calibration files' keys
 
+// The plain facts of a kind, read in the planner's and the estimators' hot loops (so data, not
+// virtual calls).
+struct OpTraits {
+  // The name in configs, calibration files and the runtime profiler's CSV ("conv", "fc", ...).
+  const char* name = "";
+  int num_inputs = 1;
+  // In place: the output may overwrite an input that this layer is the last reader of (the
+  // planner tries the inputs in order). An in-place pair is one buffer of max(input, output).
+  bool in_place = false;
+  PatchRule patch_rule = PatchRule::Spatial;
+  bool has_weights = false;  // int8 weights and int32 biases (batch norm folded)
+};
+
 class OpDescriptor {
  public:
+  explicit OpDescriptor(const OpTraits& traits) : traits_(traits) {}
   virtual ~OpDescriptor() = default;
 
   // ---- identity
-  // The name in configs, calibration files and the runtime profiler's CSV ("conv", "fc", ...).
-  virtual const char* name() const = 0;
+  const char* name() const { return traits_.name; }
   // Index in the registry (all_ops()): arrays per operator kind are indexed by it.
   int id() const { return id_; }
 
   // ---- graph
-  virtual int num_inputs() const { return 1; }
+  int num_inputs() const { return traits_.num_inputs; }
   // Fills l->out, l->macs, l->weights and l->biases from l->in, kernel and stride (l->pad is
   // kernel / 2) for `out_channels` output channels (ignored by operators that keep their input's).
   virtual void infer(Layer* l, int out_channels) const = 0;
   // The runtime kernel's scratch buffer for an input of h_in x w_in x c_in (unaligned bytes; 0 =
   // none): the runtime's own size function, so the planner and the kernel share one formula.
   virtual int64_t scratch_bytes(int kernel, int h_in, int w_in, int c_in) const;
-  // In place: the output may overwrite an input that this layer is the last reader of (the
-  // planner tries the inputs in order). An in-place pair is one buffer of max(input, output).
-  virtual bool in_place() const { return false; }
-  virtual PatchRule patch_rule() const = 0;
+  bool in_place() const { return traits_.in_place; }
+  PatchRule patch_rule() const { return traits_.patch_rule; }
 
   // ---- latency and flash
   // The features identifiable for this kind (collinear ones are left out of its fit).
@@ -67,7 +78,7 @@ class OpDescriptor {
   virtual int64_t default_kernel_code() const = 0;
 
   // ---- numerics
-  virtual bool has_weights() const { return false; }
+  bool has_weights() const { return traits_.has_weights; }
   // Trained weights (OIHW, + batch norm) -> folded weights in the runtime's layout. Throws
   // std::invalid_argument naming the layer when the sizes do not match it.
   virtual FloatLayer fold(const Layer& l, const LayerWeights& trained) const;
@@ -100,6 +111,7 @@ class OpDescriptor {
 
  private:
   friend const std::vector<const OpDescriptor*>& all_ops();
+  OpTraits traits_;
   int id_ = -1;
 };
 

@@ -13,14 +13,11 @@ namespace {
 
 class Add final : public OpDescriptor {
  public:
-  const char* name() const override { return "add"; }
-  int num_inputs() const override { return 2; }
+  Add() : OpDescriptor({"add", 2, true, PatchRule::Elementwise, false}) {}
   void infer(Layer* l, int) const override {
     l->out = l->in;
     l->macs = l->weights = l->biases = 0;
   }
-  bool in_place() const override { return true; }
-  PatchRule patch_rule() const override { return PatchRule::Elementwise; }
   // Output = input bytes, no MACs or weights: input bytes and a fixed cost.
   bool latency_feature_used(int f) const override { return f == kInputBytes || f == kFixed; }
   int64_t default_code_per_layer() const override { return 96; }

@@ -9,12 +9,11 @@ namespace {
 
 class AvgPool final : public OpDescriptor {
  public:
-  const char* name() const override { return "avgpool"; }
+  AvgPool() : OpDescriptor({"avgpool", 1, false, PatchRule::Global, false}) {}
   void infer(Layer* l, int) const override {
     l->out = {1, 1, l->in.c};
     l->macs = l->weights = l->biases = 0;
   }
-  PatchRule patch_rule() const override { return PatchRule::Global; }
   bool latency_feature_used(int f) const override {
     return f == kInputBytes || f == kOutputBytes || f == kFixed;
   }

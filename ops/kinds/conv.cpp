@@ -7,7 +7,7 @@ namespace {
 
 class Conv final : public ConvFamily {
  public:
-  const char* name() const override { return "conv"; }
+  Conv() : ConvFamily("conv") {}
   int64_t scratch_bytes(int kernel, int, int, int c_in) const override {
     return static_cast<int64_t>(tn_conv2d_scratch_bytes(kernel, c_in));
   }

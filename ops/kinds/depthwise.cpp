@@ -9,11 +9,10 @@ namespace {
 
 class Depthwise final : public ConvFamily {
  public:
-  const char* name() const override { return "depthwise"; }
+  Depthwise() : ConvFamily("depthwise", true) {}
   int64_t scratch_bytes(int kernel, int h_in, int w_in, int) const override {
     return static_cast<int64_t>(tn_depthwise_scratch_bytes_k(h_in, w_in, kernel, kernel));
   }
-  bool in_place() const override { return true; }
   bool latency_feature_used(int) const override { return true; }
   int64_t default_code_per_layer() const override { return 128; }
   int64_t default_kernel_code() const override { return 2560; }

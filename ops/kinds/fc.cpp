@@ -11,14 +11,13 @@ namespace {
 
 class FullyConnected final : public OpDescriptor {
  public:
-  const char* name() const override { return "fc"; }
+  FullyConnected() : OpDescriptor({"fc", 1, false, PatchRule::Global, true}) {}
   void infer(Layer* l, int out_channels) const override {
     l->out = {1, 1, out_channels};
     l->macs = static_cast<int64_t>(l->in.c) * out_channels;
     l->weights = l->macs;
     l->biases = out_channels;
   }
-  PatchRule patch_rule() const override { return PatchRule::Global; }
   // Weight bytes equal MACs: left out of the fit.
   bool latency_feature_used(int f) const override { return f != kWeightBytes; }
   int64_t weight_bytes(int, int, int c_in, int c_out) const override {
@@ -26,7 +25,6 @@ class FullyConnected final : public OpDescriptor {
   }
   int64_t default_code_per_layer() const override { return 96; }
   int64_t default_kernel_code() const override { return 512; }
-  bool has_weights() const override { return true; }
 
   FloatLayer fold(const Layer& l, const LayerWeights& t) const override {
     const std::size_t expected = static_cast<std::size_t>(l.out.c) * l.in.c;

@@ -7,7 +7,7 @@ namespace {
 
 class Pointwise final : public ConvFamily {
  public:
-  const char* name() const override { return "pointwise"; }
+  Pointwise() : ConvFamily("pointwise") {}
   int64_t scratch_bytes(int, int, int, int c_in) const override {
     return static_cast<int64_t>(tn_pointwise_scratch_bytes(c_in));
   }

@@ -1,5 +1,7 @@
 #include "nas/experiment.h"
 
+#include <nlohmann/json.hpp>
+
 namespace tinynas {
 
 SearchConfig SearchConfig::from_config(const ConfigNode& node) {
@@ -25,6 +27,25 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
     node.fail("expected mutations + crossovers > 0, or the search cannot make children");
   }
   return s;
+}
+
+nlohmann::ordered_json SearchConfig::to_json() const {
+  nlohmann::ordered_json j;
+  j["population"] = population;
+  j["parents"] = parents;
+  j["mutations"] = mutations;
+  j["crossovers"] = crossovers;
+  j["mutation_prob"] = mutation_prob;
+  j["generations"] = generations;
+  j["seed"] = seed;
+  j["latency_limit_ms"] = latency_limit_ms;
+  j["val_images"] = val_images;
+  j["search_patches"] = search_patches;
+  j["use_predictor"] = use_predictor;
+  j["measure_subnets"] = measure_subnets;
+  j["finalists"] = finalists;
+  j["predictor_l2"] = predictor_l2;
+  return j;
 }
 
 SpaceSearchConfig SpaceSearchConfig::from_config(const ConfigNode& node) {

@@ -20,8 +20,9 @@ struct LabelledImages {
   }
 };
 
-// The first `max_images` (0 = all) of a split, normalised and resized to `resolution` as the
-// supernet's forward does. Needs the LibTorch build (supernet/images.cpp).
+// The first `max_images` (0 = all) of a split of data.dataset, prepared (normalised) and resized
+// to `resolution` as the supernet's forward does; labels checked against the dataset's classes.
+// Needs the LibTorch build (supernet/images.cpp).
 LabelledImages load_labelled_images(const DataConfig& data, Split split, int64_t max_images,
                                     int resolution);
 

@@ -21,7 +21,8 @@ const std::string kRoot = TINYNAS_SOURCE_DIR;
 class FakeScorer : public SubnetScorer {
  public:
   explicit FakeScorer(const SearchSpace& s) : space_(s) {}
-  double accuracy(const ArchSpec& a, EvalSplit split) override {
+  const Metric& metric() const override { return metric_; }
+  double score(const ArchSpec& a, EvalSplit split, int /*val_images*/) override {
     ++calls[split == EvalSplit::Val ? 0 : 1];
     EXPECT_FALSE(a.patch.enabled()) << "accuracy must not depend on the patch schedule";
     double v = 0.50 + 0.02 * std::log(static_cast<double>(lower(space_, a).macs()));
@@ -32,6 +33,7 @@ class FakeScorer : public SubnetScorer {
 
  private:
   const SearchSpace& space_;
+  Metric metric_ = Metric::top1_accuracy();
 };
 
 struct Fixture {

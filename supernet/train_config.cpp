@@ -19,9 +19,9 @@ DataConfig DataConfig::from_config(const ConfigNode& node) {
     }
   }
   if (node.has("path")) d.path = node.at("path").as_path();
-  d.val_size = static_cast<int>(node.get_int("val_size", d.val_size, 0, 30000));
+  d.val_size = static_cast<int>(node.get_int("val_size", d.val_size, 0, 100000000));
   d.split_seed = static_cast<uint64_t>(node.get_int("split_seed", 0, 0, INT64_MAX));
-  d.train_images = static_cast<int>(node.get_int("train_images", d.train_images, 0, 60000));
+  d.train_images = static_cast<int>(node.get_int("train_images", d.train_images, 0, 100000000));
   d.workers = static_cast<int>(node.get_int("workers", d.workers, 0, 64));
   return d;
 }

@@ -280,8 +280,10 @@ TEST(Sweep, TinySweepWritesOneRowPerRun) {
     EXPECT_EQ(std::stoll(row[col("sram_limit_bytes")]), sram[i]);
     EXPECT_EQ(std::stoll(row[col("flash_limit_bytes")]), flash[i]);
     EXPECT_EQ(row[col("error")], "");
-    // The row is the run's own summary.json.
+    // The row is the run's own summary.json, both naming the scorer's metric.
     const auto s = summary_of(out.path + "/" + names[i]);
+    EXPECT_EQ(row[col("metric")], "top1_accuracy");
+    EXPECT_EQ(s["metric"], "top1_accuracy");
     EXPECT_EQ(row[col("arch")], s["arch"].get<std::string>());
     EXPECT_NEAR(std::stod(row[col("val_accuracy")]), s["val_accuracy"].get<double>(), 1e-6);
     EXPECT_NEAR(std::stod(row[col("test_accuracy")]), s["test_accuracy"].get<double>(), 1e-6);

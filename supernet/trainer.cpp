@@ -307,8 +307,7 @@ torch::Device setup_torch(const TrainConfig& train) {
 
 Trainer::Trainer(const SearchSpace& space, const Dataset& dataset, const Task& task,
                  const TrainConfig& train, torch::Device device, int workers, Shard shard)
-    : space_(space),
-      dataset_(dataset),
+    : dataset_(dataset),
       task_(task),
       train_(train),
       device_(device),

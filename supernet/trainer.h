@@ -140,7 +140,6 @@ class Trainer {
  private:
   void begin_epoch();
 
-  SearchSpace space_;
   const Dataset& dataset_;
   const Task& task_;
   TrainConfig train_;

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -14,6 +15,7 @@
 #include "supernet/dataset.h"
 #include "supernet/datasets/idx.h"
 #include "supernet/task.h"
+#include "supernet/trainer.h"
 #include "tests/temp_dir.h"
 
 namespace tinynas {
@@ -179,8 +181,8 @@ TEST(FashionMnist, SeededValidationSplitHeldOutOfTraining) {
 class Synthetic : public Dataset {
  public:
   Synthetic(int n, int h, int w, int pad)
-      : Dataset(info(h, w), make(n, h, w), {}, {}), pad_(pad) {}
-  static TaskInfo info(int h, int w) {
+      : Dataset(describe(h, w), make(n, h, w), {}, {}), pad_(pad) {}
+  static TaskInfo describe(int h, int w) {
     TaskInfo t;
     t.dataset = "synthetic";
     t.task = "classification";
@@ -283,6 +285,38 @@ TEST(BatchStream, ShardsAreDisjointAndTogetherTheUnshardedBatch) {
   }
   // A global batch that does not split evenly is refused.
   EXPECT_THROW(BatchStream(set, t, 0, 7, 0, 0, Shard{0, 5}), ConfigError);
+}
+
+// The step interface without real data: each step moves the position on by one, a shard steps on
+// its slice of the global batch, and the schedule ends after epochs x steps.
+TEST(Trainer, StepsAndEpochsOnSyntheticData) {
+  const SearchSpace space = SearchSpace::load(std::string(TINYNAS_SOURCE_DIR) + "/configs/spaces/tiny.yaml");
+  Synthetic data(40, 28, 28, 1);
+  TrainConfig t;
+  t.epochs = 2;
+  t.batch_size = 8;
+  t.random_subnets = 0;
+  t.bn_calibration_batches = 1;
+  t.threads = 1;
+  const auto task = make_task(data.info(), t);
+  for (int world : {1, 2}) {
+    Trainer trainer(space, data, *task, t, setup_torch(t), 0, Shard{world - 1, world});
+    EXPECT_EQ(trainer.steps_per_epoch(), 5);
+    const auto stream = trainer.batches();
+    Batch b;
+    ASSERT_TRUE(stream->next(&b));
+    EXPECT_EQ(b.targets.size(0), 8 / world);
+    const SandwichLoss l = trainer.step(b);
+    EXPECT_TRUE(std::isfinite(l.largest));
+    EXPECT_EQ(trainer.state().step, 1);
+    int rest = 0;
+    trainer.run_epoch([&](const SandwichLoss&) { ++rest; });  // the rest of epoch 1
+    EXPECT_EQ(rest, 4);
+    EXPECT_EQ(trainer.state().epoch, 1);
+    trainer.run_epoch();
+    EXPECT_TRUE(trainer.finished());
+    EXPECT_THROW(trainer.step(b), std::logic_error);
+  }
 }
 
 }  // namespace

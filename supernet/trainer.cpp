@@ -407,6 +407,79 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Progress lines on stderr every train.log_every steps and at each epoch's end: the epoch's mean
+// loss of the largest subnet, throughput, and the time left.
+class ProgressLog {
+ public:
+  ProgressLog(const TrainConfig& train, int64_t steps_per_epoch)
+      : train_(train), spe_(steps_per_epoch), start_(std::chrono::steady_clock::now()) {}
+
+  void begin_epoch() {
+    loss_sum_ = 0;
+    loss_n_ = 0;
+    since_log_ = 0;
+    t_log_ = std::chrono::steady_clock::now();
+  }
+
+  // After a step; `at` is the position after it.
+  void step(const CheckpointState& at, const SandwichLoss& l) {
+    loss_sum_ += l.largest;
+    ++loss_n_;
+    ++steps_;
+    ++since_log_;
+    if (at.step % train_.log_every != 0 && at.step != spe_) return;
+    const double ips = since_log_ * train_.batch_size / std::max(seconds_since(t_log_), 1e-9);
+    const int64_t done = at.epoch * spe_ + at.step;
+    const double eta = seconds() / steps_ * (static_cast<int64_t>(train_.epochs) * spe_ - done);
+    fmt::print(stderr,
+               "epoch {}/{} step {}/{} loss {:.4f} (children {:.4f}) lr {:.4f} {:.1f} img/s eta {}\n",
+               at.epoch + 1, train_.epochs, at.step, spe_, loss_sum_ / loss_n_, l.children,
+               learning_rate(train_, done - 1, spe_), ips, format_duration(eta));
+    t_log_ = std::chrono::steady_clock::now();
+    since_log_ = 0;
+  }
+
+  int64_t steps() const { return steps_; }  // by this run
+  double seconds() const { return seconds_since(start_); }
+
+ private:
+  const TrainConfig& train_;
+  int64_t spe_;
+  std::chrono::steady_clock::time_point start_, t_log_;
+  double loss_sum_ = 0;
+  int64_t loss_n_ = 0, steps_ = 0, since_log_ = 0;
+};
+
+// The metrics file next to a finished checkpoint.
+std::string metrics_json(const TrainReport& r, const SearchSpace& space, const TrainConfig& train,
+                         const TaskInfo& task) {
+  nlohmann::ordered_json j;
+  j["space"] = space.name;
+  j["space_fingerprint"] = fmt::format("{:016x}", space.fingerprint());
+  j["checkpoint"] = r.checkpoint;
+  j["epochs"] = train.epochs;
+  j["batch_size"] = train.batch_size;
+  j["subnets_per_step"] = 2 + train.random_subnets;
+  j["steps_this_run"] = r.steps;
+  j["seconds_this_run"] = r.seconds;
+  j["images_per_second"] = r.images_per_second;
+  j["threads"] = torch::get_num_threads();
+  j["dataset"] = task.dataset;
+  j["metric"] = task.metric.name;
+  j["higher_is_better"] = task.metric.higher_is_better;
+  // "*_accuracy" is the task's metric (named above); the keys predate other metrics.
+  auto score = [](const SubnetScore& s, const ArchSpec& arch) {
+    nlohmann::ordered_json o;
+    o["val_accuracy"] = s.val;
+    o["test_accuracy"] = s.test;
+    o["arch"] = nlohmann::json::parse(arch.to_json());
+    return o;
+  };
+  j["largest"] = score(r.largest, ArchSpec::largest(space));
+  j["smallest"] = score(r.smallest, ArchSpec::smallest(space));
+  return j.dump(2) + "\n";
+}
+
 }  // namespace
 
 std::string metrics_path_for(const std::string& checkpoint) {
@@ -434,7 +507,6 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
   report.metric = task->metric();
   Trainer trainer(space, *dataset, *task, train, device, data.workers);
   const int64_t spe = trainer.steps_per_epoch();
-
   if (options.resume && file_exists(report.checkpoint)) {
     trainer.load(report.checkpoint);
     fmt::print(stderr, "resuming {} at epoch {} step {}\n", report.checkpoint,
@@ -442,60 +514,35 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
   } else if (options.resume) {
     fmt::print(stderr, "no checkpoint at {}; starting from scratch\n", report.checkpoint);
   }
-
-  const auto t_start = std::chrono::steady_clock::now();
-  const int64_t total_steps = static_cast<int64_t>(train.epochs) * spe;
-  const int64_t train_size = dataset->split(Split::Train).size();
-  int epochs_this_run = 0;
   fmt::print(stderr,
              "training supernet of '{}': {} epochs x {} steps, batch {}, {} subnets per step, "
              "{} threads, {} training images\n",
              space.name, train.epochs, spe, train.batch_size, 2 + train.random_subnets,
-             torch::get_num_threads(), train_size);
+             torch::get_num_threads(), dataset->split(Split::Train).size());
+
   const ArchSpec big = ArchSpec::largest(space), small = ArchSpec::smallest(space);
-  const Metric& metric = task->metric();
-  while (!trainer.finished()) {
+  ProgressLog log(train, spe);
+  for (int epochs_this_run = 0; !trainer.finished(); ++epochs_this_run) {
     if (options.stop_after_epochs > 0 && epochs_this_run >= options.stop_after_epochs) break;
-    const int64_t epoch = trainer.state().epoch;
-    double loss_sum = 0;
-    int64_t loss_n = 0;
-    auto t_log = std::chrono::steady_clock::now();
-    int64_t steps_since_log = 0;
+    log.begin_epoch();
     trainer.run_epoch([&](const SandwichLoss& l) {
-      const int64_t step = trainer.state().step;  // steps done in this epoch
-      loss_sum += l.largest;
-      ++loss_n;
-      ++report.steps;
-      ++steps_since_log;
-      if (step % train.log_every == 0 || step == spe) {
-        const double dt = seconds_since(t_log);
-        const double ips = steps_since_log * train.batch_size / std::max(dt, 1e-9);
-        const double elapsed = seconds_since(t_start);
-        const int64_t done = epoch * spe + step;
-        const double eta = elapsed / report.steps * (total_steps - done);
-        fmt::print(stderr,
-                   "epoch {}/{} step {}/{} loss {:.4f} (children {:.4f}) lr {:.4f} "
-                   "{:.1f} img/s eta {}\n",
-                   epoch + 1, train.epochs, step, spe, loss_sum / loss_n, l.children,
-                   learning_rate(train, done - 1, spe), ips, format_duration(eta));
-        t_log = std::chrono::steady_clock::now();
-        steps_since_log = 0;
-      }
+      log.step(trainer.state(), l);
+      const int64_t step = trainer.state().step;
       if (train.checkpoint_every > 0 && step % train.checkpoint_every == 0 && step < spe) {
         trainer.save(report.checkpoint);
       }
     });
-    ++epochs_this_run;
     if (data.val_size > 0) {
       report.largest.val = trainer.evaluate(big, Split::Val);
       report.smallest.val = trainer.evaluate(small, Split::Val);
       fmt::print(stderr, "epoch {}/{} done: val {} largest {:.2f}% smallest {:.2f}%\n",
-                 trainer.state().epoch, train.epochs, metric.label, 100 * report.largest.val,
-                 100 * report.smallest.val);
+                 trainer.state().epoch, train.epochs, report.metric.label,
+                 100 * report.largest.val, 100 * report.smallest.val);
     }
     trainer.save(report.checkpoint);
   }
-  report.seconds = seconds_since(t_start);
+  report.steps = log.steps();
+  report.seconds = log.seconds();
   report.epoch = static_cast<int>(trainer.state().epoch);
   report.finished = trainer.finished();
   report.images_per_second =
@@ -510,36 +557,11 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
     report.largest.test = trainer.evaluate(big, Split::Test);
     report.smallest.test = trainer.evaluate(small, Split::Test);
   }
-  nlohmann::ordered_json j;
-  j["space"] = space.name;
-  j["space_fingerprint"] = fmt::format("{:016x}", space.fingerprint());
-  j["checkpoint"] = report.checkpoint;
-  j["epochs"] = train.epochs;
-  j["batch_size"] = train.batch_size;
-  j["subnets_per_step"] = 2 + train.random_subnets;
-  j["steps_this_run"] = report.steps;
-  j["seconds_this_run"] = report.seconds;
-  j["images_per_second"] = report.images_per_second;
-  j["threads"] = torch::get_num_threads();
-  j["dataset"] = dataset->info().dataset;
-  j["metric"] = metric.name;
-  j["higher_is_better"] = metric.higher_is_better;
-  // "*_accuracy" is the task's metric (named above); the keys predate other metrics.
-  auto score = [](const SubnetScore& s) {
-    nlohmann::ordered_json o;
-    o["val_accuracy"] = s.val;
-    o["test_accuracy"] = s.test;
-    return o;
-  };
-  j["largest"] = score(report.largest);
-  j["largest"]["arch"] = nlohmann::json::parse(big.to_json());
-  j["smallest"] = score(report.smallest);
-  j["smallest"]["arch"] = nlohmann::json::parse(small.to_json());
   report.metrics = metrics_path_for(report.checkpoint);
-  write_file_atomic(report.metrics, j.dump(2) + "\n");
+  write_file_atomic(report.metrics, metrics_json(report, space, train, dataset->info()));
   fmt::print(stderr,
              "finished ({}): largest val {:.2f}% test {:.2f}%, smallest val {:.2f}% test {:.2f}%\n",
-             metric.label, 100 * report.largest.val, 100 * report.largest.test,
+             report.metric.label, 100 * report.largest.val, 100 * report.largest.test,
              100 * report.smallest.val, 100 * report.smallest.test);
   return report;
 }

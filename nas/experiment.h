@@ -35,6 +35,11 @@ struct SearchConfig {
   static SearchConfig from_config(const ConfigNode& node);
   // Every setting by its config key, in declaration order (a sweep's run settings and labels).
   nlohmann::ordered_json to_json() const;
+
+ private:
+  // The one list of the fields: key, member, accepted range (experiment.cpp).
+  template <class Self, class Visitor>
+  static void fields(Self& s, Visitor&& visit);
 };
 
 // The grid of `tinynas space` (MCUNet's search-space optimisation).

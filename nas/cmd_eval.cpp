@@ -34,7 +34,8 @@ int run_eval(const EvalArgs& args) {
   }
   const Split split = parse_split(args.split);
   SupernetEvaluator ev(exp.space, exp.data, exp.train, args.checkpoint);
-  const double acc = ev.accuracy(la.arch, split, args.max_images);
+  const double acc = ev.score(la.arch, split, args.max_images);
+  const Metric& metric = ev.task().metric;
   const int64_t n = args.max_images > 0 ? std::min(args.max_images, ev.split_size(split))
                                         : ev.split_size(split);
   if (args.json) {
@@ -43,11 +44,13 @@ int run_eval(const EvalArgs& args) {
     j["arch_string"] = la.arch.to_string();
     j["split"] = split_name(split);
     j["images"] = n;
-    j["accuracy"] = acc;
+    j["accuracy"] = acc;  // the task's metric, named below (the key predates other metrics)
+    j["metric"] = metric.name;
+    j["higher_is_better"] = metric.higher_is_better;
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("arch: {}\n{} accuracy: {:.2f}% ({} images)\n", la.arch.to_string(),
-               split_name(split), 100 * acc, n);
+    fmt::print("arch: {}\n{} {}: {:.2f}% ({} images)\n", la.arch.to_string(), split_name(split),
+               metric.label, 100 * acc, n);
   }
   return 0;
 #else
@@ -69,7 +72,7 @@ void add_eval_command(CLI::App& app, CommandFn* run) {
   sub->add_option("--checkpoint", args->checkpoint, "checkpoint path, overriding train.checkpoint");
   sub->add_option("--max-images", args->max_images, "evaluate only the first N images")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
-  sub->add_flag("--json", args->json, "print one JSON object (`accuracy` in [0, 1])");
+  sub->add_flag("--json", args->json, "print one JSON object (`accuracy`: the task's metric, named by `metric`)");
   sub->callback([run, args] { *run = [args] { return run_eval(*args); }; });
 }
 

@@ -20,9 +20,10 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
                       " (the supernet's)");
   }
   const std::vector<LayerWeights> weights = evaluator.weights(arch);
+  const Shape input = space.input_shape(arch.resolution);
   const LabelledImages calib =
-      load_labelled_images(exp.data, Split::Train, exp.export_.calibration_images, arch.resolution);
-  const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, arch.resolution);
+      load_labelled_images(exp.data, Split::Train, exp.export_.calibration_images, input);
+  const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, input);
   const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, options);
   fmt::print("exported {} to {}\n", arch.to_string(), options.out_dir);
   if (r.float_test_accuracy && r.int8_float_agreement) {

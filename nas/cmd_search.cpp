@@ -23,14 +23,14 @@ struct SearchArgs {
 #ifdef TINYNAS_WITH_TORCH
 class SupernetScorer : public SubnetScorer {
  public:
-  SupernetScorer(SupernetEvaluator& e, int64_t val_images) : e_(e), val_images_(val_images) {}
-  double accuracy(const ArchSpec& arch, EvalSplit split) override {
-    return split == EvalSplit::Val ? e_.accuracy(arch, Split::Val, val_images_) : e_.accuracy(arch, Split::Test);
+  explicit SupernetScorer(SupernetEvaluator& e) : e_(e) {}
+  const Metric& metric() const override { return e_.task().metric; }
+  double score(const ArchSpec& arch, EvalSplit split, int val_images) override {
+    return split == EvalSplit::Val ? e_.score(arch, Split::Val, val_images) : e_.score(arch, Split::Test);
   }
 
  private:
   SupernetEvaluator& e_;
-  int64_t val_images_;
 };
 #endif
 
@@ -38,11 +38,11 @@ int run_search_command(const SearchArgs& args) {
   const Experiment exp = Experiment::load(args.config);
 #ifdef TINYNAS_WITH_TORCH
   SupernetEvaluator evaluator(exp.space, exp.data, exp.train, args.checkpoint);
-  SupernetScorer scorer(evaluator, exp.search.val_images);
+  SupernetScorer scorer(evaluator);
   const SearchSummary s = run_search(exp, scorer, {args.out, !args.fresh});
   auto kb = [](int64_t b) { return b / 1024.0; };
-  fmt::print("\nsearched on {} ({:.0f} KB SRAM, {:.0f} KB flash for the model) in {:.0f} s\n", exp.mcu.name,
-             kb(exp.mcu.sram_budget()), kb(exp.mcu.flash_budget()), s.seconds);
+  fmt::print("\nsearched on {} ({:.0f} KB SRAM, {:.0f} KB flash for the model) in {:.0f} s; val / test: {}\n",
+             exp.mcu.name, kb(exp.mcu.sram_budget()), kb(exp.mcu.flash_budget()), s.seconds, s.metric.label);
   auto show = [&](const char* what, const ScoredArch& a) {
     fmt::print("  {:<9} val {:.4f} test {:.4f}  SRAM {:.1f} KB  flash {:.1f} KB  {:.2f} MMACs  {}\n", what,
                a.val_accuracy, a.test_accuracy, kb(a.estimate.peak_sram_bytes), kb(a.estimate.flash_bytes),

@@ -43,7 +43,7 @@ out/sweeps/<sweep file name>. Example: configs/sweeps/fmnist-mcus.yaml.)";
 
 #ifdef TINYNAS_WITH_TORCH
 // The supernet, loaded on first use: a sweep whose runs are all finished never loads it.
-class SupernetSweepScorer : public SweepScorer {
+class SupernetSweepScorer : public SubnetScorer {
  public:
   SupernetSweepScorer(const Experiment& base, std::string checkpoint)
       : base_(base), checkpoint_(std::move(checkpoint)) {}
@@ -51,9 +51,11 @@ class SupernetSweepScorer : public SweepScorer {
     if (!e_) e_ = std::make_unique<SupernetEvaluator>(base_.space, base_.data, base_.train, checkpoint_);
     return *e_;
   }
-  double accuracy(const ArchSpec& arch, EvalSplit split, int val_images) override {
-    return split == EvalSplit::Val ? evaluator().accuracy(arch, Split::Val, val_images)
-                                   : evaluator().accuracy(arch, Split::Test);
+  // Without loading the supernet: a sweep whose runs are all finished still names its metric.
+  const Metric& metric() const override { return task_info(base_.data.dataset, base_.data.where).metric; }
+  double score(const ArchSpec& arch, EvalSplit split, int val_images) override {
+    return split == EvalSplit::Val ? evaluator().score(arch, Split::Val, val_images)
+                                   : evaluator().score(arch, Split::Test);
   }
 
  private:

@@ -35,8 +35,8 @@ int run_train(const TrainArgs& args) {
     return 0;
   }
   fmt::print("checkpoint: {}\nmetrics: {}\n", r.checkpoint, r.metrics);
-  fmt::print("largest:  val {:.2f}%  test {:.2f}%\nsmallest: val {:.2f}%  test {:.2f}%\n",
-             100 * r.largest.val, 100 * r.largest.test, 100 * r.smallest.val,
+  fmt::print("{}:\nlargest:  val {:.2f}%  test {:.2f}%\nsmallest: val {:.2f}%  test {:.2f}%\n",
+             r.metric.label, 100 * r.largest.val, 100 * r.largest.test, 100 * r.smallest.val,
              100 * r.smallest.test);
   return 0;
 #else

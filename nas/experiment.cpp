@@ -1,30 +1,62 @@
 #include "nas/experiment.h"
 
+#include <nlohmann/json.hpp>
+
 namespace tinynas {
 
+template <class Self, class Visitor>
+void SearchConfig::fields(Self& s, Visitor&& visit) {
+  visit("population", s.population, 2, 100000);
+  visit("parents", s.parents, 1, s.population);
+  visit("mutations", s.mutations, 0, 100000);
+  visit("crossovers", s.crossovers, 0, 100000);
+  visit("mutation_prob", s.mutation_prob, 0.0, 1.0);
+  visit("generations", s.generations, 1, 100000);
+  visit("seed", s.seed, 0, INT64_MAX);
+  visit("latency_limit_ms", s.latency_limit_ms, 0.0, 1e9);
+  visit("val_images", s.val_images, 0, 1000000);
+  visit("search_patches", s.search_patches, false, true);
+  visit("use_predictor", s.use_predictor, false, true);
+  visit("measure_subnets", s.measure_subnets, 4, 100000);
+  visit("finalists", s.finalists, 1, 10000);
+  visit("predictor_l2", s.predictor_l2, 0.0, 1e6);
+}
+
+namespace {
+
+// Reads one field of a section (its default when absent), checked against its range.
+struct FieldReader {
+  const ConfigNode& node;
+  void operator()(const char* key, int& v, int64_t lo, int64_t hi) const {
+    v = static_cast<int>(node.get_int(key, v, lo, hi));
+  }
+  void operator()(const char* key, uint64_t& v, int64_t lo, int64_t hi) const {
+    v = static_cast<uint64_t>(node.get_int(key, static_cast<int64_t>(v), lo, hi));
+  }
+  void operator()(const char* key, double& v, double lo, double hi) const {
+    v = node.get_double(key, v, lo, hi);
+  }
+  void operator()(const char* key, bool& v, bool, bool) const { v = node.get_bool(key, v); }
+};
+
+}  // namespace
+
 SearchConfig SearchConfig::from_config(const ConfigNode& node) {
-  node.check_keys({"population", "parents", "mutations", "crossovers", "mutation_prob",
-                   "generations", "seed", "latency_limit_ms", "val_images", "search_patches",
-                   "use_predictor", "measure_subnets", "finalists", "predictor_l2"});
+  std::vector<std::string> keys;
   SearchConfig s;
-  s.population = static_cast<int>(node.get_int("population", s.population, 2, 100000));
-  s.parents = static_cast<int>(node.get_int("parents", s.parents, 1, s.population));
-  s.mutations = static_cast<int>(node.get_int("mutations", s.mutations, 0, 100000));
-  s.crossovers = static_cast<int>(node.get_int("crossovers", s.crossovers, 0, 100000));
-  s.mutation_prob = node.get_double("mutation_prob", s.mutation_prob, 0.0, 1.0);
-  s.generations = static_cast<int>(node.get_int("generations", s.generations, 1, 100000));
-  s.seed = static_cast<uint64_t>(node.get_int("seed", 0, 0, INT64_MAX));
-  s.latency_limit_ms = node.get_double("latency_limit_ms", 0.0, 0.0, 1e9);
-  s.val_images = static_cast<int>(node.get_int("val_images", 0, 0, 1000000));
-  s.search_patches = node.get_bool("search_patches", s.search_patches);
-  s.use_predictor = node.get_bool("use_predictor", s.use_predictor);
-  s.measure_subnets = static_cast<int>(node.get_int("measure_subnets", s.measure_subnets, 4, 100000));
-  s.finalists = static_cast<int>(node.get_int("finalists", s.finalists, 1, 10000));
-  s.predictor_l2 = node.get_double("predictor_l2", s.predictor_l2, 0.0, 1e6);
+  fields(s, [&](const char* key, const auto&...) { keys.push_back(key); });
+  node.check_keys(keys);
+  fields(s, FieldReader{node});
   if (s.mutations + s.crossovers == 0) {
     node.fail("expected mutations + crossovers > 0, or the search cannot make children");
   }
   return s;
+}
+
+nlohmann::ordered_json SearchConfig::to_json() const {
+  nlohmann::ordered_json j;
+  fields(*this, [&](const char* key, const auto& v, auto...) { j[key] = v; });
+  return j;
 }
 
 SpaceSearchConfig SpaceSearchConfig::from_config(const ConfigNode& node) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "estimators/estimate.h"
 #include "estimators/mcu.h"
 #include "search_spaces/config_node.h"
@@ -31,6 +33,13 @@ struct SearchConfig {
   double predictor_l2 = 1e-3;   // ridge penalty
 
   static SearchConfig from_config(const ConfigNode& node);
+  // Every setting by its config key, in declaration order (a sweep's run settings and labels).
+  nlohmann::ordered_json to_json() const;
+
+ private:
+  // The one list of the fields: key, member, accepted range (experiment.cpp).
+  template <class Self, class Visitor>
+  static void fields(Self& s, Visitor&& visit);
 };
 
 // The grid of `tinynas space` (MCUNet's search-space optimisation).

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "nas/accuracy_cache.h"
 #include "nas/accuracy_predictor.h"
 #include "nas/csv_field.h"
 #include "nas/evolution.h"
@@ -23,72 +24,6 @@ namespace tinynas {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Accuracy does not depend on the patch schedule (patch-based inference is bit-identical), so
-// measurements are keyed by the architecture without it.
-ArchSpec without_patch(ArchSpec a) {
-  a.patch = PatchSchedule{};
-  return a;
-}
-
-// The measured subnets, kept in a CSV that is rewritten atomically after each measurement.
-class MeasurementLog {
- public:
-  MeasurementLog(std::string path, const SearchSpace& space) : path_(std::move(path)), space_(space) {}
-
-  void load() {
-    if (!file_exists(path_)) return;
-    std::istringstream in(read_file(path_));
-    std::string line;
-    std::getline(in, line);  // header
-    int n = 1;
-    while (std::getline(in, line)) {
-      ++n;
-      if (line.empty()) continue;
-      // hash,val_accuracy,"arch_json" (a quoted CSV field; files from before the quoting hold the
-      // bare JSON as the rest of the line)
-      const auto c1 = line.find(','), c2 = line.find(',', c1 + 1);
-      if (c1 == std::string::npos || c2 == std::string::npos) {
-        throw ConfigError(path_ + ": line " + std::to_string(n) +
-                          ": expected hash,val_accuracy,arch; delete the file to start over");
-      }
-      const ArchSpec a = ArchSpec::from_json(csv_unfield(line.substr(c2 + 1)), space_);
-      add(a, std::stod(line.substr(c1 + 1, c2 - c1 - 1)), false);
-    }
-  }
-
-  const double* find(const ArchSpec& a) const {
-    const auto it = acc_.find(without_patch(a).hash());
-    return it == acc_.end() ? nullptr : &it->second;
-  }
-
-  void add(const ArchSpec& a, double acc, bool save = true) {
-    const ArchSpec key = without_patch(a);
-    if (acc_.emplace(key.hash(), acc).second) {
-      archs_.push_back(key);
-      accs_.push_back(acc);
-    }
-    if (save) {
-      std::ostringstream o;
-      o << "hash,val_accuracy,arch\n";
-      for (std::size_t i = 0; i < archs_.size(); ++i) {
-        o << archs_[i].hash_hex() << "," << format_double(accs_[i]) << "," << csv_field(archs_[i].to_json())
-          << "\n";
-      }
-      write_file_atomic(path_, o.str());
-    }
-  }
-
-  const std::vector<ArchSpec>& archs() const { return archs_; }
-  const std::vector<double>& accuracies() const { return accs_; }
-
- private:
-  std::string path_;
-  const SearchSpace& space_;
-  std::map<uint64_t, double> acc_;
-  std::vector<ArchSpec> archs_;
-  std::vector<double> accs_;
-};
 
 std::string fmt_eta(double s) {
   if (s < 0) return "?";
@@ -133,26 +68,47 @@ std::optional<ArchSpec> scaled_mobilenet_v2(const SearchSpace& space, Estimator&
   return best;
 }
 
+nlohmann::ordered_json ScoredArch::to_json() const {
+  if (empty()) return nullptr;
+  nlohmann::ordered_json j;
+  j["arch"] = arch.to_string();
+  j["arch_spec"] = nlohmann::json::parse(arch.to_json());
+  j["val_accuracy"] = val_accuracy;
+  j["test_accuracy"] = test_accuracy;
+  j["peak_sram_bytes"] = estimate.peak_sram_bytes;
+  j["flash_bytes"] = estimate.flash_bytes;
+  j["latency_ms"] = estimate.has_latency ? nlohmann::json(estimate.latency_ms) : nlohmann::json();
+  j["macs"] = estimate.macs;
+  j["executed_macs"] = estimate.executed_macs;
+  j["params"] = estimate.params;
+  return j;
+}
+
+ScoredArch ScoredArch::from_json(const nlohmann::ordered_json& j, const SearchSpace& space) {
+  ScoredArch s;
+  if (j.is_null()) return s;
+  s.arch = ArchSpec::from_json(j.at("arch_spec").dump(), space);
+  s.val_accuracy = j.at("val_accuracy").get<double>();
+  s.test_accuracy = j.at("test_accuracy").get<double>();
+  s.estimate.peak_sram_bytes = j.at("peak_sram_bytes").get<int64_t>();
+  s.estimate.flash_bytes = j.at("flash_bytes").get<int64_t>();
+  s.estimate.has_latency = !j.at("latency_ms").is_null();
+  if (s.estimate.has_latency) s.estimate.latency_ms = j.at("latency_ms").get<double>();
+  s.estimate.macs = j.at("macs").get<int64_t>();
+  // Rows written before these two were kept.
+  s.estimate.executed_macs = j.value("executed_macs", s.estimate.macs);
+  s.estimate.params = j.value("params", int64_t{0});
+  return s;
+}
+
 std::string SearchSummary::to_json(const McuSpec& mcu) const {
-  auto scored = [](const ScoredArch& s) {
-    nlohmann::ordered_json j;
-    j["arch"] = s.arch.to_string();
-    j["arch_spec"] = nlohmann::json::parse(s.arch.to_json());
-    j["val_accuracy"] = s.val_accuracy;
-    j["test_accuracy"] = s.test_accuracy;
-    j["peak_sram_bytes"] = s.estimate.peak_sram_bytes;
-    j["flash_bytes"] = s.estimate.flash_bytes;
-    j["latency_ms"] = s.estimate.has_latency ? nlohmann::json(s.estimate.latency_ms) : nlohmann::json();
-    j["macs"] = s.estimate.macs;
-    j["executed_macs"] = s.estimate.executed_macs;
-    j["params"] = s.estimate.params;
-    return j;
-  };
-  nlohmann::ordered_json j = scored(best);
+  nlohmann::ordered_json j = best.to_json();
+  j["metric"] = metric.name;
+  j["higher_is_better"] = metric.higher_is_better;
   j["mcu"] = mcu.name;
   j["sram_budget_bytes"] = mcu.sram_budget();
   j["flash_budget_bytes"] = mcu.flash_budget();
-  j["baseline"] = baseline.arch.stages.empty() ? nlohmann::ordered_json() : scored(baseline);
+  j["baseline"] = baseline.to_json();
   j["test_accuracy_gain_over_baseline"] =
       baseline.test_accuracy >= 0 ? nlohmann::json(best.test_accuracy - baseline.test_accuracy) : nlohmann::json();
   j["measured_subnets"] = measured;
@@ -167,6 +123,7 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   const auto start = Clock::now();
   const SearchSpace& space = exp.space;
   const SearchConfig& cfg = exp.search;
+  const Metric& metric = scorer.metric();
   std::filesystem::create_directories(opt.out_dir);
   const std::string dir = opt.out_dir;
   if (!opt.resume) {
@@ -193,17 +150,20 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
     return estimator.estimate(g);
   };
 
-  MeasurementLog log(dir + "/measured.csv", space);
-  if (opt.resume) log.load();
+  // The validation measurements of this search (measured.csv): its cache, and what the
+  // predictor learns from.
+  AccuracyCache log = AccuracyCache::validation_log(dir + "/measured.csv", cfg.val_images);
+  if (opt.resume) log.load(space);
   int measured_now = 0;
   const auto measure_start = Clock::now();
   auto measure = [&](const ArchSpec& a) {
-    if (const double* acc = log.find(a)) return *acc;
-    const double acc = scorer.accuracy(without_patch(a), EvalSplit::Val);
-    log.add(a, acc);
+    if (const double* v = log.find(a, EvalSplit::Val, cfg.val_images)) return *v;
+    const double v = scorer.score(without_patch(a), EvalSplit::Val, cfg.val_images);
+    log.add(a, EvalSplit::Val, cfg.val_images, v);
     ++measured_now;
-    return acc;
+    return v;
   };
+  auto test_score = [&](const ArchSpec& a) { return scorer.score(without_patch(a), EvalSplit::Test, 0); };
 
   // 1. Measure a sample of fitting subnets.
   ArchSampler sampler(space, cfg.seed ^ 0x5eed);
@@ -226,7 +186,7 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
     if (n_measure > 0 && constraint(&a)) sample.push_back(a);
   }
   for (std::size_t i = 0; i < sample.size(); ++i) {
-    const bool cached = log.find(sample[i]) != nullptr;
+    const bool cached = log.find(sample[i], EvalSplit::Val, cfg.val_images) != nullptr;
     const double acc = measure(sample[i]);
     const double el = std::chrono::duration<double>(Clock::now() - measure_start).count();
     const double rate = measured_now > 0 ? measured_now / el : 0;
@@ -236,14 +196,30 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   }
 
   SearchSummary summary;
+  summary.metric = metric;
+  // Everything measured, in measurement order; the predictor and the evolution rank by
+  // metric.fitness() (the metric, negated when lower is better).
+  std::vector<ArchSpec> measured;
+  std::vector<double> measured_values, measured_fitness;
+  auto collect_measured = [&] {
+    measured.clear();
+    measured_values.clear();
+    measured_fitness.clear();
+    for (const MeasuredScore& m : log.entries()) {
+      measured.push_back(*m.arch);
+      measured_values.push_back(m.value);
+      measured_fitness.push_back(metric.fitness(m.value));
+    }
+  };
+  collect_measured();
   AccuracyPredictor predictor(space);
   if (cfg.use_predictor) {
     // Held-out rank correlation first, then the final fit on everything measured.
     std::vector<ArchSpec> tr, te;
     std::vector<double> ytr, yte;
-    for (std::size_t i = 0; i < log.archs().size(); ++i) {
-      (i % 5 == 4 ? te : tr).push_back(log.archs()[i]);
-      (i % 5 == 4 ? yte : ytr).push_back(log.accuracies()[i]);
+    for (std::size_t i = 0; i < measured.size(); ++i) {
+      (i % 5 == 4 ? te : tr).push_back(measured[i]);
+      (i % 5 == 4 ? yte : ytr).push_back(measured_fitness[i]);
     }
     if (tr.size() >= 2 && te.size() >= 2) {
       predictor.fit(tr, ytr, cfg.predictor_l2);
@@ -254,7 +230,7 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
       spdlog::info("accuracy predictor: Kendall tau {:.3f} on {} held-out measured subnets",
                    summary.predictor_kendall_tau, te.size());
     }
-    predictor.fit(log.archs(), log.accuracies(), cfg.predictor_l2);
+    predictor.fit(measured, measured_fitness, cfg.predictor_l2);
   }
 
   // 2. Evolution.
@@ -271,7 +247,7 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   if (cfg.use_predictor) {
     fitness = [&](const ArchSpec& a) { return predictor.predict(a); };
   } else {
-    fitness = [&](const ArchSpec& a) { return measure(a); };
+    fitness = [&](const ArchSpec& a) { return metric.fitness(measure(a)); };
   }
   EvolutionarySearch search(space, cfg, constraint, fitness);
   state = search.run(state, [&](const GenerationStats& s, const EvolutionState& st) {
@@ -295,65 +271,69 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
     if (static_cast<int>(finalists.size()) >= (cfg.use_predictor ? cfg.finalists : 1)) break;
     finalists.push_back(c.arch);
   }
-  double best_acc = -1;
+  double best_acc = metric.worst();
   for (std::size_t i = 0; i < finalists.size(); ++i) {
     const double acc = measure(finalists[i]);
     spdlog::info("finalist {}/{}: val {:.4f}  {}", i + 1, finalists.size(), acc, finalists[i].to_string());
-    if (acc > best_acc) {
+    if (metric.better(acc, best_acc)) {
       best_acc = acc;
       summary.best.arch = finalists[i];
     }
   }
   // Every fitting subnet measured along the way competes too: the predictor only proposes.
-  for (std::size_t i = 0; i < log.archs().size(); ++i) {
-    ArchSpec a = log.archs()[i];
-    if (log.accuracies()[i] > best_acc && constraint(&a)) {
-      best_acc = log.accuracies()[i];
+  collect_measured();
+  for (std::size_t i = 0; i < measured.size(); ++i) {
+    ArchSpec a = measured[i];
+    if (metric.better(measured_values[i], best_acc) && constraint(&a)) {
+      best_acc = measured_values[i];
       summary.best.arch = a;
     }
   }
   summary.best.val_accuracy = best_acc;
   summary.best.estimate = estimate_of(summary.best.arch);
-  summary.best.test_accuracy = scorer.accuracy(without_patch(summary.best.arch), EvalSplit::Test);
+  summary.best.test_accuracy = test_score(summary.best.arch);
 
   // 4. The scaled MobileNetV2 baseline, same constraints, same pipeline.
   if (auto b = scaled_mobilenet_v2(space, estimator)) {
     summary.baseline.arch = *b;
     summary.baseline.val_accuracy = measure(*b);
-    summary.baseline.test_accuracy = scorer.accuracy(*b, EvalSplit::Test);
+    summary.baseline.test_accuracy = test_score(*b);
     summary.baseline.estimate = estimate_of(*b);
   } else {
     spdlog::warn("no scaled MobileNetV2 of the space fits {}: no baseline", exp.mcu.name);
   }
-  summary.measured = static_cast<int>(log.archs().size());
+  collect_measured();
+  summary.measured = static_cast<int>(measured.size());
 
-  // Pareto fronts over everything measured: accuracy against peak SRAM and against latency.
+  // Pareto fronts over everything measured: the metric against peak SRAM and against latency.
   std::ostringstream pareto;
   pareto << "arch,hash,val_accuracy,peak_sram_bytes,flash_bytes,latency_ms,macs,pareto_sram,pareto_latency\n";
   struct Point { double acc, sram, lat; };
   std::vector<Point> pts;
   std::vector<std::string> rows;
-  for (std::size_t i = 0; i < log.archs().size(); ++i) {
-    ArchSpec a = log.archs()[i];
+  for (std::size_t i = 0; i < measured.size(); ++i) {
+    ArchSpec a = measured[i];
     if (!constraint(&a)) continue;  // measured earlier under other limits
     const Estimate e = estimate_of(a);
-    pts.push_back({log.accuracies()[i], static_cast<double>(e.peak_sram_bytes), e.latency_ms});
+    pts.push_back({measured_values[i], static_cast<double>(e.peak_sram_bytes), e.latency_ms});
     rows.push_back(fmt::format("\"{}\",{},{:.6f},{},{},{:.3f},{}", a.to_string(), a.hash_hex(),
-                               log.accuracies()[i], e.peak_sram_bytes, e.flash_bytes, e.latency_ms, e.macs));
+                               measured_values[i], e.peak_sram_bytes, e.flash_bytes, e.latency_ms, e.macs));
   }
   auto on_front = [&](std::size_t i, bool sram) {
+    const double fi = metric.fitness(pts[i].acc);
     for (std::size_t j = 0; j < pts.size(); ++j) {
       const double ci = sram ? pts[i].sram : pts[i].lat, cj = sram ? pts[j].sram : pts[j].lat;
-      if (j != i && pts[j].acc >= pts[i].acc && cj <= ci && (pts[j].acc > pts[i].acc || cj < ci)) return false;
+      const double fj = metric.fitness(pts[j].acc);
+      if (j != i && fj >= fi && cj <= ci && (fj > fi || cj < ci)) return false;
     }
     return true;
   };
   Plot sram_plot, lat_plot;
-  sram_plot.title = "Measured subnets on " + exp.mcu.name + ": accuracy vs peak SRAM";
+  sram_plot.title = "Measured subnets on " + exp.mcu.name + ": " + metric.label + " vs peak SRAM";
   sram_plot.x_label = "peak SRAM (KB)";
-  lat_plot.title = "Measured subnets on " + exp.mcu.name + ": accuracy vs latency";
+  lat_plot.title = "Measured subnets on " + exp.mcu.name + ": " + metric.label + " vs latency";
   lat_plot.x_label = "latency (ms)";
-  sram_plot.y_label = lat_plot.y_label = "validation accuracy";
+  sram_plot.y_label = lat_plot.y_label = "validation " + metric.label;
   PlotSeries all_s{"measured", {}, {}, false, "#9ecae1"}, front_s{"Pareto front", {}, {}, true, "#d62728"};
   PlotSeries all_l = all_s, front_l = front_s;
   std::vector<std::pair<double, double>> fs, fl;

@@ -2,42 +2,45 @@
 //   1. Every candidate is checked by the estimators first (SRAM, flash, optional latency), with
 //      its patch schedule chosen as MCUNetV2 does when patches are allowed; nothing that does not
 //      fit is ever scored.
-//   2. A sample of fitting subnets is measured (validation accuracy of the BN-recalibrated subnet
-//      with inherited weights); an accuracy predictor is fitted on them and its Kendall tau
-//      reported on held-out measured subnets.
+//   2. A sample of fitting subnets is measured (the task's metric on validation data, of the
+//      BN-recalibrated subnet with inherited weights); an accuracy predictor is fitted on them
+//      and its Kendall tau reported on held-out measured subnets.
 //   3. The evolutionary search runs on the predictor (or on measurements when the predictor is
 //      off); its finalists are re-measured and the best measured one wins.
 //   4. A scaled MobileNetV2 baseline (the largest width and resolution of that family that fits)
 //      is scored by the same pipeline; both get their test accuracy.
 // Every measurement and every generation is saved as it happens, so a killed search resumes.
-// Torch-free: the supernet comes in through SubnetScorer.
+// What is optimised, and which way, is the scorer's metric (the dataset's task); "accuracy" in
+// names and files is that metric. Torch-free: the supernet comes in through SubnetScorer.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "estimators/estimate.h"
 #include "nas/experiment.h"
+#include "nas/subnet_scorer.h"
 
 namespace tinynas {
 
-enum class EvalSplit { Val, Test };
-
-class SubnetScorer {
- public:
-  virtual ~SubnetScorer() = default;
-  // Top-1 accuracy in [0, 1] of `arch` (its patch schedule is irrelevant to accuracy).
-  virtual double accuracy(const ArchSpec& arch, EvalSplit split) = 0;
-};
-
+// A subnet with its measured metric (val_accuracy / test_accuracy: the task's metric; -1 = not
+// measured) and its estimate.
 struct ScoredArch {
   ArchSpec arch;
   double val_accuracy = -1, test_accuracy = -1;
   Estimate estimate;
+
+  bool empty() const { return arch.stages.empty(); }
+  // The one JSON form (summary.json, sweep.json, sweep_run.json); null when empty.
+  nlohmann::ordered_json to_json() const;
+  static ScoredArch from_json(const nlohmann::ordered_json& j, const SearchSpace& space);
 };
 
 struct SearchSummary {
+  Metric metric;                    // what val_accuracy / test_accuracy measure
   ScoredArch best, baseline;
   int measured = 0;                 // subnets measured on the supernet
   double predictor_kendall_tau = -2;  // on held-out measured subnets (-2: no predictor)

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "nas/accuracy_cache.h"
 #include "nas/csv_field.h"
 #include "nas/svg_plot.h"
 #include "search_spaces/atomic_file.h"
@@ -79,25 +80,6 @@ bool valid_run_name(const std::string& s) {
   });
 }
 
-Json search_json(const SearchConfig& s) {
-  Json j;
-  j["population"] = s.population;
-  j["parents"] = s.parents;
-  j["mutations"] = s.mutations;
-  j["crossovers"] = s.crossovers;
-  j["mutation_prob"] = s.mutation_prob;
-  j["generations"] = s.generations;
-  j["seed"] = s.seed;
-  j["latency_limit_ms"] = s.latency_limit_ms;
-  j["val_images"] = s.val_images;
-  j["search_patches"] = s.search_patches;
-  j["use_predictor"] = s.use_predictor;
-  j["measure_subnets"] = s.measure_subnets;
-  j["finalists"] = s.finalists;
-  j["predictor_l2"] = s.predictor_l2;
-  return j;
-}
-
 // A section's keys and values as written (sorted): covers keys this file does not know of.
 Json section_json(const ConfigNode& section) {
   std::map<std::string, std::string> kv;
@@ -121,7 +103,7 @@ Json settings_json(const Experiment& e, const ConfigNode& export_section) {
   j["mcu_file_hash"] = hex(mcu_hash.value());
   j["sram_budget_bytes"] = e.mcu.sram_budget();
   j["flash_budget_bytes"] = e.mcu.flash_budget();
-  j["search"] = search_json(e.search);
+  j["search"] = e.search.to_json();
   j["export"] = section_json(export_section);
   j["space"] = e.space.name;
   j["space_fingerprint"] = hex(e.space.fingerprint());
@@ -133,131 +115,6 @@ std::string fingerprint_of(Json settings) {
   return hex(Fnv1a().add(settings.dump()).value());
 }
 
-// Every accuracy measured by any run of the sweep, keyed by (ArchSpec hash without the patch
-// schedule, split, validation images); rewritten atomically after each new measurement.
-class AccuracyCache {
- public:
-  AccuracyCache(std::string path, std::string scorer_id)
-      : path_(std::move(path)), scorer_id_(std::move(scorer_id)) {}
-
-  void load() {
-    if (!file_exists(path_)) return;
-    std::istringstream in(read_file(path_));
-    std::string line;
-    std::getline(in, line);
-    const std::string tag = "# scorer: ";
-    if (line.rfind(tag, 0) != 0) {
-      throw ConfigError(path_ + ": line 1: expected '" + tag + "...'; delete the file (or use --fresh)");
-    }
-    const std::string saved = line.substr(tag.size());
-    if (saved != scorer_id_) {
-      throw ConfigError(path_ + ": measured with another supernet (" + saved + "), not " + scorer_id_ +
-                        ": use --fresh or another --out");
-    }
-    std::getline(in, line);  // header
-    int n = 2;
-    while (std::getline(in, line)) {
-      ++n;
-      if (line.empty()) continue;
-      std::vector<std::string> f;
-      std::size_t pos = 0;
-      for (int i = 0; i < 4; ++i) {
-        const auto c = line.find(',', pos);
-        if (c == std::string::npos) break;
-        f.push_back(line.substr(pos, c - pos));
-        pos = c + 1;
-      }
-      try {
-        if (f.size() != 4 || (f[1] != "val" && f[1] != "test")) throw std::invalid_argument("fields");
-        const Key k{std::stoull(f[0], nullptr, 16), f[1] == "val" ? 0 : 1, std::stoi(f[2])};
-        if (acc_.emplace(k, std::stod(f[3])).second) lines_.push_back(line);
-      } catch (const std::exception&) {
-        throw ConfigError(path_ + ": line " + std::to_string(n) +
-                          ": expected hash,split,images,accuracy,arch; delete the file (or use --fresh)");
-      }
-    }
-  }
-
-  const double* find(const ArchSpec& a, EvalSplit split, int images) const {
-    const auto it = acc_.find(key(a, split, images));
-    return it == acc_.end() ? nullptr : &it->second;
-  }
-
-  void add(const ArchSpec& a, EvalSplit split, int images, double acc) {
-    if (!acc_.emplace(key(a, split, images), acc).second) return;
-    lines_.push_back(fmt::format("{},{},{},{},\"{}\"", a.hash_hex(), split == EvalSplit::Val ? "val" : "test",
-                                 images, format_double(acc), a.to_string()));
-    std::string out = "# scorer: " + scorer_id_ + "\nhash,split,images,accuracy,arch\n";
-    for (const auto& l : lines_) out += l + "\n";
-    write_file_atomic(path_, out);
-  }
-
-  std::size_t size() const { return acc_.size(); }
-
- private:
-  using Key = std::tuple<uint64_t, int, int>;
-  static Key key(const ArchSpec& a, EvalSplit split, int images) {
-    return {a.hash(), split == EvalSplit::Val ? 0 : 1, split == EvalSplit::Val ? images : 0};
-  }
-  std::string path_, scorer_id_;
-  std::map<Key, double> acc_;
-  std::vector<std::string> lines_;
-};
-
-// One run's view of the sweep's scorer: its validation image count, through the cache.
-class RunScorer : public SubnetScorer {
- public:
-  RunScorer(SweepScorer& inner, AccuracyCache& cache, int val_images)
-      : inner_(inner), cache_(cache), val_images_(val_images) {}
-  double accuracy(const ArchSpec& arch, EvalSplit split) override {
-    ArchSpec a = arch;
-    a.patch = PatchSchedule{};  // accuracy does not depend on it
-    const int images = split == EvalSplit::Val ? val_images_ : 0;
-    if (const double* acc = cache_.find(a, split, images)) {
-      ++hits;
-      return *acc;
-    }
-    const double acc = inner_.accuracy(a, split, images);
-    cache_.add(a, split, images, acc);
-    ++evaluations;
-    return acc;
-  }
-  int hits = 0, evaluations = 0;
-
- private:
-  SweepScorer& inner_;
-  AccuracyCache& cache_;
-  int val_images_;
-};
-
-Json scored_json(const ScoredArch& s) {
-  if (s.arch.stages.empty()) return Json();
-  Json j;
-  j["arch"] = s.arch.to_string();
-  j["arch_spec"] = Json::parse(s.arch.to_json());
-  j["val_accuracy"] = s.val_accuracy;
-  j["test_accuracy"] = s.test_accuracy;
-  j["peak_sram_bytes"] = s.estimate.peak_sram_bytes;
-  j["flash_bytes"] = s.estimate.flash_bytes;
-  j["latency_ms"] = s.estimate.has_latency ? Json(s.estimate.latency_ms) : Json();
-  j["macs"] = s.estimate.macs;
-  return j;
-}
-
-ScoredArch scored_from_json(const Json& j, const SearchSpace& space) {
-  ScoredArch s;
-  if (j.is_null()) return s;
-  s.arch = ArchSpec::from_json(j.at("arch_spec").dump(), space);
-  s.val_accuracy = j.at("val_accuracy").get<double>();
-  s.test_accuracy = j.at("test_accuracy").get<double>();
-  s.estimate.peak_sram_bytes = j.at("peak_sram_bytes").get<int64_t>();
-  s.estimate.flash_bytes = j.at("flash_bytes").get<int64_t>();
-  s.estimate.has_latency = !j.at("latency_ms").is_null();
-  if (s.estimate.has_latency) s.estimate.latency_ms = j.at("latency_ms").get<double>();
-  s.estimate.macs = j.at("macs").get<int64_t>();
-  return s;
-}
-
 Json row_json(const SweepRow& r) {
   Json j;
   j["name"] = r.name;
@@ -265,8 +122,8 @@ Json row_json(const SweepRow& r) {
   j["sram_limit_bytes"] = r.sram_limit_bytes;
   j["flash_limit_bytes"] = r.flash_limit_bytes;
   j["latency_limit_ms"] = r.latency_limit_ms > 0 ? Json(r.latency_limit_ms) : Json();
-  j["searched"] = scored_json(r.best);
-  j["baseline"] = scored_json(r.baseline);
+  j["searched"] = r.best.to_json();
+  j["baseline"] = r.baseline.to_json();
   j["measured"] = r.measured;
   j["supernet_evaluations"] = r.supernet_evaluations;
   j["cache_hits"] = r.cache_hits;
@@ -284,8 +141,8 @@ SweepRow row_from_json(const Json& j, const SearchSpace& space) {
   r.sram_limit_bytes = j.at("sram_limit_bytes").get<int64_t>();
   r.flash_limit_bytes = j.at("flash_limit_bytes").get<int64_t>();
   if (!j.at("latency_limit_ms").is_null()) r.latency_limit_ms = j.at("latency_limit_ms").get<double>();
-  r.best = scored_from_json(j.at("searched"), space);
-  r.baseline = scored_from_json(j.at("baseline"), space);
+  r.best = ScoredArch::from_json(j.at("searched"), space);
+  r.baseline = ScoredArch::from_json(j.at("baseline"), space);
   r.measured = j.at("measured").get<int>();
   r.supernet_evaluations = j.at("supernet_evaluations").get<int>();
   r.cache_hits = j.at("cache_hits").get<int>();
@@ -344,9 +201,10 @@ std::string fmt_eta(double s) {
 // Test accuracy of the searched subnets and of the baselines against one limit (KB). Runs that
 // differ only in MCU and budgets make one curve; other search settings make their own, labelled
 // by how they differ from the sweep-wide settings.
-std::string accuracy_plot(const Sweep& sweep, const std::vector<SweepRow>& rows, bool sram) {
+std::string accuracy_plot(const Sweep& sweep, const std::vector<SweepRow>& rows, const Metric& metric,
+                          bool sram) {
   static const char* kColors[] = {"#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
-  const Json common = search_json(sweep.search);
+  const Json common = sweep.search.to_json();
   std::vector<PlotSeries> searched;
   std::vector<std::pair<double, double>> base;
   auto limit = [&](const SweepRow& r) { return (sram ? r.sram_limit_bytes : r.flash_limit_bytes) / 1024.0; };
@@ -356,7 +214,7 @@ std::string accuracy_plot(const Sweep& sweep, const std::vector<SweepRow>& rows,
     for (const auto& run : sweep.runs) {
       if (run.name != r.name) continue;
       std::string diff;
-      const Json own = search_json(run.exp.search);
+      const Json own = run.exp.search.to_json();
       for (const auto& [k, v] : own.items()) {
         if (common.at(k) != v) diff += (diff.empty() ? "" : ", ") + k + ": " + v.dump();
       }
@@ -382,9 +240,9 @@ std::string accuracy_plot(const Sweep& sweep, const std::vector<SweepRow>& rows,
   PlotSeries baseline{"scaled MobileNetV2", {}, {}, true, "#1f77b4", true};
   for (auto [x, y] : base) baseline.x.push_back(x), baseline.y.push_back(y);
   Plot p;
-  p.title = "Sweep " + sweep.name + ": test accuracy against the " + (sram ? "SRAM" : "flash") + " limit";
+  p.title = "Sweep " + sweep.name + ": test " + metric.label + " against the " + (sram ? "SRAM" : "flash") + " limit";
   p.x_label = std::string(sram ? "SRAM" : "flash") + " limit for the model (KB, log scale)";
-  p.y_label = "test accuracy";
+  p.y_label = "test " + metric.label;
   p.series = searched;
   p.series.push_back(baseline);
   p.legend_width = 260;
@@ -393,17 +251,19 @@ std::string accuracy_plot(const Sweep& sweep, const std::vector<SweepRow>& rows,
   return p.to_svg();
 }
 
-void write_outputs(const Sweep& sweep, const SweepOptions& opt, const std::vector<SweepRow>& rows,
-                   const SweepResult& totals) {
+void write_outputs(const Sweep& sweep, const SweepOptions& opt, const Metric& metric,
+                   const std::vector<SweepRow>& rows, const SweepResult& totals) {
   const std::string& dir = opt.out_dir;
-  write_file_atomic(dir + "/sweep.csv", sweep_csv(rows));
-  write_file_atomic(dir + "/sweep.svg", accuracy_plot(sweep, rows, true));
-  write_file_atomic(dir + "/sweep_flash.svg", accuracy_plot(sweep, rows, false));
+  write_file_atomic(dir + "/sweep.csv", sweep_csv(rows, metric));
+  write_file_atomic(dir + "/sweep.svg", accuracy_plot(sweep, rows, metric, true));
+  write_file_atomic(dir + "/sweep_flash.svg", accuracy_plot(sweep, rows, metric, false));
   Json j;
   j["sweep"] = sweep.path;
   j["base"] = sweep.base_path;
   j["space"] = sweep.base.space.name;
   j["scorer"] = opt.scorer_id;
+  j["metric"] = metric.name;
+  j["higher_is_better"] = metric.higher_is_better;
   j["runs_total"] = sweep.runs.size();
   j["runs_done"] = std::count_if(rows.begin(), rows.end(), [](const SweepRow& r) { return r.error.empty(); });
   j["this_invocation"] = {{"seconds", totals.seconds},
@@ -473,12 +333,12 @@ Sweep Sweep::load(const std::string& path) {
   return s;
 }
 
-std::string sweep_csv(const std::vector<SweepRow>& rows) {
+std::string sweep_csv(const std::vector<SweepRow>& rows, const Metric& metric) {
   std::ostringstream o;
   o << "name,mcu,sram_limit_bytes,flash_limit_bytes,latency_limit_ms,arch,val_accuracy,test_accuracy,"
        "peak_sram_bytes,flash_bytes,latency_ms,macs,baseline_arch,baseline_val_accuracy,"
        "baseline_test_accuracy,baseline_peak_sram_bytes,baseline_macs,int8_test_accuracy,measured,"
-       "supernet_evaluations,cache_hits,seconds,error\n";
+       "supernet_evaluations,cache_hits,seconds,error,metric\n";
   auto acc = [](double v) { return v >= 0 ? fmt::format("{:.6f}", v) : std::string(); };
   for (const auto& r : rows) {
     const bool ok = r.error.empty() && !r.best.arch.stages.empty();
@@ -502,18 +362,18 @@ std::string sweep_csv(const std::vector<SweepRow>& rows) {
     }
     o << acc(r.int8_test_accuracy) << "," << (ok ? std::to_string(r.measured) : "") << ","
       << r.supernet_evaluations << "," << r.cache_hits << "," << fmt::format("{:.1f}", r.seconds) << ","
-      << csv_field(r.error) << "\n";
+      << csv_field(r.error) << "," << csv_field(metric.name) << "\n";
   }
   return o.str();
 }
 
-SweepResult run_sweep(const Sweep& sweep, SweepScorer& scorer, const SweepOptions& opt) {
+SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptions& opt) {
   const auto start = Clock::now();
   const std::string& dir = opt.out_dir;
   std::filesystem::create_directories(dir);
-  AccuracyCache cache(dir + "/accuracy_cache.csv", opt.scorer_id);
+  AccuracyCache cache = AccuracyCache::shared(dir + "/accuracy_cache.csv", opt.scorer_id);
   if (opt.resume) {
-    cache.load();
+    cache.load(sweep.base.space);
   } else {
     std::filesystem::remove(dir + "/accuracy_cache.csv");
   }
@@ -567,7 +427,7 @@ SweepResult run_sweep(const Sweep& sweep, SweepScorer& scorer, const SweepOption
     std::filesystem::create_directories(run_dir);
 
     const auto run_start = Clock::now();
-    RunScorer run_scorer(scorer, cache, run.exp.search.val_images);
+    CachedScorer run_scorer(scorer, cache);
     RunRecord record;
     record.fingerprint = run.fingerprint;
     SweepRow row;
@@ -635,11 +495,11 @@ SweepResult run_sweep(const Sweep& sweep, SweepScorer& scorer, const SweepOption
     run_seconds += row.seconds;
     rows.push_back(row);
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    write_outputs(sweep, opt, rows, result);
+    write_outputs(sweep, opt, scorer.metric(), rows, result);
   }
   result.rows = rows;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  write_outputs(sweep, opt, rows, result);
+  write_outputs(sweep, opt, scorer.metric(), rows, result);
   return result;
 }
 

@@ -18,7 +18,8 @@
 // the file and the key path). Only the MCU, its budgets and the search/export settings change
 // between runs: the space, data and supernet are the base's, so the supernet is loaded once and
 // every accuracy measured by one run is reused by the others (keyed by the ArchSpec hash, the
-// split and the number of validation images, kept in OUT/accuracy_cache.csv).
+// split and the number of validation images, kept in OUT/accuracy_cache.csv: an AccuracyCache,
+// nas/accuracy_cache.h, the class each search keeps its measured.csv with).
 //
 // Each run writes the normal search output to OUT/<name>/ and OUT/<name>/sweep_run.json (its
 // effective settings, and its row once searched and once exported). A run finished under the same
@@ -26,7 +27,9 @@
 // killed during its search resumes as `tinynas search` does; one whose settings changed starts
 // over (its accuracies still come from the cache). OUT/sweep.csv, sweep.json, sweep.svg
 // (test accuracy against the SRAM limit) and sweep_flash.svg are rewritten after every run.
-// Torch-free: the supernet comes in through SweepScorer, the export through a hook.
+// What is compared is the scorer's metric (the task's; "accuracy" in names and files), named in
+// sweep.csv's metric column and sweep.json. Torch-free: the supernet comes in through a
+// SubnetScorer (one for the whole sweep), the export through a hook.
 #pragma once
 
 #include <cstdint>
@@ -56,14 +59,6 @@ struct Sweep {
 
   // Throws ConfigError naming the file, the key path and what was expected.
   static Sweep load(const std::string& path);
-};
-
-// What the runs measure with: one supernet for the whole sweep. `val_images` is the run's
-// search.val_images (0 = the whole validation split); it is ignored for the test split.
-class SweepScorer {
- public:
-  virtual ~SweepScorer() = default;
-  virtual double accuracy(const ArchSpec& arch, EvalSplit split, int val_images) = 0;
 };
 
 // One line of sweep.csv.
@@ -107,9 +102,9 @@ struct SweepResult {
   double seconds = 0;
 };
 
-SweepResult run_sweep(const Sweep& sweep, SweepScorer& scorer, const SweepOptions& options);
+SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptions& options);
 
-// The text of sweep.csv for these rows.
-std::string sweep_csv(const std::vector<SweepRow>& rows);
+// The text of sweep.csv for these rows, measured in `metric`.
+std::string sweep_csv(const std::vector<SweepRow>& rows, const Metric& metric);
 
 }  // namespace tinynas

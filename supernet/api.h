@@ -1,6 +1,6 @@
 // The supernet's torch-free front door, for the CLI (nas/cmd_train.cpp, nas/cmd_eval.cpp), the
-// search (fitness = accuracy of a subnet with inherited weights) and the int8 exporter (float
-// weights of a subnet in NetGraph layer order). Nothing here includes LibTorch.
+// search (fitness = the task's metric of a subnet with inherited weights) and the int8 exporter
+// (float weights of a subnet in NetGraph layer order). Nothing here includes LibTorch.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include "search_spaces/arch_spec.h"
 #include "search_spaces/search_space.h"
 #include "ops/layer_weights.h"
+#include "supernet/task_info.h"
 #include "supernet/train_config.h"
 
 namespace tinynas {
@@ -28,7 +29,7 @@ struct TrainOptions {
 };
 
 struct SubnetScore {
-  double val = -1, test = -1;  // accuracy in [0, 1]; -1 = not measured
+  double val = -1, test = -1;  // the task's metric (TrainReport::metric); -1 = not measured
 };
 
 struct TrainReport {
@@ -39,12 +40,14 @@ struct TrainReport {
   int64_t steps = 0;          // sandwich steps run by this invocation
   double seconds = 0;         // wall time of those steps
   double images_per_second = 0;  // training images per second (each through 2 + N subnets)
+  Metric metric;              // what largest / smallest report (the dataset's task)
   SubnetScore largest, smallest;
 };
 
-// `tinynas train`: sandwich-rule training with in-place distillation, checkpoints written
-// atomically at every epoch end and every train.checkpoint_every steps, resumable exactly.
-// Progress goes to stderr. Throws ConfigError for bad input (missing data, a checkpoint of
+// `tinynas train`: sandwich-rule training with in-place distillation on data.dataset (its Task's
+// loss and metric), checkpoints written atomically at every epoch end and every
+// train.checkpoint_every steps, resumable exactly. Progress goes to stderr. A driver over the
+// Trainer of supernet/trainer.h. Throws ConfigError for bad input (missing data, a checkpoint of
 // another space, ...).
 TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
                            const TrainConfig& train, const TrainOptions& options = {});
@@ -61,8 +64,14 @@ class SupernetEvaluator {
   SupernetEvaluator(const SupernetEvaluator&) = delete;
   SupernetEvaluator& operator=(const SupernetEvaluator&) = delete;
 
-  // Top-1 accuracy in [0, 1] on the split (its first max_images when > 0).
-  double accuracy(const ArchSpec& arch, Split split, int64_t max_images = 0);
+  // The dataset and task it scores with: the metric's name and direction, the input shape.
+  const TaskInfo& task() const;
+  // The task's metric (task().metric) on the split (its first max_examples when > 0).
+  double score(const ArchSpec& arch, Split split, int64_t max_examples = 0);
+  // The same, under its older name (the metric was always top-1 accuracy).
+  double accuracy(const ArchSpec& arch, Split split, int64_t max_examples = 0) {
+    return score(arch, split, max_examples);
+  }
   // The subnet's float weights after BN recalibration, one entry per lower(space, arch) layer.
   std::vector<LayerWeights> weights(const ArchSpec& arch);
   int64_t split_size(Split split) const;

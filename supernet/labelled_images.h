@@ -1,5 +1,5 @@
 // Images as plain data (no LibTorch) for the torch-free exporter: normalised exactly as the
-// supernet sees them, resized to a subnet's resolution, HWC.
+// supernet sees them, resized to a subnet's input H x W, HWC.
 #pragma once
 
 #include <cstdint>
@@ -20,9 +20,10 @@ struct LabelledImages {
   }
 };
 
-// The first `max_images` (0 = all) of a split, normalised and resized to `resolution` as the
-// supernet's forward does. Needs the LibTorch build (supernet/images.cpp).
+// The first `max_images` (0 = all) of a split of data.dataset, prepared (normalised) and resized
+// to the subnet's input H x W (SearchSpace::input_shape) as the supernet's forward does; labels
+// checked against the dataset's classes. Needs the LibTorch build (supernet/images.cpp).
 LabelledImages load_labelled_images(const DataConfig& data, Split split, int64_t max_images,
-                                    int resolution);
+                                    const Shape& input);
 
 }  // namespace tinynas

@@ -1,15 +1,27 @@
 #include "supernet/train_config.h"
 
+#include "supernet/task_info.h"
+
 namespace tinynas {
 
 DataConfig DataConfig::from_config(const ConfigNode& node) {
   node.check_keys({"dataset", "path", "val_size", "split_seed", "train_images", "workers"});
   DataConfig d;
-  d.dataset = node.find("dataset") ? node.at("dataset").as_choice({"fashion-mnist"}) : d.dataset;
+  d.where = node.file() + ": " + (node.key_path().empty() ? "" : node.key_path() + ".") + "dataset";
+  if (const auto n = node.find("dataset")) {
+    d.dataset = n->as_string();
+    // The datasets register themselves with the LibTorch part; a build without it reads no data
+    // and has none to check against (the dataset is checked again when it loads).
+    if (!dataset_names().empty() && !find_task_info(d.dataset)) {
+      std::string known;
+      for (const std::string& k : dataset_names()) known += (known.empty() ? "" : ", ") + k;
+      n->fail("unknown dataset '" + d.dataset + "'; expected one of: " + known);
+    }
+  }
   if (node.has("path")) d.path = node.at("path").as_path();
-  d.val_size = static_cast<int>(node.get_int("val_size", d.val_size, 0, 30000));
+  d.val_size = static_cast<int>(node.get_int("val_size", d.val_size, 0, 100000000));
   d.split_seed = static_cast<uint64_t>(node.get_int("split_seed", 0, 0, INT64_MAX));
-  d.train_images = static_cast<int>(node.get_int("train_images", d.train_images, 0, 60000));
+  d.train_images = static_cast<int>(node.get_int("train_images", d.train_images, 0, 100000000));
   d.workers = static_cast<int>(node.get_int("workers", d.workers, 0, 64));
   return d;
 }

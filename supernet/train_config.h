@@ -10,8 +10,10 @@
 namespace tinynas {
 
 struct DataConfig {
-  std::string dataset = "fashion-mnist";
-  std::string path = "/usr/share/datasets/fashion-mnist";
+  // A registered dataset (supernet/task_info.h); empty: none named (an error once data is read).
+  std::string dataset;
+  std::string path;      // where its files are; empty = the dataset's own default
+  std::string where;     // the config file and key of `dataset`, for messages about it
   int val_size = 5000;   // held out of the training set for search; the test set is for reports
   uint64_t split_seed = 0;  // which images are held out (independent of train.seed)
   int train_images = 0;  // use only the first N of the remaining training images; 0 = all

@@ -1,5 +1,5 @@
-// Sandwich training, checkpoints, BN recalibration and evaluation, and the torch-free API of
-// api.h built on them.
+// The sandwich step, the schedule, checkpoints, BN recalibration and evaluation, the Trainer
+// built on them, and the torch-free API of api.h (train_supernet, SupernetEvaluator) over it.
 #include "supernet/trainer.h"
 
 #include <fmt/core.h>
@@ -20,14 +20,13 @@
 
 namespace tinynas {
 
-namespace F = torch::nn::functional;
-
 // ---------------------------------------------------------------------------------------------
 // The step
 
 SandwichLoss sandwich_step(Supernet& net, torch::optim::Optimizer& opt,
-                           const std::vector<ArchSpec>& archs, const torch::Tensor& images,
-                           const torch::Tensor& labels, const TrainConfig& train) {
+                           const std::vector<ArchSpec>& archs, const torch::Tensor& inputs,
+                           const torch::Tensor& targets, const Task& task, const TrainConfig& train,
+                           const GradientHook& before_update) {
   net->train();
   // Gradients are reset to undefined, not zero: a parameter no subnet of this step used then
   // gets no update (no momentum drift), and a resumed run, whose gradients start undefined,
@@ -37,27 +36,33 @@ SandwichLoss sandwich_step(Supernet& net, torch::optim::Optimizer& opt,
   }
   SandwichLoss out;
   net->set_active(archs.at(0));
-  const torch::Tensor logits = net->forward(images);
-  torch::Tensor loss = F::cross_entropy(
-      logits, labels, F::CrossEntropyFuncOptions().label_smoothing(train.label_smoothing));
+  const torch::Tensor outputs = net->forward(inputs);
+  torch::Tensor loss = task.loss(outputs, targets);
   loss.backward();
   out.largest = loss.item<double>();
-  const torch::Tensor soft = torch::softmax(logits.detach(), 1);
+  const torch::Tensor soft = task.soft_targets(outputs);
   for (std::size_t i = 1; i < archs.size(); ++i) {
     net->set_active(archs[i]);
-    const torch::Tensor o = net->forward(images);
-    torch::Tensor l =
-        train.distill
-            ? F::kl_div(torch::log_softmax(o, 1), soft, F::KLDivFuncOptions().reduction(torch::kBatchMean))
-            : F::cross_entropy(o, labels,
-                               F::CrossEntropyFuncOptions().label_smoothing(train.label_smoothing));
+    const torch::Tensor o = net->forward(inputs);
+    torch::Tensor l = train.distill ? task.distill_loss(o, soft) : task.loss(o, targets);
     l.backward();
     out.children += l.item<double>();
   }
   if (archs.size() > 1) out.children /= static_cast<double>(archs.size() - 1);
+  if (before_update) before_update();
   if (train.grad_clip > 0) torch::nn::utils::clip_grad_norm_(net->parameters(), train.grad_clip);
   opt.step();
   return out;
+}
+
+SandwichLoss sandwich_step(Supernet& net, torch::optim::Optimizer& opt,
+                           const std::vector<ArchSpec>& archs, const torch::Tensor& images,
+                           const torch::Tensor& labels, const TrainConfig& train) {
+  TaskInfo info;
+  info.task = "classification";
+  info.num_classes = net->space().num_classes;
+  info.metric = Metric::top1_accuracy();
+  return sandwich_step(net, opt, archs, images, labels, *make_task(info, train), train);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,8 +253,9 @@ CheckpointState load_checkpoint(const std::string& path, Supernet& net,
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
-std::vector<torch::Tensor> calibration_batches(const ImageSet& set, const TrainConfig& train,
+std::vector<torch::Tensor> calibration_batches(const Dataset& dataset, const TrainConfig& train,
                                                const torch::Device& device) {
+  const Examples& set = dataset.split(Split::Train);
   const int64_t n = set.size();
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i) order[i] = i;
@@ -259,27 +265,27 @@ std::vector<torch::Tensor> calibration_batches(const ImageSet& set, const TrainC
   const int64_t b = std::min<int64_t>(train.batch_size, n);
   for (int i = 0; i < train.bn_calibration_batches && (i + 1) * b <= n; ++i) {
     torch::Tensor idx = torch::from_blob(order.data() + i * b, {b}, torch::kInt64).clone();
-    out.push_back(normalize_images(set.images.index_select(0, idx)).to(device));
+    out.push_back(dataset.prepare(set.inputs.index_select(0, idx)).to(device));
   }
   return out;
 }
 
-double evaluate_accuracy(Supernet& net, const ArchSpec& arch, const ImageSet& set,
-                         const std::vector<torch::Tensor>& calib, const TrainConfig& train,
-                         const torch::Device& device, int64_t max_images) {
+double evaluate(Supernet& net, const ArchSpec& arch, const Dataset& dataset, Split split,
+                const Task& task, const std::vector<torch::Tensor>& calib,
+                const TrainConfig& train, const torch::Device& device, int64_t max_examples) {
+  const Examples& set = dataset.split(split);
   net->set_active(arch);
   net->recalibrate_bn(calib);
   net->eval();
   torch::NoGradGuard no_grad;
-  const int64_t n = max_images > 0 ? std::min(max_images, set.size()) : set.size();
-  int64_t correct = 0;
+  const int64_t n = max_examples > 0 ? std::min(max_examples, set.size()) : set.size();
+  const auto metric = task.accumulator();
   for (int64_t i = 0; i < n; i += train.eval_batch_size) {
     const int64_t b = std::min<int64_t>(train.eval_batch_size, n - i);
-    const torch::Tensor x = normalize_images(set.images.narrow(0, i, b)).to(device);
-    const torch::Tensor pred = net->forward(x).argmax(1).cpu();
-    correct += pred.eq(set.labels.narrow(0, i, b)).sum().item<int64_t>();
+    const torch::Tensor x = dataset.prepare(set.inputs.narrow(0, i, b)).to(device);
+    metric->add(net->forward(x), set.targets.narrow(0, i, b));
   }
-  return n > 0 ? static_cast<double>(correct) / n : 0.0;
+  return metric->value();
 }
 
 torch::Device setup_torch(const TrainConfig& train) {
@@ -297,7 +303,96 @@ torch::Device setup_torch(const TrainConfig& train) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// train_supernet
+// Trainer
+
+Trainer::Trainer(const SearchSpace& space, const Dataset& dataset, const Task& task,
+                 const TrainConfig& train, torch::Device device, int workers, Shard shard)
+    : dataset_(dataset),
+      task_(task),
+      train_(train),
+      device_(device),
+      workers_(workers),
+      shard_(shard),
+      steps_per_epoch_(
+          BatchStream::steps_per_epoch(dataset.split(Split::Train).size(), train.batch_size)),
+      sampler_(space, train) {
+  if (steps_per_epoch_ == 0) {
+    throw ConfigError(fmt::format("train.batch_size: {} is larger than the {} training examples",
+                                  train.batch_size, dataset.split(Split::Train).size()));
+  }
+  torch::manual_seed(train.seed);
+  net_ = Supernet(space);
+  net_->to(device);
+  net_->set_channels_last(train.channels_last);
+  opt_ = make_optimizer(net_, train);
+  calib_ = calibration_batches(dataset, train, device);
+  state_.fingerprint = space.fingerprint();
+  state_.epochs = train.epochs;
+}
+
+std::unique_ptr<BatchStream> Trainer::batches() const {
+  return std::make_unique<BatchStream>(dataset_, train_, workers_, train_.seed, state_.epoch,
+                                       state_.step, shard_);
+}
+
+void Trainer::begin_epoch() {
+  const int64_t epoch = state_.epoch;
+  if (epoch > 0 && sampler_.phase(epoch) != sampler_.phase(epoch - 1)) {
+    fmt::print(stderr, "epoch {}: progressive shrinking phase {}\n", epoch + 1, sampler_.phase(epoch));
+    if (sampler_.phase(epoch) == SubnetSampler::kPhases - 1) {
+      permute_optimizer_state(*opt_, net_->sort_channels());
+    }
+  }
+}
+
+SandwichLoss Trainer::step(const Batch& batch) {
+  if (finished()) throw std::logic_error("Trainer::step: the schedule is finished");
+  if (state_.step == 0) begin_epoch();
+  const int64_t epoch = state_.epoch;
+  const int64_t gstep = epoch * steps_per_epoch_ + state_.step;
+  set_learning_rate(*opt_, learning_rate(train_, gstep, steps_per_epoch_));
+  const auto archs = sampler_.sandwich(epoch, state_.step);
+  const SandwichLoss l = sandwich_step(net_, *opt_, archs, batch.inputs.to(device_),
+                                       batch.targets.to(device_), task_, train_, hook_);
+  if (!std::isfinite(l.largest)) {
+    throw std::runtime_error(fmt::format("training diverged at epoch {} step {} (loss {})",
+                                         epoch + 1, state_.step, l.largest));
+  }
+  ++state_.step;
+  return l;
+}
+
+void Trainer::run_epoch(const StepCallback& on_step) {
+  if (finished()) return;
+  const auto stream = batches();
+  Batch batch;
+  while (stream->next(&batch)) {
+    const SandwichLoss l = step(batch);
+    if (on_step) on_step(l);
+  }
+  ++state_.epoch;
+  state_.step = 0;
+}
+
+void Trainer::save(const std::string& path) { save_checkpoint(path, net_, opt_.get(), state_); }
+
+void Trainer::load(const std::string& path) {
+  const CheckpointState loaded = load_checkpoint(path, net_, opt_.get());
+  if (loaded.epochs != train_.epochs) {
+    throw ConfigError(fmt::format(
+        "{}: checkpoint follows a {}-epoch schedule, the config asks for {} (use --epochs {})",
+        path, loaded.epochs, train_.epochs, loaded.epochs));
+  }
+  state_.epoch = loaded.epoch;
+  state_.step = loaded.step;
+}
+
+double Trainer::evaluate(const ArchSpec& arch, Split split, int64_t max_examples) {
+  return tinynas::evaluate(net_, arch, dataset_, split, task_, calib_, train_, device_, max_examples);
+}
+
+// ---------------------------------------------------------------------------------------------
+// train_supernet: the driver
 
 namespace {
 
@@ -310,6 +405,79 @@ std::string format_duration(double s) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Progress lines on stderr every train.log_every steps and at each epoch's end: the epoch's mean
+// loss of the largest subnet, throughput, and the time left.
+class ProgressLog {
+ public:
+  ProgressLog(const TrainConfig& train, int64_t steps_per_epoch)
+      : train_(train), spe_(steps_per_epoch), start_(std::chrono::steady_clock::now()) {}
+
+  void begin_epoch() {
+    loss_sum_ = 0;
+    loss_n_ = 0;
+    since_log_ = 0;
+    t_log_ = std::chrono::steady_clock::now();
+  }
+
+  // After a step; `at` is the position after it.
+  void step(const CheckpointState& at, const SandwichLoss& l) {
+    loss_sum_ += l.largest;
+    ++loss_n_;
+    ++steps_;
+    ++since_log_;
+    if (at.step % train_.log_every != 0 && at.step != spe_) return;
+    const double ips = since_log_ * train_.batch_size / std::max(seconds_since(t_log_), 1e-9);
+    const int64_t done = at.epoch * spe_ + at.step;
+    const double eta = seconds() / steps_ * (static_cast<int64_t>(train_.epochs) * spe_ - done);
+    fmt::print(stderr,
+               "epoch {}/{} step {}/{} loss {:.4f} (children {:.4f}) lr {:.4f} {:.1f} img/s eta {}\n",
+               at.epoch + 1, train_.epochs, at.step, spe_, loss_sum_ / loss_n_, l.children,
+               learning_rate(train_, done - 1, spe_), ips, format_duration(eta));
+    t_log_ = std::chrono::steady_clock::now();
+    since_log_ = 0;
+  }
+
+  int64_t steps() const { return steps_; }  // by this run
+  double seconds() const { return seconds_since(start_); }
+
+ private:
+  const TrainConfig& train_;
+  int64_t spe_;
+  std::chrono::steady_clock::time_point start_, t_log_;
+  double loss_sum_ = 0;
+  int64_t loss_n_ = 0, steps_ = 0, since_log_ = 0;
+};
+
+// The metrics file next to a finished checkpoint.
+std::string metrics_json(const TrainReport& r, const SearchSpace& space, const TrainConfig& train,
+                         const TaskInfo& task) {
+  nlohmann::ordered_json j;
+  j["space"] = space.name;
+  j["space_fingerprint"] = fmt::format("{:016x}", space.fingerprint());
+  j["checkpoint"] = r.checkpoint;
+  j["epochs"] = train.epochs;
+  j["batch_size"] = train.batch_size;
+  j["subnets_per_step"] = 2 + train.random_subnets;
+  j["steps_this_run"] = r.steps;
+  j["seconds_this_run"] = r.seconds;
+  j["images_per_second"] = r.images_per_second;
+  j["threads"] = torch::get_num_threads();
+  j["dataset"] = task.dataset;
+  j["metric"] = task.metric.name;
+  j["higher_is_better"] = task.metric.higher_is_better;
+  // "*_accuracy" is the task's metric (named above); the keys predate other metrics.
+  auto score = [](const SubnetScore& s, const ArchSpec& arch) {
+    nlohmann::ordered_json o;
+    o["val_accuracy"] = s.val;
+    o["test_accuracy"] = s.test;
+    o["arch"] = nlohmann::json::parse(arch.to_json());
+    return o;
+  };
+  j["largest"] = score(r.largest, ArchSpec::largest(space));
+  j["smallest"] = score(r.smallest, ArchSpec::smallest(space));
+  return j.dump(2) + "\n";
 }
 
 }  // namespace
@@ -334,151 +502,67 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
     throw ConfigError("train.checkpoint: expected a path to write the supernet to");
   }
   const torch::Device device = setup_torch(train);
-  const Datasets sets = load_datasets(data);
-  const int64_t spe = BatchStream::steps_per_epoch(sets.train.size(), train.batch_size);
-  if (spe == 0) {
-    throw ConfigError(fmt::format("train.batch_size: {} is larger than the {} training images",
-                                  train.batch_size, sets.train.size()));
-  }
-
-  torch::manual_seed(train.seed);
-  Supernet net(space);
-  net->to(device);
-  net->set_channels_last(train.channels_last);
-  auto opt = make_optimizer(net, train);
-  const SubnetSampler sampler(space, train);
-  const auto calib = calibration_batches(sets.train, train, device);
-
-  CheckpointState state;
-  state.fingerprint = space.fingerprint();
-  state.epochs = train.epochs;
+  const std::unique_ptr<Dataset> dataset = make_dataset(data, train, space);
+  const std::unique_ptr<Task> task = make_task(dataset->info(), train);
+  report.metric = task->metric();
+  Trainer trainer(space, *dataset, *task, train, device, data.workers);
+  const int64_t spe = trainer.steps_per_epoch();
   if (options.resume && file_exists(report.checkpoint)) {
-    const CheckpointState loaded = load_checkpoint(report.checkpoint, net, opt.get());
-    if (loaded.epochs != train.epochs) {
-      throw ConfigError(fmt::format(
-          "{}: checkpoint follows a {}-epoch schedule, the config asks for {} (use --epochs {})",
-          report.checkpoint, loaded.epochs, train.epochs, loaded.epochs));
-    }
-    state.epoch = loaded.epoch;
-    state.step = loaded.step;
-    fmt::print(stderr, "resuming {} at epoch {} step {}\n", report.checkpoint, state.epoch + 1,
-               state.step);
+    trainer.load(report.checkpoint);
+    fmt::print(stderr, "resuming {} at epoch {} step {}\n", report.checkpoint,
+               trainer.state().epoch + 1, trainer.state().step);
   } else if (options.resume) {
     fmt::print(stderr, "no checkpoint at {}; starting from scratch\n", report.checkpoint);
   }
-
-  const auto t_start = std::chrono::steady_clock::now();
-  const int64_t total_steps = static_cast<int64_t>(train.epochs) * spe;
-  int epochs_this_run = 0;
   fmt::print(stderr,
              "training supernet of '{}': {} epochs x {} steps, batch {}, {} subnets per step, "
              "{} threads, {} training images\n",
              space.name, train.epochs, spe, train.batch_size, 2 + train.random_subnets,
-             torch::get_num_threads(), sets.train.size());
-  while (state.epoch < train.epochs) {
+             torch::get_num_threads(), dataset->split(Split::Train).size());
+
+  const ArchSpec big = ArchSpec::largest(space), small = ArchSpec::smallest(space);
+  ProgressLog log(train, spe);
+  for (int epochs_this_run = 0; !trainer.finished(); ++epochs_this_run) {
     if (options.stop_after_epochs > 0 && epochs_this_run >= options.stop_after_epochs) break;
-    const int64_t epoch = state.epoch;
-    if (state.step == 0 && epoch > 0 && sampler.phase(epoch) != sampler.phase(epoch - 1)) {
-      fmt::print(stderr, "epoch {}: progressive shrinking phase {}\n", epoch + 1,
-                 sampler.phase(epoch));
-      if (sampler.phase(epoch) == SubnetSampler::kPhases - 1) {
-        permute_optimizer_state(*opt, net->sort_channels());
+    log.begin_epoch();
+    trainer.run_epoch([&](const SandwichLoss& l) {
+      log.step(trainer.state(), l);
+      const int64_t step = trainer.state().step;
+      if (train.checkpoint_every > 0 && step % train.checkpoint_every == 0 && step < spe) {
+        trainer.save(report.checkpoint);
       }
-    }
-    BatchStream stream(sets.train, train, data.workers, train.seed, epoch, state.step);
-    torch::Tensor x, y;
-    double loss_sum = 0;
-    int64_t loss_n = 0;
-    auto t_log = std::chrono::steady_clock::now();
-    int64_t steps_since_log = 0;
-    while (stream.next(&x, &y)) {
-      const int64_t gstep = epoch * spe + state.step;
-      set_learning_rate(*opt, learning_rate(train, gstep, spe));
-      const auto archs = sampler.sandwich(epoch, state.step);
-      const SandwichLoss l = sandwich_step(net, *opt, archs, x.to(device), y.to(device), train);
-      if (!std::isfinite(l.largest)) {
-        throw std::runtime_error(fmt::format("training diverged at epoch {} step {} (loss {})",
-                                             epoch + 1, state.step, l.largest));
-      }
-      loss_sum += l.largest;
-      ++loss_n;
-      ++state.step;
-      ++report.steps;
-      ++steps_since_log;
-      if (state.step % train.log_every == 0 || state.step == spe) {
-        const double dt = seconds_since(t_log);
-        const double ips = steps_since_log * train.batch_size / std::max(dt, 1e-9);
-        const double elapsed = seconds_since(t_start);
-        const int64_t done = epoch * spe + state.step;
-        const double eta = elapsed / report.steps * (total_steps - done);
-        fmt::print(stderr,
-                   "epoch {}/{} step {}/{} loss {:.4f} (children {:.4f}) lr {:.4f} "
-                   "{:.1f} img/s eta {}\n",
-                   epoch + 1, train.epochs, state.step, spe, loss_sum / loss_n, l.children,
-                   learning_rate(train, gstep, spe), ips, format_duration(eta));
-        t_log = std::chrono::steady_clock::now();
-        steps_since_log = 0;
-      }
-      if (train.checkpoint_every > 0 && state.step % train.checkpoint_every == 0 &&
-          state.step < spe) {
-        save_checkpoint(report.checkpoint, net, opt.get(), state);
-      }
-    }
-    ++state.epoch;
-    state.step = 0;
-    ++epochs_this_run;
+    });
     if (data.val_size > 0) {
-      const double big = evaluate_accuracy(net, ArchSpec::largest(space), sets.val, calib, train, device);
-      const double small = evaluate_accuracy(net, ArchSpec::smallest(space), sets.val, calib, train, device);
-      fmt::print(stderr, "epoch {}/{} done: val accuracy largest {:.2f}% smallest {:.2f}%\n",
-                 state.epoch, train.epochs, 100 * big, 100 * small);
-      report.largest.val = big;
-      report.smallest.val = small;
+      report.largest.val = trainer.evaluate(big, Split::Val);
+      report.smallest.val = trainer.evaluate(small, Split::Val);
+      fmt::print(stderr, "epoch {}/{} done: val {} largest {:.2f}% smallest {:.2f}%\n",
+                 trainer.state().epoch, train.epochs, report.metric.label,
+                 100 * report.largest.val, 100 * report.smallest.val);
     }
-    save_checkpoint(report.checkpoint, net, opt.get(), state);
+    trainer.save(report.checkpoint);
   }
-  report.seconds = seconds_since(t_start);
-  report.epoch = static_cast<int>(state.epoch);
-  report.finished = state.epoch >= train.epochs;
+  report.steps = log.steps();
+  report.seconds = log.seconds();
+  report.epoch = static_cast<int>(trainer.state().epoch);
+  report.finished = trainer.finished();
   report.images_per_second =
       report.seconds > 0 ? report.steps * train.batch_size / report.seconds : 0;
   if (!report.finished) return report;
 
-  const ArchSpec big = ArchSpec::largest(space), small = ArchSpec::smallest(space);
   if (data.val_size > 0 && report.largest.val < 0) {
-    report.largest.val = evaluate_accuracy(net, big, sets.val, calib, train, device);
-    report.smallest.val = evaluate_accuracy(net, small, sets.val, calib, train, device);
+    report.largest.val = trainer.evaluate(big, Split::Val);
+    report.smallest.val = trainer.evaluate(small, Split::Val);
   }
   if (options.final_test) {
-    report.largest.test = evaluate_accuracy(net, big, sets.test, calib, train, device);
-    report.smallest.test = evaluate_accuracy(net, small, sets.test, calib, train, device);
+    report.largest.test = trainer.evaluate(big, Split::Test);
+    report.smallest.test = trainer.evaluate(small, Split::Test);
   }
-  nlohmann::ordered_json j;
-  j["space"] = space.name;
-  j["space_fingerprint"] = fmt::format("{:016x}", space.fingerprint());
-  j["checkpoint"] = report.checkpoint;
-  j["epochs"] = train.epochs;
-  j["batch_size"] = train.batch_size;
-  j["subnets_per_step"] = 2 + train.random_subnets;
-  j["steps_this_run"] = report.steps;
-  j["seconds_this_run"] = report.seconds;
-  j["images_per_second"] = report.images_per_second;
-  j["threads"] = torch::get_num_threads();
-  auto score = [](const SubnetScore& s) {
-    nlohmann::ordered_json o;
-    o["val_accuracy"] = s.val;
-    o["test_accuracy"] = s.test;
-    return o;
-  };
-  j["largest"] = score(report.largest);
-  j["largest"]["arch"] = nlohmann::json::parse(big.to_json());
-  j["smallest"] = score(report.smallest);
-  j["smallest"]["arch"] = nlohmann::json::parse(small.to_json());
   report.metrics = metrics_path_for(report.checkpoint);
-  write_file_atomic(report.metrics, j.dump(2) + "\n");
-  fmt::print(stderr, "finished: largest val {:.2f}% test {:.2f}%, smallest val {:.2f}% test {:.2f}%\n",
-             100 * report.largest.val, 100 * report.largest.test, 100 * report.smallest.val,
-             100 * report.smallest.test);
+  write_file_atomic(report.metrics, metrics_json(report, space, train, dataset->info()));
+  fmt::print(stderr,
+             "finished ({}): largest val {:.2f}% test {:.2f}%, smallest val {:.2f}% test {:.2f}%\n",
+             report.metric.label, 100 * report.largest.val, 100 * report.largest.test,
+             100 * report.smallest.val, 100 * report.smallest.test);
   return report;
 }
 
@@ -488,7 +572,8 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
 struct SupernetEvaluator::Impl {
   TrainConfig train;
   torch::Device device{torch::kCPU};
-  Datasets sets;
+  std::unique_ptr<Dataset> dataset;
+  std::unique_ptr<Task> task;
   Supernet net{nullptr};
   std::vector<torch::Tensor> calib;
 };
@@ -504,15 +589,18 @@ SupernetEvaluator::SupernetEvaluator(const SearchSpace& space, const DataConfig&
   load_checkpoint(path, impl_->net, nullptr);
   impl_->net->to(impl_->device);
   impl_->net->set_channels_last(train.channels_last);
-  impl_->sets = load_datasets(data);
-  impl_->calib = calibration_batches(impl_->sets.train, train, impl_->device);
+  impl_->dataset = make_dataset(data, train, space);
+  impl_->task = make_task(impl_->dataset->info(), train);
+  impl_->calib = calibration_batches(*impl_->dataset, train, impl_->device);
 }
 
 SupernetEvaluator::~SupernetEvaluator() = default;
 
-double SupernetEvaluator::accuracy(const ArchSpec& arch, Split split, int64_t max_images) {
-  return evaluate_accuracy(impl_->net, arch, split_of(impl_->sets, split), impl_->calib,
-                           impl_->train, impl_->device, max_images);
+const TaskInfo& SupernetEvaluator::task() const { return impl_->task->info(); }
+
+double SupernetEvaluator::score(const ArchSpec& arch, Split split, int64_t max_examples) {
+  return evaluate(impl_->net, arch, *impl_->dataset, split, *impl_->task, impl_->calib,
+                  impl_->train, impl_->device, max_examples);
 }
 
 std::vector<LayerWeights> SupernetEvaluator::weights(const ArchSpec& arch) {
@@ -522,7 +610,7 @@ std::vector<LayerWeights> SupernetEvaluator::weights(const ArchSpec& arch) {
 }
 
 int64_t SupernetEvaluator::split_size(Split split) const {
-  return split_of(impl_->sets, split).size();
+  return impl_->dataset->split(split).size();
 }
 
 }  // namespace tinynas

@@ -1,29 +1,47 @@
-// The pieces of supernet training, exposed for tests and benchmarks (LibTorch): the sandwich
-// step, the per-step subnet sampler (progressive shrinking phases), the learning-rate schedule,
-// the optimizer, checkpoints and evaluation. train_supernet() (api.h) puts them together.
+// Supernet training (LibTorch), in the C++ frontend's style: a Trainer that owns the supernet,
+// its optimizer and its position in the schedule, and moves it one sandwich step (step) or one
+// epoch (run_epoch) at a time; checkpoints save and restore that position exactly. The pieces
+// it is made of (the sandwich step, the per-step subnet sampler, the learning-rate schedule, the
+// optimizer, checkpoints, BN recalibration and evaluation) are exposed for tests and benchmarks.
+// train_supernet() (api.h) is a small driver over a Trainer.
+//
+// Data-parallel training is meant as a wrapper: one Trainer per process with its Shard of every
+// global batch and a gradient hook that all-reduces the gradients before the optimizer step
+// (every rank draws the same subnets and learning rate from (seed, epoch, step)).
 #pragma once
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "search_spaces/arch_spec.h"
-#include "supernet/data.h"
+#include "supernet/dataset.h"
 #include "supernet/supernet.h"
+#include "supernet/task.h"
 #include "supernet/train_config.h"
 
 namespace tinynas {
 
 struct SandwichLoss {
-  double largest = 0;   // cross entropy (label smoothing) of the largest subnet
-  double children = 0;  // mean distillation (KL to the largest) or cross-entropy loss of the rest
+  double largest = 0;   // the task's loss of the largest subnet
+  double children = 0;  // mean distillation (or task) loss of the rest
 };
 
-// One sandwich step: archs[0] (the largest) learns from the labels, the others from its soft
-// predictions (in-place distillation) when train.distill; gradients accumulate, then one
-// optimizer step.
+// Called after the backward passes and before the optimizer step (a data-parallel wrapper
+// all-reduces the gradients here).
+using GradientHook = std::function<void()>;
+
+// One sandwich step: archs[0] (the largest) learns from the targets, the others from its soft
+// outputs (in-place distillation) when train.distill, else from the targets; gradients
+// accumulate, then one optimizer step.
+SandwichLoss sandwich_step(Supernet& net, torch::optim::Optimizer& opt,
+                           const std::vector<ArchSpec>& archs, const torch::Tensor& inputs,
+                           const torch::Tensor& targets, const Task& task, const TrainConfig& train,
+                           const GradientHook& before_update = {});
+// The same for a classifier of the space's classes (benchmarks: no dataset at hand).
 SandwichLoss sandwich_step(Supernet& net, torch::optim::Optimizer& opt,
                            const std::vector<ArchSpec>& archs, const torch::Tensor& images,
                            const torch::Tensor& labels, const TrainConfig& train);
@@ -69,17 +87,72 @@ void save_checkpoint(const std::string& path, Supernet& net, torch::optim::Optim
 CheckpointState load_checkpoint(const std::string& path, Supernet& net,
                                 torch::optim::Optimizer* opt);
 
-// Normalised, unaugmented batches of training images for BN recalibration (seeded).
-std::vector<torch::Tensor> calibration_batches(const ImageSet& train_set, const TrainConfig& train,
+// Prepared, unaugmented batches of training examples for BN recalibration (seeded).
+std::vector<torch::Tensor> calibration_batches(const Dataset& dataset, const TrainConfig& train,
                                                const torch::Device& device);
-// Recalibrates `arch`'s batch norms on `calib`, then its top-1 accuracy on `set` (its first
-// max_images when > 0).
-double evaluate_accuracy(Supernet& net, const ArchSpec& arch, const ImageSet& set,
-                         const std::vector<torch::Tensor>& calib, const TrainConfig& train,
-                         const torch::Device& device, int64_t max_images = 0);
+// Recalibrates `arch`'s batch norms on `calib`, then the task's metric on the split (its first
+// max_examples when > 0).
+double evaluate(Supernet& net, const ArchSpec& arch, const Dataset& dataset, Split split,
+                const Task& task, const std::vector<torch::Tensor>& calib,
+                const TrainConfig& train, const torch::Device& device, int64_t max_examples = 0);
 
 // Intra-op threads (train.threads, or one per core) and the device (ConfigError for cuda
 // without a CUDA build or GPU).
 torch::Device setup_torch(const TrainConfig& train);
+
+class Trainer {
+ public:
+  // A fresh supernet (seeded by train.seed) at epoch 0, step 0. `workers`: threads assembling
+  // the next batch (data.workers).
+  Trainer(const SearchSpace& space, const Dataset& dataset, const Task& task,
+          const TrainConfig& train, torch::Device device, int workers = 1, Shard shard = {});
+
+  Supernet& net() { return net_; }
+  torch::optim::Optimizer& optimizer() { return *opt_; }
+  const SubnetSampler& sampler() const { return sampler_; }
+  const Dataset& dataset() const { return dataset_; }
+  const Task& task() const { return task_; }
+  const TrainConfig& config() const { return train_; }
+  const Shard& shard() const { return shard_; }
+  const CheckpointState& state() const { return state_; }  // the position in the schedule
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  bool finished() const { return state_.epoch >= train_.epochs; }
+  void set_gradient_hook(GradientHook hook) { hook_ = std::move(hook); }
+
+  // The batches of the current epoch from the current step, this shard's part of each.
+  std::unique_ptr<BatchStream> batches() const;
+  // One sandwich step on `batch` at the current position: the schedule's learning rate, the
+  // subnets of (epoch, step); then the position moves one step on. Throws on a non-finite loss.
+  SandwichLoss step(const Batch& batch);
+  // The rest of the current epoch; `on_step` after each step (progress, mid-epoch
+  // checkpoints). Moves the position to the next epoch's first step.
+  using StepCallback = std::function<void(const SandwichLoss&)>;
+  void run_epoch(const StepCallback& on_step = {});
+
+  // The supernet, the optimizer and the position (atomically).
+  void save(const std::string& path);
+  // Restores all three from a checkpoint of this space and schedule (ConfigError otherwise).
+  void load(const std::string& path);
+
+  // The task's metric of a subnet on a split, after BN recalibration.
+  double evaluate(const ArchSpec& arch, Split split, int64_t max_examples = 0);
+
+ private:
+  void begin_epoch();
+
+  const Dataset& dataset_;
+  const Task& task_;
+  TrainConfig train_;
+  torch::Device device_;
+  int workers_;
+  Shard shard_;
+  int64_t steps_per_epoch_;
+  Supernet net_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> opt_;
+  SubnetSampler sampler_;
+  std::vector<torch::Tensor> calib_;
+  CheckpointState state_;
+  GradientHook hook_;
+};
 
 }  // namespace tinynas

@@ -21,7 +21,8 @@ const std::string kRoot = TINYNAS_SOURCE_DIR;
 class FakeScorer : public SubnetScorer {
  public:
   explicit FakeScorer(const SearchSpace& s) : space_(s) {}
-  double accuracy(const ArchSpec& a, EvalSplit split) override {
+  const Metric& metric() const override { return metric_; }
+  double score(const ArchSpec& a, EvalSplit split, int /*val_images*/) override {
     ++calls[split == EvalSplit::Val ? 0 : 1];
     EXPECT_FALSE(a.patch.enabled()) << "accuracy must not depend on the patch schedule";
     double v = 0.50 + 0.02 * std::log(static_cast<double>(lower(space_, a).macs()));
@@ -32,6 +33,7 @@ class FakeScorer : public SubnetScorer {
 
  private:
   const SearchSpace& space_;
+  Metric metric_ = Metric::top1_accuracy();
 };
 
 struct Fixture {
@@ -123,6 +125,36 @@ TEST(SearchPipeline, ResumeMeasuresNothingTwice) {
   EXPECT_EQ(second.calls[0], 0);  // every validation accuracy came from measured.csv
   EXPECT_EQ(a.best.arch, b.best.arch);
   EXPECT_EQ(a.best.val_accuracy, b.best.val_accuracy);
+}
+
+// A metric where lower is better (an error rate: 1 - accuracy) is minimised: the search finds
+// the same subnet as with the accuracy, and says which metric it optimised.
+class ErrorRate : public SubnetScorer {
+ public:
+  explicit ErrorRate(const SearchSpace& s) : accuracy_(s) {}
+  const Metric& metric() const override { return metric_; }
+  double score(const ArchSpec& a, EvalSplit split, int images) override {
+    return 1.0 - accuracy_.score(a, split, images);
+  }
+
+ private:
+  FakeScorer accuracy_;
+  Metric metric_{"error_rate", "error rate", false};
+};
+
+TEST(SearchPipeline, ALowerIsBetterMetricIsMinimised) {
+  Fixture f;
+  FakeScorer acc(f.exp.space);
+  const SearchSummary a = run_search(f.exp, acc, {f.dir + "/acc", true});
+  ErrorRate err(f.exp.space);
+  const SearchSummary e = run_search(f.exp, err, {f.dir + "/err", true});
+  EXPECT_EQ(e.best.arch, a.best.arch);
+  EXPECT_NEAR(e.best.val_accuracy, 1.0 - a.best.val_accuracy, 1e-12);
+  EXPECT_NEAR(e.predictor_kendall_tau, a.predictor_kendall_tau, 1e-9);
+  const auto j = nlohmann::json::parse(read_file(f.dir + "/err/summary.json"));
+  EXPECT_EQ(j["metric"], "error_rate");
+  EXPECT_FALSE(j["higher_is_better"].get<bool>());
+  EXPECT_EQ(nlohmann::json::parse(read_file(f.dir + "/acc/summary.json"))["metric"], "top1_accuracy");
 }
 
 TEST(SearchPipeline, WithoutThePredictorEveryCandidateIsMeasured) {

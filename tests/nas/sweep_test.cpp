@@ -64,26 +64,32 @@ const std::string kRuns = "runs:\n  - name: a\n";  // lines 2-3 after a one-line
 
 // Accuracy grows with log MACs and prefers larger kernels late; a trace of the validation size
 // shows that measurements of different sizes are not mixed up.
-class FakeScorer : public SweepScorer, public SubnetScorer {
+class FakeScorer : public SubnetScorer {
  public:
+  // val_images: what `tinynas search` would be asked for (checked when not 0).
   explicit FakeScorer(const SearchSpace& s, int val_images = 0) : space_(s), val_images_(val_images) {}
-  double accuracy(const ArchSpec& a, EvalSplit split, int val_images) override {
+  const Metric& metric() const override { return metric_; }
+  double score(const ArchSpec& a, EvalSplit split, int val_images) override {
     ++calls[split == EvalSplit::Val ? 0 : 1];
     EXPECT_FALSE(a.patch.enabled()) << "accuracy must not depend on the patch schedule";
-    if (split == EvalSplit::Val) val_sizes.push_back(val_images);
+    if (split == EvalSplit::Val) {
+      val_sizes.push_back(val_images);
+      if (val_images_ != 0) {
+        EXPECT_EQ(val_images, val_images_);
+      }
+    }
     double v = 0.50 + 0.02 * std::log(static_cast<double>(lower(space_, a).macs()));
     for (const auto& b : a.stages.back()) v += 0.002 * b.kernel;
     if (split == EvalSplit::Val) v += 1e-7 * val_images;
     return std::min(0.99, v) - (split == EvalSplit::Test ? 0.005 : 0.0);
   }
-  // As `tinynas search` sees it: one validation size.
-  double accuracy(const ArchSpec& a, EvalSplit split) override { return accuracy(a, split, val_images_); }
   int calls[2] = {0, 0};
   std::vector<int> val_sizes;
 
  private:
   const SearchSpace& space_;
   int val_images_;
+  Metric metric_ = Metric::top1_accuracy();
 };
 
 SweepOptions options(const std::string& dir) {
@@ -274,8 +280,10 @@ TEST(Sweep, TinySweepWritesOneRowPerRun) {
     EXPECT_EQ(std::stoll(row[col("sram_limit_bytes")]), sram[i]);
     EXPECT_EQ(std::stoll(row[col("flash_limit_bytes")]), flash[i]);
     EXPECT_EQ(row[col("error")], "");
-    // The row is the run's own summary.json.
+    // The row is the run's own summary.json, both naming the scorer's metric.
     const auto s = summary_of(out.path + "/" + names[i]);
+    EXPECT_EQ(row[col("metric")], "top1_accuracy");
+    EXPECT_EQ(s["metric"], "top1_accuracy");
     EXPECT_EQ(row[col("arch")], s["arch"].get<std::string>());
     EXPECT_NEAR(std::stod(row[col("val_accuracy")]), s["val_accuracy"].get<double>(), 1e-6);
     EXPECT_NEAR(std::stod(row[col("test_accuracy")]), s["test_accuracy"].get<double>(), 1e-6);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -134,31 +135,60 @@ TEST_F(TinyTraining, ResumeFromAMidEpochCheckpoint) {
   std::remove(killed.checkpoint.c_str());
   killed.final_test = false;
   {
-    const Datasets sets = load_datasets(exp_->data);
-    setup_torch(t);
-    torch::manual_seed(t.seed);
-    Supernet net(exp_->space);
-    net->set_channels_last(t.channels_last);
-    auto opt = make_optimizer(net, t);
-    SubnetSampler sampler(exp_->space, t);
-    BatchStream stream(sets.train, t, exp_->data.workers, t.seed, 0, 0);
-    const int64_t spe = stream.steps();
-    torch::Tensor x, y;
-    for (int64_t step = 0; step < 25 && stream.next(&x, &y); ++step) {
-      set_learning_rate(*opt, learning_rate(t, step, spe));
-      sandwich_step(net, *opt, sampler.sandwich(0, step), x, y, t);
-    }
-    CheckpointState st;
-    st.fingerprint = exp_->space.fingerprint();
-    st.epoch = 0;
-    st.step = 25;
-    st.epochs = t.epochs;
-    save_checkpoint(killed.checkpoint, net, opt.get(), st);
+    // The Trainer's step interface, driven by hand: 25 steps, then a checkpoint.
+    const auto dataset = make_dataset(exp_->data, t, exp_->space);
+    const auto task = make_task(dataset->info(), t);
+    Trainer trainer(exp_->space, *dataset, *task, t, setup_torch(t), exp_->data.workers);
+    const auto stream = trainer.batches();
+    Batch batch;
+    for (int64_t step = 0; step < 25 && stream->next(&batch); ++step) trainer.step(batch);
+    EXPECT_EQ(trainer.state().epoch, 0);
+    EXPECT_EQ(trainer.state().step, 25);
+    trainer.save(killed.checkpoint);
   }
   killed.resume = true;
   const TrainReport r = train_supernet(exp_->space, exp_->data, t, killed);
   EXPECT_TRUE(r.finished);
   expect_same_checkpoints(straight_->checkpoint, killed.checkpoint);
+}
+
+// A Trainer driven epoch by epoch (run_epoch) is the uninterrupted run; one that loads the
+// first epoch's checkpoint carries on from its position.
+TEST_F(TinyTraining, TrainerEpochsAndCheckpointPositions) {
+  const TrainConfig& t = exp_->train;
+  const auto dataset = make_dataset(exp_->data, t, exp_->space);
+  const auto task = make_task(dataset->info(), t);
+  EXPECT_EQ(task->metric().name, "top1_accuracy");
+  const std::string path = temp_path("by-epoch.pt");
+  // What train_supernet does at an epoch's end (the validation figures recalibrate batch norms,
+  // which the checkpoint keeps).
+  auto end_epoch = [&](Trainer& tr) {
+    tr.evaluate(ArchSpec::largest(exp_->space), Split::Val);
+    tr.evaluate(ArchSpec::smallest(exp_->space), Split::Val);
+    tr.save(path);
+  };
+  {
+    Trainer trainer(exp_->space, *dataset, *task, t, setup_torch(t), exp_->data.workers);
+    int steps = 0;
+    trainer.run_epoch([&](const SandwichLoss& l) {
+      ++steps;
+      EXPECT_TRUE(std::isfinite(l.largest));
+      EXPECT_EQ(trainer.state().step, steps);
+    });
+    EXPECT_EQ(steps, trainer.steps_per_epoch());
+    EXPECT_EQ(trainer.state().epoch, 1);
+    EXPECT_EQ(trainer.state().step, 0);
+    end_epoch(trainer);
+  }
+  Trainer resumed(exp_->space, *dataset, *task, t, setup_torch(t), exp_->data.workers);
+  resumed.load(path);
+  EXPECT_EQ(resumed.state().epoch, 1);
+  while (!resumed.finished()) {
+    resumed.run_epoch();
+    end_epoch(resumed);
+  }
+  expect_same_checkpoints(straight_->checkpoint, path);
+  EXPECT_DOUBLE_EQ(resumed.evaluate(ArchSpec::largest(exp_->space), Split::Test), straight_->largest.test);
 }
 
 TEST_F(TinyTraining, RefusesACheckpointOfAnotherSpace) {

@@ -1,4 +1,4 @@
-// The supernet's torch-free front door, for the CLI (nas/cmd_train.cpp, nas/cmd_eval.cpp), the
+// The supernet's torch-free front door, for the CLI (nas/cli/cmd_train.cpp, nas/cli/cmd_eval.cpp), the
 // search (fitness = the task's metric of a subnet with inherited weights) and the int8 exporter
 // (float weights of a subnet in NetGraph layer order). Nothing here includes LibTorch.
 #pragma once

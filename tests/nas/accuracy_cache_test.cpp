@@ -1,5 +1,5 @@
 // The one cache of measured scores: a search's measured.csv and a sweep's accuracy_cache.csv.
-#include "nas/accuracy_cache.h"
+#include "nas/search/accuracy_cache.h"
 
 #include <gtest/gtest.h>
 

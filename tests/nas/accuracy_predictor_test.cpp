@@ -1,4 +1,4 @@
-#include "nas/accuracy_predictor.h"
+#include "nas/search/accuracy_predictor.h"
 
 #include <gtest/gtest.h>
 

@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 
 #include "estimators/memory_plan.h"
-#include "nas/codegen.h"
-#include "nas/float_model.h"
-#include "nas/int8_model.h"
+#include "nas/export/codegen.h"
+#include "nas/export/float_model.h"
+#include "nas/export/int8_model.h"
 #include "tests/nas/random_model.h"
 #include "tests/temp_dir.h"
 

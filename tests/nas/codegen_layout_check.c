@@ -1,5 +1,5 @@
 /*
- * Build-time check of the runtime parameter structs' field order that nas/codegen.cpp assumes:
+ * Build-time check of the runtime parameter structs' field order that the operators in ops/ (emitted by nas/export/codegen.cpp) assume:
  * it writes tn_conv_params_t, tn_add_params_t and tn_fc_params_t as POSITIONAL initialisers, so
  * reordering, inserting or retyping a field in runtime/tn_runtime.h would silently put values in
  * the wrong fields of every exported model. Compiled (C11, for _Static_assert) into the nas test

@@ -2,7 +2,7 @@
 // runtime, runs it, and checks every output byte against the C++ reference, layer by layer and
 // patch by patch, with the image in the arena or in the caller's buffer; the generated arena must
 // be the memory plan's estimate exactly.
-#include "nas/codegen.h"
+#include "nas/export/codegen.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "estimators/memory_plan.h"
-#include "nas/float_model.h"
+#include "nas/export/float_model.h"
 #include "search_spaces/arch_sampler.h"
 #include "tests/estimators/test_util.h"
 #include "tests/nas/random_model.h"

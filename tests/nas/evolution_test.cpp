@@ -1,4 +1,4 @@
-#include "nas/evolution.h"
+#include "nas/search/evolution.h"
 
 #include <gtest/gtest.h>
 

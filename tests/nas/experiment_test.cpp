@@ -1,4 +1,4 @@
-#include "nas/experiment.h"
+#include "nas/search/experiment.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The whole export on a random model: int8, generated C, host build bit-exact with the C++
 // reference, and (when the Arm toolchain and QEMU are installed) the Cortex-M7 run.
-#include "nas/exporter.h"
+#include "nas/export/exporter.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <random>
 
 #include "estimators/estimate.h"
-#include "nas/process.h"
+#include "nas/export/process.h"
 #include "search_spaces/atomic_file.h"
 #include "tests/nas/random_model.h"
 

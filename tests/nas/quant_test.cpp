@@ -3,8 +3,8 @@
 #include <cmath>
 #include <random>
 
-#include "nas/float_model.h"
-#include "nas/int8_model.h"
+#include "nas/export/float_model.h"
+#include "nas/export/int8_model.h"
 #include "runtime/tn_runtime.h"
 #include "search_spaces/arch_sampler.h"
 #include "tests/nas/random_model.h"

@@ -1,5 +1,5 @@
 // The search pipeline end to end with a synthetic scorer standing in for the supernet.
-#include "nas/search_pipeline.h"
+#include "nas/search/search_pipeline.h"
 
 #include <gtest/gtest.h>
 

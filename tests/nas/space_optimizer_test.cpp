@@ -1,4 +1,4 @@
-#include "nas/space_optimizer.h"
+#include "nas/search/space_optimizer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // `tinynas sweep`: the sweep file's schema, and the tiny sweep end to end with a synthetic scorer
 // standing in for the supernet (as tests/nas/search_pipeline_test.cpp does for one search).
-#include "nas/sweep.h"
+#include "nas/search/sweep.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,0 +1,95 @@
+// tinynas export: int8 quantisation and generated C for the runtime, verified on the host (and
+// on QEMU's Cortex-M7 with --qemu).
+#include <fmt/core.h>
+
+#include "nas/cli/arch_arg.h"
+#include "nas/cli/cli.h"
+#include "nas/cli/export_subnet.h"
+#ifdef TINYNAS_WITH_TORCH
+#include "supernet/api.h"
+#include "supernet/labelled_images.h"
+#endif
+
+namespace tinynas {
+
+#ifdef TINYNAS_WITH_TORCH
+ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, const ArchSpec& arch,
+                           SupernetEvaluator& evaluator, const ExportOptions& options) {
+  if (space.fingerprint() != exp.space.fingerprint()) {
+    throw ConfigError("export: " + arch.to_string() + " is not of the config's space " + exp.space.name +
+                      " (the supernet's)");
+  }
+  const std::vector<LayerWeights> weights = evaluator.weights(arch);
+  const Shape input = space.input_shape(arch.resolution);
+  const LabelledImages calib =
+      load_labelled_images(exp.data, Split::Train, exp.export_.calibration_images, input);
+  const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, input);
+  const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, options);
+  fmt::print("exported {} to {}\n", arch.to_string(), options.out_dir);
+  if (r.float_test_accuracy && r.int8_float_agreement) {
+    fmt::print("  float test accuracy {:.4f}, int8 {:.4f} ({} images; top-1 agreement {:.4f})\n",
+               *r.float_test_accuracy, r.int8_test_accuracy, r.test_images, *r.int8_float_agreement);
+  } else {
+    fmt::print("  test accuracy not measured (no test images)\n");
+  }
+  fmt::print("  arena {} B (estimated peak SRAM {} B; image {} the arena), flash {}, {} B estimated\n",
+             r.arena_bytes, r.estimated_peak_sram_bytes, r.input_in_arena ? "in" : "outside",
+             r.flash_bytes ? fmt::format("{} B measured", *r.flash_bytes) : std::string("not measured"),
+             r.estimated_flash_bytes);
+  if (r.host_matches) fmt::print("  host build == C++ reference on {}/{} images\n", *r.host_matches, r.firmware_images);
+  if (r.qemu_matches) {
+    fmt::print("  Cortex-M7 (QEMU) == C++ reference on {}/{} images, == host: {}\n", *r.qemu_matches,
+               r.firmware_images, !r.qemu_equals_host ? "not measured" : *r.qemu_equals_host ? "yes" : "NO");
+  }
+  if (r.qemu_instructions && r.instructions_per_mac) {
+    fmt::print("  {} instructions per inference, {:.2f} per MAC\n", *r.qemu_instructions, *r.instructions_per_mac);
+  }
+  return r;
+}
+#endif
+
+namespace {
+
+struct ExportArgs {
+  std::string config, arch, out = "out/export", checkpoint;
+  bool qemu = false, profile = false;
+};
+
+int run_export(const ExportArgs& args) {
+  const Experiment exp = Experiment::load(args.config);
+  const LoadedArch la = resolve_arch(args.arch, exp.space);
+#ifdef TINYNAS_WITH_TORCH
+  SupernetEvaluator evaluator(exp.space, exp.data, exp.train, args.checkpoint);
+  ExportOptions o;
+  o.out_dir = args.out;
+  o.run_qemu = args.qemu || args.profile || exp.export_.run_on_qemu;
+  o.profile = args.profile;
+  o.input_in_arena = exp.export_.input_in_arena;
+  const ExportReport r = export_subnet(exp, la.space, la.arch, evaluator, o);
+  const bool ok = r.host_matches == r.firmware_images &&
+                  (!o.run_qemu || (r.qemu_matches == r.firmware_images && r.qemu_equals_host == true)) &&
+                  r.arena_bytes == r.estimated_peak_sram_bytes;
+  if (!ok) fmt::print(stderr, "export: verification FAILED (see {}/report.json)\n", args.out);
+  return ok ? 0 : 1;
+#else
+  (void)la;
+  fmt::print(stderr, "tinynas export: this build has no LibTorch (TINYNAS_WITH_TORCH=OFF)\n");
+  return 2;
+#endif
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app, CommandFn* run) {
+  auto args = std::make_shared<ExportArgs>();
+  CLI::App* sub = app.add_subcommand("export", "Quantise a subnet to int8 and generate C for the runtime");
+  sub->add_option("--config", args->config, "experiment config (YAML)")->required();
+  sub->add_option("--arch", args->arch, "ArchSpec file, or largest / smallest")->required();
+  sub->add_option("--out", args->out, "output directory")->capture_default_str();
+  sub->add_option("--checkpoint", args->checkpoint, "supernet checkpoint (default: train.checkpoint)");
+  sub->add_flag("--qemu", args->qemu, "also build for Cortex-M7, run under QEMU, measure flash");
+  sub->add_flag("--profile", args->profile, "with --qemu: time every layer, write profile.csv");
+  sub->callback([run, args] { *run = [args] { return run_export(*args); }; });
+}
+
+}  // namespace tinynas

@@ -1,0 +1,231 @@
+#include "nas/export/exporter.h"
+
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "estimators/estimate.h"
+#include "nas/export/codegen.h"
+#include "nas/export/float_model.h"
+#include "nas/export/int8_model.h"
+#include "nas/export/process.h"
+#include "search_spaces/atomic_file.h"
+
+namespace tinynas {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// An unmeasured value is null.
+template <typename T>
+nlohmann::ordered_json measured(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json();
+}
+
+}  // namespace
+
+std::string ExportReport::to_json() const {
+  nlohmann::ordered_json j;
+  j["arch"] = arch;
+  j["macs"] = macs;
+  j["executed_macs"] = executed_macs;
+  j["params"] = params;
+  j["arena_bytes"] = arena_bytes;
+  j["input_in_arena"] = input_in_arena;
+  j["estimated_peak_sram_bytes"] = estimated_peak_sram_bytes;
+  j["flash_bytes"] = measured(flash_bytes);
+  j["estimated_flash_bytes"] = estimated_flash_bytes;
+  j["const_bytes"] = const_bytes;
+  j["estimated_latency_ms"] = estimated_latency_ms;
+  j["float_test_accuracy"] = measured(float_test_accuracy);
+  j["int8_test_accuracy"] = int8_test_accuracy >= 0 ? nlohmann::ordered_json(int8_test_accuracy) : nullptr;
+  j["test_images"] = test_images;
+  j["int8_float_agreement"] = measured(int8_float_agreement);
+  j["firmware_images"] = firmware_images;
+  j["host_matches"] = measured(host_matches);
+  j["qemu_matches"] = measured(qemu_matches);
+  j["qemu_equals_host"] = measured(qemu_equals_host);
+  j["qemu_instructions"] = measured(qemu_instructions);
+  j["instructions_per_mac"] = measured(instructions_per_mac);
+  j["seconds"] = seconds;
+  return j.dump(2) + "\n";
+}
+
+namespace {
+
+#ifndef TINYNAS_SOURCE_DIR
+#define TINYNAS_SOURCE_DIR "."
+#endif
+
+// Float and int8 top-1 on every test image, split over threads.
+void accuracy(const FloatModel& fm, const Int8Model& qm, const LabelledImages& test, int threads,
+              ExportReport* r) {
+  const int64_t n = test.size();
+  const int t = std::max(1, threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+  std::vector<int64_t> fc(t), qc(t), agree(t);
+  std::vector<std::thread> pool;
+  for (int k = 0; k < t; ++k) {
+    pool.emplace_back([&, k] {
+      for (int64_t i = k; i < n; i += t) {
+        const auto img = test.image(i);
+        const int f = argmax(fm.run(img));
+        const int q = argmax(qm.run(qm.quantize_input(img)));
+        fc[k] += f == test.labels[i];
+        qc[k] += q == test.labels[i];
+        agree[k] += f == q;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  int64_t F = 0, Q = 0, A = 0;
+  for (int k = 0; k < t; ++k) F += fc[k], Q += qc[k], A += agree[k];
+  r->test_images = n;
+  if (n == 0) return;  // nothing measured
+  r->float_test_accuracy = static_cast<double>(F) / n;
+  r->int8_test_accuracy = static_cast<double>(Q) / n;
+  r->int8_float_agreement = static_cast<double>(A) / n;
+}
+
+// The test program's "match k/n" line; empty if it printed none.
+std::optional<int> count_matches(const std::string& out) {
+  const auto pos = out.rfind("match ");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::atoi(out.c_str() + pos + 6);
+}
+
+std::string output_lines(const std::string& out) {
+  std::istringstream in(out);
+  std::string line, keep;
+  while (std::getline(in, line)) {
+    if (line.rfind("out,", 0) == 0) keep += line + "\n";
+  }
+  return keep;
+}
+
+}  // namespace
+
+ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const McuSpec& mcu,
+                          const std::vector<LayerWeights>& weights, const LabelledImages& calibration,
+                          const LabelledImages& test, const ExportOptions& opt) {
+  const auto start = std::chrono::steady_clock::now();
+  ExportReport r;
+  r.arch = arch.to_string();
+  const NetGraph g = lower(space, arch);
+  const Shape in = g.tensors[g.input].shape;
+  for (const LabelledImages* set : {&calibration, &test}) {
+    if (set->size() > 0 && (set->h != in.h || set->w != in.w || set->c != in.c)) {
+      throw ConfigError(fmt::format("export: images are {}x{}x{}, the subnet takes {}x{}x{}", set->h,
+                                    set->w, set->c, in.h, in.w, in.c));
+    }
+  }
+  if (calibration.size() == 0) throw ConfigError("export: no calibration images");
+  FloatModel fm;
+  try {
+    fm = FloatModel::fold(g, weights);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(std::string("export: the weights do not match ") + r.arch + ": " + e.what());
+  }
+
+  spdlog::info("export: calibrating activation ranges on {} training images", calibration.size());
+  RangeObserver obs(g);
+  for (int64_t i = 0; i < calibration.size(); ++i) obs.observe(fm.run_all(calibration.image(i)));
+  const Int8Model qm = Int8Model::quantize(fm, obs.ranges());
+
+  spdlog::info("export: float and int8 accuracy on {} test images", test.size());
+  accuracy(fm, qm, test, opt.threads, &r);
+
+  EstimateOptions eo;
+  eo.plan.input_in_arena = opt.input_in_arena;
+  Estimator est(mcu, eo);
+  const Estimate e = est.estimate(g);
+  const MemoryPlan& plan = est.plan();
+  r.macs = e.macs;
+  r.executed_macs = e.executed_macs;
+  r.params = e.params;
+  r.estimated_peak_sram_bytes = e.peak_sram_bytes;
+  r.estimated_flash_bytes = e.flash_bytes;
+  r.estimated_latency_ms = e.latency_ms;
+
+  const GeneratedC c = generate_model_c(qm, plan);
+  r.arena_bytes = c.arena_bytes;
+  r.input_in_arena = plan.input_in_arena;
+  r.const_bytes = c.const_bytes;
+  std::vector<std::vector<int8_t>> inputs, expected;
+  const int64_t nfw = std::min<int64_t>(opt.firmware_images, test.size());
+  for (int64_t i = 0; i < nfw; ++i) {
+    inputs.push_back(qm.quantize_input(test.image(i)));
+    expected.push_back(qm.run(inputs.back()));
+  }
+  r.firmware_images = static_cast<int>(nfw);
+  fs::create_directories(opt.out_dir);
+  const std::string dir = opt.out_dir;
+  write_file_atomic(dir + "/model.h", c.header);
+  write_file_atomic(dir + "/model.c", c.source);
+  write_file_atomic(dir + "/arch.yaml", arch.to_yaml());
+  if (nfw > 0) {
+    const GeneratedTest t = generate_test_program(qm, inputs, expected);
+    write_file_atomic(dir + "/main.c", t.main_c);
+    write_file_atomic(dir + "/test_data.c", t.test_data_c);
+  }
+
+  const std::string root = TINYNAS_SOURCE_DIR;
+  std::string host_out;
+  if (opt.verify_host && nfw > 0) {
+    const std::string exe = dir + "/.host_model";
+    const ProcessResult cc = run_process(
+        "cc -std=c99 -O2 -Wall -Wextra -I" + shell_quote(dir) + " -I" + shell_quote(root + "/runtime") + " " +
+        shell_quote(dir + "/model.c") + " " + shell_quote(dir + "/main.c") + " " +
+        shell_quote(dir + "/test_data.c") + " " + shell_quote(root) + "/runtime/*.c -o " + shell_quote(exe));
+    if (cc.exit_code != 0) throw std::runtime_error("export: the generated C does not compile:\n" + cc.err);
+    const ProcessResult run = run_process(shell_quote(exe));
+    std::remove(exe.c_str());
+    r.host_matches = count_matches(run.out);
+    host_out = output_lines(run.out);
+    spdlog::info("export: host build matches the C++ reference on {}/{} images", r.host_matches.value_or(-1), nfw);
+  }
+  if (opt.run_qemu && nfw > 0) {
+    std::string cmd = shell_quote(root + "/scripts/run-on-qemu");
+    if (opt.profile) cmd = "TN_CFLAGS=-DTN_PROFILE_MAX_LAYERS=4096 " + cmd + " --profile";
+    const ProcessResult q = run_process(cmd + " " + shell_quote(dir));
+    if (q.exit_code != 0 && q.exit_code != 1) {
+      throw std::runtime_error(fmt::format("export: QEMU run failed (exit {}):\n{}", q.exit_code, q.err));
+    }
+    r.qemu_matches = count_matches(q.out);
+    if (!host_out.empty()) r.qemu_equals_host = output_lines(q.out) == host_out;  // else: no host run to compare
+    if (opt.profile) {
+      const auto pos = q.out.find("op,kh,kw,stride");
+      if (pos != std::string::npos) {
+        const std::string csv = q.out.substr(pos);
+        write_file_atomic(dir + "/profile.csv", csv);
+        std::istringstream rows(csv);
+        std::string line;
+        std::getline(rows, line);
+        int64_t total = 0;
+        while (std::getline(rows, line)) {
+          const auto comma = line.rfind(',');
+          if (comma != std::string::npos) total += std::atoll(line.c_str() + comma + 1);
+        }
+        r.qemu_instructions = total;
+        if (r.executed_macs) r.instructions_per_mac = static_cast<double>(total) / r.executed_macs;
+      }
+    }
+    const ProcessResult f = run_process(shell_quote(root + "/scripts/measure-flash") + " " + shell_quote(dir));
+    if (f.exit_code != 0) throw std::runtime_error("export: flash measurement failed:\n" + f.err);
+    const auto pos = f.out.find("model_flash_bytes ");
+    if (pos != std::string::npos) r.flash_bytes = std::atoll(f.out.c_str() + pos + 18);
+    spdlog::info("export: QEMU Cortex-M7 matches on {}/{} images, flash {} bytes", r.qemu_matches.value_or(-1), nfw,
+                 r.flash_bytes.value_or(-1));
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_file_atomic(dir + "/report.json", r.to_json());
+  return r;
+}
+
+}  // namespace tinynas

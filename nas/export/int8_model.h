@@ -1,0 +1,48 @@
+// Post-training int8 quantisation to the TF-Lite int8 specification, and the C++ reference
+// simulation of exactly that arithmetic (whose one copy is the runtime's C, runtime/tn_quant.c,
+// called by the operators' descriptors in ops/). Per-channel symmetric weights in
+// [-127, 127], asymmetric per-tensor activations from calibration ranges, int32 bias with
+// scale = input scale × weight scale, Q31 multiplier + shift requantisation. Global average
+// pooling keeps its input's scale and zero point (as TF-Lite Micro requires).
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "nas/export/float_model.h"
+
+namespace tinynas {
+
+// Asymmetric int8 parameters covering [min, max] (widened to include 0).
+QuantParams choose_quant_params(float min, float max);
+
+// Running min/max of every tensor over calibration images.
+class RangeObserver {
+ public:
+  explicit RangeObserver(const NetGraph& graph);
+  void observe(const std::vector<std::vector<float>>& tensors);
+  const std::vector<std::pair<float, float>>& ranges() const { return ranges_; }
+
+ private:
+  std::vector<std::pair<float, float>> ranges_;
+};
+
+struct Int8Model {
+  NetGraph graph;
+  std::vector<QuantParams> tensor_quant;  // per graph tensor
+  std::vector<Int8Layer> layers;          // per graph layer
+
+  static Int8Model quantize(const FloatModel& model,
+                            const std::vector<std::pair<float, float>>& ranges);
+
+  std::vector<int8_t> quantize_input(const std::vector<float>& image) const;
+  // Runs the int8 reference; returns every tensor (tensors[graph.output] holds the logits).
+  std::vector<std::vector<int8_t>> run_all(const std::vector<int8_t>& input) const;
+  std::vector<int8_t> run(const std::vector<int8_t>& input) const;
+};
+
+int argmax(const std::vector<int8_t>& v);
+int argmax(const std::vector<float>& v);
+
+}  // namespace tinynas

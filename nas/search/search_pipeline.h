@@ -1,0 +1,65 @@
+// `tinynas search`: MCUNet's TinyNAS step on a trained supernet.
+//   1. Every candidate is checked by the estimators first (SRAM, flash, optional latency), with
+//      its patch schedule chosen as MCUNetV2 does when patches are allowed; nothing that does not
+//      fit is ever scored.
+//   2. A sample of fitting subnets is measured (the task's metric on validation data, of the
+//      BN-recalibrated subnet with inherited weights); an accuracy predictor is fitted on them
+//      and its Kendall tau reported on held-out measured subnets.
+//   3. The evolutionary search runs on the predictor (or on measurements when the predictor is
+//      off); its finalists are re-measured and the best measured one wins.
+//   4. A scaled MobileNetV2 baseline (the largest width and resolution of that family that fits)
+//      is scored by the same pipeline; both get their test accuracy.
+// Every measurement and every generation is saved as it happens, so a killed search resumes.
+// What is optimised, and which way, is the scorer's metric (the dataset's task); "accuracy" in
+// names and files is that metric. Torch-free: the supernet comes in through SubnetScorer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "estimators/estimate.h"
+#include "nas/search/experiment.h"
+#include "nas/search/subnet_scorer.h"
+
+namespace tinynas {
+
+// A subnet with its measured metric (val_accuracy / test_accuracy: the task's metric; -1 = not
+// measured) and its estimate.
+struct ScoredArch {
+  ArchSpec arch;
+  double val_accuracy = -1, test_accuracy = -1;
+  Estimate estimate;
+
+  bool empty() const { return arch.stages.empty(); }
+  // The one JSON form (summary.json, sweep.json, sweep_run.json); null when empty.
+  nlohmann::ordered_json to_json() const;
+  static ScoredArch from_json(const nlohmann::ordered_json& j, const SearchSpace& space);
+};
+
+struct SearchSummary {
+  Metric metric;                    // what val_accuracy / test_accuracy measure
+  ScoredArch best, baseline;
+  int measured = 0;                 // subnets measured on the supernet
+  double predictor_kendall_tau = -2;  // on held-out measured subnets (-2: no predictor)
+  int predictor_holdout = 0;
+  int generations = 0;
+  double seconds = 0;
+  std::string to_json(const McuSpec& mcu) const;
+};
+
+struct SearchOptions {
+  std::string out_dir;
+  bool resume = true;  // reuse the measurements and generations already in out_dir
+};
+
+SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const SearchOptions& options);
+
+// The MobileNetV2 family inside a space: kernel 3 (or the smallest offered), the largest
+// expand ratio, MobileNetV2's depths (2, 3, 4, 3, 3, 1 after the first block) clipped to each
+// stage's choices; scaled by the largest width x resolution (by MACs) that fits.
+std::optional<ArchSpec> scaled_mobilenet_v2(const SearchSpace& space, Estimator& estimator);
+
+}  // namespace tinynas

@@ -24,13 +24,16 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   const LabelledImages calib =
       load_labelled_images(exp.data, Split::Train, exp.export_.calibration_images, input);
   const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, input);
-  const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, options);
+  ExportOptions opt = options;
+  opt.metric = evaluator.task().metric.name;
+  const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, opt);
   fmt::print("exported {} to {}\n", arch.to_string(), options.out_dir);
   if (r.float_test_accuracy && r.int8_float_agreement) {
     fmt::print("  float test accuracy {:.4f}, int8 {:.4f} ({} images; top-1 agreement {:.4f})\n",
-               *r.float_test_accuracy, r.int8_test_accuracy, r.test_images, *r.int8_float_agreement);
+               *r.float_test_accuracy, *r.int8_test_accuracy, r.test_images, *r.int8_float_agreement);
   } else {
-    fmt::print("  test accuracy not measured (no test images)\n");
+    fmt::print("  float / int8 top-1 not measured ({})\n",
+               opt.metric != "top1_accuracy" ? "the task's metric is " + opt.metric : "no test images");
   }
   fmt::print("  arena {} B (estimated peak SRAM {} B; image {} the arena), flash {}, {} B estimated\n",
              r.arena_bytes, r.estimated_peak_sram_bytes, r.input_in_arena ? "in" : "outside",

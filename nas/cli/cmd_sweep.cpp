@@ -100,7 +100,7 @@ int run_sweep_command(const SweepArgs& args) {
       eo.input_in_arena = run.exp.export_.input_in_arena;
       const ExportReport r = export_subnet(run.exp, run.exp.space, s.best.arch, scorer.evaluator(), eo);
       RunExport e;
-      e.int8_test_accuracy = r.int8_test_accuracy;
+      e.int8_test_accuracy = r.int8_test_accuracy.value_or(-1);
       e.verified = r.host_matches == r.firmware_images && (!qemu || r.qemu_matches == r.firmware_images);
       return e;
     };

@@ -44,8 +44,9 @@ std::string ExportReport::to_json() const {
   j["estimated_flash_bytes"] = estimated_flash_bytes;
   j["const_bytes"] = const_bytes;
   j["estimated_latency_ms"] = estimated_latency_ms;
+  j["metric"] = metric.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(metric);
   j["float_test_accuracy"] = measured(float_test_accuracy);
-  j["int8_test_accuracy"] = int8_test_accuracy >= 0 ? nlohmann::ordered_json(int8_test_accuracy) : nullptr;
+  j["int8_test_accuracy"] = measured(int8_test_accuracy);
   j["test_images"] = test_images;
   j["int8_float_agreement"] = measured(int8_float_agreement);
   j["firmware_images"] = firmware_images;
@@ -138,8 +139,13 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   for (int64_t i = 0; i < calibration.size(); ++i) obs.observe(fm.run_all(calibration.image(i)));
   const Int8Model qm = Int8Model::quantize(fm, obs.ranges());
 
-  spdlog::info("export: float and int8 accuracy on {} test images", test.size());
-  accuracy(fm, qm, test, opt.threads, &r);
+  if (opt.metric == "top1_accuracy") {
+    spdlog::info("export: float and int8 accuracy on {} test images", test.size());
+    r.metric = opt.metric;
+    accuracy(fm, qm, test, opt.threads, &r);
+  } else {
+    spdlog::info("export: the task's metric is {}; float and int8 top-1 not measured", opt.metric);
+  }
 
   EstimateOptions eo;
   eo.plan.input_in_arena = opt.input_in_arena;

@@ -22,15 +22,19 @@ struct ExportOptions {
   bool run_qemu = false;     // build for Cortex-M7, run under QEMU, measure the flash image
   bool profile = false;      // with run_qemu: time every layer, write profile.csv
   // export.input_in_arena: false plans the arena without the image and generates
-  // tinynas_invoke(const int8_t *input) (nas/codegen.h).
+  // tinynas_invoke(const int8_t *input) (nas/export/codegen.h).
   bool input_in_arena = true;
   int threads = 0;           // for the accuracy passes; 0 = one per core
+  // The task's metric (TaskInfo::metric.name). The export measures float and int8 top-1 on the
+  // test split itself; for another metric those fields stay null (the search reports it).
+  std::string metric = "top1_accuracy";
 };
 
 // What was not measured (QEMU not run, no host build, no test images) is empty, and null in
 // report.json, never a -1 or false that reads like a result.
 struct ExportReport {
   std::string arch;
+  std::string metric;  // what the *_test_accuracy fields measure: top1_accuracy
   int64_t macs = 0, executed_macs = 0, params = 0;
   int64_t arena_bytes = 0;                // the generated arena
   bool input_in_arena = true;             // false: the image is the caller's buffer, not in it
@@ -40,10 +44,7 @@ struct ExportReport {
   int64_t const_bytes = 0;                // weights, biases, requantisation tables
   double estimated_latency_ms = 0;
   std::optional<double> float_test_accuracy;
-  // -1 when there were no test images (null in report.json). Still a double: nas/cmd_sweep.cpp
-  // copies it into the sweep's RunExport::int8_test_accuracy (-1 there too); to become
-  // std::optional with it.
-  double int8_test_accuracy = -1;
+  std::optional<double> int8_test_accuracy;
   int64_t test_images = 0;
   std::optional<double> int8_float_agreement;  // fraction of test images with the same top-1
   int firmware_images = 0;

@@ -104,6 +104,29 @@ TEST(Export, AccuracyWithoutTestImagesIsNull) {
   }
 }
 
+// A task whose metric is not top-1 (an anomaly score, say): the export measures no top-1 of its
+// own, and says so with nulls rather than a figure of the wrong kind.
+TEST(Export, AnotherMetricLeavesTopOneNull) {
+  Case c("auroc", {});
+  const NetGraph g = lower(c.space, c.arch);
+  ExportOptions opt;
+  opt.out_dir = c.dir;
+  opt.verify_host = false;
+  opt.metric = "auroc";
+  const ExportReport r = export_model(c.space, c.arch, c.mcu, random_weights(g, 5),
+                                      random_images(4, 32, 1), random_images(6, 32, 2), opt);
+  EXPECT_FALSE(r.float_test_accuracy);
+  EXPECT_FALSE(r.int8_test_accuracy);
+  const auto j = nlohmann::json::parse(read_file(c.dir + "/report.json"));
+  EXPECT_TRUE(j["metric"].is_null());
+  EXPECT_TRUE(j["int8_test_accuracy"].is_null());
+  opt.metric = "top1_accuracy";
+  const ExportReport top1 = export_model(c.space, c.arch, c.mcu, random_weights(g, 5),
+                                         random_images(4, 32, 1), random_images(6, 32, 2), opt);
+  EXPECT_TRUE(top1.int8_test_accuracy);
+  EXPECT_EQ(top1.metric, "top1_accuracy");
+}
+
 // export.input_in_arena: false: the estimate, the generated arena and the report all leave the
 // image out; the host build still matches the C++ reference (and checks the image is untouched).
 TEST(Export, ImageOutsideTheArena) {

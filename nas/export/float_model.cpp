@@ -46,30 +46,4 @@ std::vector<float> FloatModel::run(const std::vector<float>& input) const {
   return run_all(input)[graph.output];
 }
 
-std::vector<float> resize_bilinear(const std::vector<float>& src, int h, int w, int c, int out_h,
-                                   int out_w) {
-  if (h == out_h && w == out_w) return src;
-  std::vector<float> dst(static_cast<std::size_t>(out_h) * out_w * c);
-  const float sy = static_cast<float>(h) / out_h, sx = static_cast<float>(w) / out_w;
-  for (int oy = 0; oy < out_h; ++oy) {
-    const float fy = std::max(0.0f, (oy + 0.5f) * sy - 0.5f);
-    const int y0 = std::min(static_cast<int>(fy), h - 1);
-    const int y1 = std::min(y0 + 1, h - 1);
-    const float ly = fy - y0;
-    for (int ox = 0; ox < out_w; ++ox) {
-      const float fx = std::max(0.0f, (ox + 0.5f) * sx - 0.5f);
-      const int x0 = std::min(static_cast<int>(fx), w - 1);
-      const int x1 = std::min(x0 + 1, w - 1);
-      const float lx = fx - x0;
-      for (int ch = 0; ch < c; ++ch) {
-        auto at = [&](int y, int x) { return src[(static_cast<std::size_t>(y) * w + x) * c + ch]; };
-        dst[(static_cast<std::size_t>(oy) * out_w + ox) * c + ch] =
-            (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x1)) +
-            ly * ((1 - lx) * at(y1, x0) + lx * at(y1, x1));
-      }
-    }
-  }
-  return dst;
-}
-
 }  // namespace tinynas

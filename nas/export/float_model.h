@@ -25,8 +25,4 @@ struct FloatModel {
   std::vector<float> run(const std::vector<float>& input) const;
 };
 
-// Bilinear resize of an HWC image, as torch's interpolate(mode="bilinear", align_corners=False).
-std::vector<float> resize_bilinear(const std::vector<float>& src, int h, int w, int c, int out_h,
-                                   int out_w);
-
 }  // namespace tinynas

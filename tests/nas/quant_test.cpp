@@ -117,19 +117,6 @@ TEST(FloatModel, RejectsMismatchedWeights) {
   EXPECT_THROW(FloatModel::fold(g, trained), std::invalid_argument);
 }
 
-TEST(ResizeBilinear, MatchesTorchHalfPixelCentres) {
-  // torch.nn.functional.interpolate([[0, 1], [2, 3]], size=4, mode="bilinear",
-  // align_corners=False) first row: [0, 0.25, 0.75, 1].
-  const std::vector<float> src{0, 1, 2, 3};
-  const auto dst = resize_bilinear(src, 2, 2, 1, 4, 4);
-  EXPECT_FLOAT_EQ(dst[0], 0.0f);
-  EXPECT_FLOAT_EQ(dst[1], 0.25f);
-  EXPECT_FLOAT_EQ(dst[2], 0.75f);
-  EXPECT_FLOAT_EQ(dst[3], 1.0f);
-  EXPECT_FLOAT_EQ(dst[15], 3.0f);
-  EXPECT_FLOAT_EQ(dst[5], 0.75f);  // (1,1): 0.25 + 2*0.25
-}
-
 TEST(Int8Model, TracksTheFloatModel) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
   ArchSampler sampler(space, 9);

@@ -223,6 +223,45 @@ void tn_crop_s8(const int8_t *src, int32_t src_h, int32_t src_w, int32_t c,
 /* Index of the largest value (first one on ties); -1 if n <= 0. */
 int32_t tn_argmax_s8(const int8_t *x, int32_t n);
 
+/* ---- MFCC / log-mel front end (tn_mfcc_s8.c) ------------------------------- */
+/* int16 PCM -> int8 features [frames][num_out] (HWC with C = 1, row = frame),
+ * frames = 1 + (num_samples - frame_length) / frame_step. Per frame t:
+ *   x[n]   = pcm[t*frame_step + n] / 32768, n < frame_length, zero-padded to N;
+ *   P[k]   = |sum_n x[n] window[n] e^(-2 pi i k n / N)|^2, k = 0..N/2 (power);
+ *   mel[m] = sum_k W[m][k] P[k];   L[m] = ln(mel[m] + log_floor);
+ *   c[j]   = sum_m D[j][m] L[m]    (or c = L when dct == NULL: log-mel);
+ *   y      = clamp(round(c / output_scale) + output_zero_point, -128, 127),
+ * computed in fixed point (Q formats in runtime/README.md); the integer result
+ * is the same on every build. The tables are constant data like weights; the
+ * host builds them from a config with tn_mfcc_tables_build
+ * (runtime/host/tn_mfcc_tables.h, host only). */
+typedef struct {
+    int32_t frame_length;       /* window length in samples, 1..fft_length */
+    int32_t frame_step;         /* hop in samples, >= 1 */
+    int32_t fft_length;         /* N: power of two, 8..1024 */
+    int32_t num_mel;            /* filterbank channels */
+    int32_t num_out;            /* coefficients per frame (<= num_mel); == num_mel without dct */
+    const int32_t *window;      /* [frame_length] Q31, |w| < 2^31 */
+    const int32_t *twiddle;     /* [N/2][2]: cos, sin of 2 pi k / N in Q31 (1.0 -> INT32_MAX) */
+    const int16_t *mel_start;   /* [num_mel] first FFT bin of each filter, in 0..N/2 */
+    const int16_t *mel_count;   /* [num_mel] bins of each filter (start + count <= N/2 + 1) */
+    const int16_t *mel_weight;  /* the filters' weights one after another, Q15, >= 0 */
+    const int16_t *dct;         /* [num_out][num_mel]: D * ln(2) * 2^dct_shift; NULL: log-mel */
+    int32_t dct_shift;          /* 0..62 */
+    uint64_t log_floor;         /* floor added to mel energies, Q44 (>= 1) */
+    int32_t out_multiplier;     /* c (Q16 log2 units, or DCT output) -> output: */
+    int32_t out_shift;          /*   MBQM(c, out_multiplier, out_shift) + zero point */
+    int32_t output_zero_point;  /* [-128, 127] */
+} tn_mfcc_params_t;
+/* Scratch: (N/2 + 1) * 8 + num_mel * 4 bytes, 8-byte aligned (TN_ERR_ARG otherwise). */
+size_t tn_mfcc_s8_scratch_bytes(const tn_mfcc_params_t *p);
+/* Frames produced from num_samples samples (0 if fewer than frame_length). */
+int32_t tn_mfcc_num_frames(const tn_mfcc_params_t *p, int32_t num_samples);
+/* pcm [num_samples], output [tn_mfcc_num_frames(p, num_samples)][num_out].
+ * TN_ERR_ARG on bad parameters/pointers, TN_ERR_SHAPE if num_samples < frame_length. */
+int tn_mfcc_s8(const tn_mfcc_params_t *p, const int16_t *pcm, int32_t num_samples, int8_t *output,
+               void *scratch);
+
 /* ---- quantisation helpers ----------------------------------------------------- */
 /* TF-Lite QuantizeMultiplier: real = m * 2^(shift-31), m in [2^30, 2^31) (Q31),
  * rounded half away from zero; real == 0 -> (0, 0); real < 0 -> TN_ERR_ARG.

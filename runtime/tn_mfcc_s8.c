@@ -1,0 +1,254 @@
+/* MFCC / log-mel front end: int16 PCM -> int8 feature map [frames][coefficients].
+ *
+ * Per frame (all integer arithmetic; tables come in tn_mfcc_params_t):
+ *  1. window:   p = x * w, x int16, w Q31 (exact in int64, |p| < 2^46);
+ *               block exponent: v = round(p * 2^-sh) with sh chosen from the
+ *               frame's max |p| so that max |v| is in [2^28, 2^29] (29-bit
+ *               mantissa whatever the loudness; silence: sh = 0, v = 0).
+ *  2. FFT:      real FFT of fft_length = N as a complex FFT of M = N/2 points
+ *               (radix 2, DIT, in place, bit-reversed load) on int32 Q31
+ *               twiddles; every butterfly halves ((a +- b*W) / 2 with one
+ *               rounding of the int64 sum), so Z = DFT_M(v) / M; the split
+ *               step X[k] = (Z[k] + conj Z[M-k]) / 2 + W_N^k (Z[k] - conj Z[M-k]) / 2i
+ *               gives X = DFT_N(v) / M with |X| < 2^30.
+ *  3. power:    P = Xr^2 + Xi^2 < 2^60 (uint64), stored as P >> 12 in place
+ *               of the FFT bins (one union slot per bin, M + 1 slots).
+ *  4. mel:      acc = sum w_q15 * (P >> 12) (uint64, < 2^63 by Parseval),
+ *               rescaled by the frame's exponent to the absolute format Q44
+ *               of the power of x/32768 (rounded shift), plus log_floor (Q44).
+ *  5. log:      log2 = position of the leading one + log2(1 + f) from a
+ *               65-entry Q30 table with linear interpolation (error < 5e-5),
+ *               minus 44, kept in Q16.
+ *  6. DCT:      c = round(sum dct[j][m] * L[m] * 2^-dct_shift) (int64 sum),
+ *               or c = L[m] when dct == NULL (log-mel).
+ *  7. output:   y = clamp(MBQM(c, out_multiplier, out_shift) + zp, -128, 127).
+ * Deterministic integer code: host and Cortex-M give the same bytes.
+ */
+#include <string.h>
+
+#include "tn_runtime.h"
+
+typedef union {
+    int32_t c[2];  /* FFT bin: real, imaginary */
+    uint64_t p;    /* power >> 12, after the split step */
+} tn__mfcc_bin_t;
+
+#define TN__MFCC_PRE_SHIFT 12
+
+/* log2(1 + i/64) in Q30, i = 0..64. */
+static const int32_t tn__log2_tab[65] = {
+    0, 24017256, 47667823, 70962728, 93912511, 116527248,
+    138816582, 160789745, 182455581, 203822568, 224898839, 245692198,
+    266210141, 286459867, 306448299, 326182095, 345667660, 364911162,
+    383918542, 402695523, 421247625, 439580170, 457698295, 475606957,
+    493310944, 510814882, 528123241, 545240343, 562170370, 578917365,
+    595485245, 611877800, 628098702, 644151509, 660039669, 675766525,
+    691335320, 706749198, 722011213, 737124328, 752091421, 766915285,
+    781598637, 796144114, 810554283, 824831638, 838978604, 852997541,
+    866890747, 880660455, 894308843, 907838029, 921250079, 934547002,
+    947730758, 960803257, 973766362, 986621888, 999371606, 1012017244,
+    1024560487, 1037002979, 1049346328, 1061592099, 1073741824};
+
+static int tn__clz64(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return x ? __builtin_clzll(x) : 64;
+#else
+    int n = 0;
+    if (!x) return 64;
+    while (!(x & 0x8000000000000000ull)) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+#endif
+}
+
+/* log2(y) - 44 in Q16, y >= 1. */
+static int32_t tn__log2_q44_q16(uint64_t y)
+{
+    const int lz = tn__clz64(y);
+    const int32_t n = 63 - lz;
+    const uint32_t f = (uint32_t)((y << lz) >> 32); /* [2^31, 2^32) */
+    const uint32_t frac = f - 0x80000000u;          /* Q31 */
+    const uint32_t i = frac >> 25, t = frac & 0x1FFFFFFu;
+    const int32_t a = tn__log2_tab[i];
+    const int32_t l30 = a + (int32_t)(((int64_t)(tn__log2_tab[i + 1] - a) * (int64_t)t) >> 25);
+    return (int32_t)((uint32_t)(n - 44) << 16) + ((l30 + (1 << 13)) >> 14);
+}
+
+static int tn__is_pow2(int32_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+static int tn__mfcc_check(const tn_mfcc_params_t *p)
+{
+    if (!p || !p->window || !p->twiddle || !p->mel_start || !p->mel_count || !p->mel_weight) return 0;
+    if (!tn__is_pow2(p->fft_length) || p->fft_length < 8 || p->fft_length > 1024) return 0;
+    if (p->frame_length < 1 || p->frame_length > p->fft_length || p->frame_step < 1) return 0;
+    if (p->num_mel < 1 || p->num_out < 1) return 0;
+    if (p->dct ? (p->num_out > p->num_mel || p->dct_shift < 0 || p->dct_shift > 62) : p->num_out != p->num_mel)
+        return 0;
+    if (p->out_shift < -31 || p->out_shift > 30 || p->output_zero_point < -128 || p->output_zero_point > 127)
+        return 0;
+    const int32_t m = p->fft_length / 2;
+    for (int32_t i = 0; i < p->num_mel; ++i)
+        if (p->mel_start[i] < 0 || p->mel_count[i] < 0 || p->mel_start[i] + p->mel_count[i] > m + 1) return 0;
+    return 1;
+}
+
+size_t tn_mfcc_s8_scratch_bytes(const tn_mfcc_params_t *p)
+{
+    if (!p || !tn__is_pow2(p->fft_length) || p->num_mel < 0) return 0;
+    return (size_t)(p->fft_length / 2 + 1) * sizeof(tn__mfcc_bin_t) + (size_t)p->num_mel * sizeof(int32_t);
+}
+
+int32_t tn_mfcc_num_frames(const tn_mfcc_params_t *p, int32_t num_samples)
+{
+    if (!p || p->frame_length < 1 || p->frame_step < 1 || num_samples < p->frame_length) return 0;
+    return 1 + (num_samples - p->frame_length) / p->frame_step;
+}
+
+/* Rounded (a*2^31 +- t) / 2^32: the halving butterfly output. */
+#define TN__HALF(a64, t64) ((int32_t)(((a64) + (t64) + 0x80000000ll) >> 32))
+
+/* Window + block exponent + bit-reversed load; returns sh (v = p * 2^-sh). */
+static int32_t tn__mfcc_load(const tn_mfcc_params_t *p, const int16_t *x, tn__mfcc_bin_t *bin)
+{
+    const int32_t L = p->frame_length, M = p->fft_length / 2;
+    const int32_t *w = p->window;
+    uint64_t mx = 0;
+    for (int32_t n = 0; n < L; ++n) {
+        const int64_t v = (int64_t)x[n] * w[n];
+        const uint64_t a = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+        if (a > mx) mx = a;
+    }
+    const int32_t sh = mx ? (64 - tn__clz64(mx)) - 29 : 0;
+    for (int32_t n = 0, j = 0; n < M; ++n) {
+        int32_t re = 0, im = 0;
+        const int32_t i0 = 2 * n;
+        if (i0 < L) {
+            const int64_t v = (int64_t)x[i0] * w[i0];
+            re = sh > 0 ? (int32_t)((v + ((int64_t)1 << (sh - 1))) >> sh) : (int32_t)(v * ((int64_t)1 << -sh));
+        }
+        if (i0 + 1 < L) {
+            const int64_t v = (int64_t)x[i0 + 1] * w[i0 + 1];
+            im = sh > 0 ? (int32_t)((v + ((int64_t)1 << (sh - 1))) >> sh) : (int32_t)(v * ((int64_t)1 << -sh));
+        }
+        bin[j].c[0] = re;
+        bin[j].c[1] = im;
+        /* reversed increment of j */
+        int32_t bit = M >> 1;
+        while (j & bit) {
+            j ^= bit;
+            bit >>= 1;
+        }
+        j |= bit;
+    }
+    return sh;
+}
+
+static void tn__mfcc_fft(const tn_mfcc_params_t *p, tn__mfcc_bin_t *bin)
+{
+    const int32_t M = p->fft_length / 2;
+    const int32_t *tw = p->twiddle;
+    for (int32_t h = 1; h < M; h <<= 1) {
+        const int32_t step = M / h;
+        for (int32_t j = 0; j < h; ++j) {
+            const int64_t c = tw[2 * j * step], s = tw[2 * j * step + 1];
+            for (int32_t i = j; i < M; i += 2 * h) {
+                tn__mfcc_bin_t *a = &bin[i], *b = &bin[i + h];
+                const int64_t br = b->c[0], bi = b->c[1];
+                const int64_t tr = br * c + bi * s, ti = bi * c - br * s;
+                const int64_t ar = (int64_t)a->c[0] * 0x80000000ll, ai = (int64_t)a->c[1] * 0x80000000ll;
+                a->c[0] = TN__HALF(ar, tr);
+                a->c[1] = TN__HALF(ai, ti);
+                b->c[0] = TN__HALF(ar, -tr);
+                b->c[1] = TN__HALF(ai, -ti);
+            }
+        }
+    }
+}
+
+/* Split step and power, in place: bin[k].p = |X[k]|^2 >> 12, k = 0..M. */
+static void tn__mfcc_power(const tn_mfcc_params_t *p, tn__mfcc_bin_t *bin)
+{
+    const int32_t M = p->fft_length / 2;
+    const int32_t *tw = p->twiddle;
+    {
+        const int64_t r = bin[0].c[0], i = bin[0].c[1];
+        const int64_t x0 = r + i, xm = r - i;
+        bin[0].p = (uint64_t)(x0 * x0) >> TN__MFCC_PRE_SHIFT;
+        bin[M].p = (uint64_t)(xm * xm) >> TN__MFCC_PRE_SHIFT;
+    }
+    for (int32_t k = 1; k <= M / 2; ++k) {
+        const int64_t ar = bin[k].c[0], ai = bin[k].c[1];
+        const int64_t br = bin[M - k].c[0], bi = bin[M - k].c[1];
+        const int64_t sr = ar + br, si = ai - bi; /* S = A + conj(B) */
+        const int64_t dr = ai + bi, di = br - ar; /* D = -i (A - conj(B)) */
+        const int64_t c = tw[2 * k], s = tw[2 * k + 1];
+        const int64_t tr = dr * c + di * s, ti = di * c - dr * s; /* W_N^k * D */
+        const int64_t xr = TN__HALF(sr * 0x80000000ll, tr), xi = TN__HALF(si * 0x80000000ll, ti);
+        const int64_t yr = TN__HALF(sr * 0x80000000ll, -tr), yi = TN__HALF(si * 0x80000000ll, -ti);
+        bin[k].p = (uint64_t)(xr * xr + xi * xi) >> TN__MFCC_PRE_SHIFT;
+        bin[M - k].p = (uint64_t)(yr * yr + yi * yi) >> TN__MFCC_PRE_SHIFT;
+    }
+}
+
+static int8_t tn__mfcc_out(const tn_mfcc_params_t *p, int32_t c)
+{
+    int32_t y = tn_multiply_by_quantized_multiplier(c, p->out_multiplier, p->out_shift) + p->output_zero_point;
+    if (y < -128) y = -128;
+    if (y > 127) y = 127;
+    return (int8_t)y;
+}
+
+int tn_mfcc_s8(const tn_mfcc_params_t *p, const int16_t *pcm, int32_t num_samples, int8_t *output, void *scratch)
+{
+    if (!tn__mfcc_check(p) || !pcm || !output || !scratch || ((uintptr_t)scratch & 7u)) return TN_ERR_ARG;
+    const int32_t frames = tn_mfcc_num_frames(p, num_samples);
+    if (frames < 1) return TN_ERR_SHAPE;
+    const int32_t M = p->fft_length / 2, nmel = p->num_mel, nout = p->num_out;
+    tn__mfcc_bin_t *bin = (tn__mfcc_bin_t *)scratch;
+    int32_t *logmel = (int32_t *)(void *)(bin + M + 1);
+    int32_t lg_m = 0;
+    while ((1 << lg_m) < M) ++lg_m;
+
+    for (int32_t f = 0; f < frames; ++f) {
+        const int32_t sh = tn__mfcc_load(p, pcm + (size_t)f * (size_t)p->frame_step, bin);
+        tn__mfcc_fft(p, bin);
+        tn__mfcc_power(p, bin);
+        /* X = DFT_N(v) / M, v = p * 2^-sh, p = x * w * 2^46 (x, w in [-1, 1)):
+         * mel_q44 = sum w_q15 * |X|^2 * 2^(63 - 2 sh - 2 log2 M); acc holds
+         * sum w_q15 * (|X|^2 >> 12), so shift it right by post. */
+        const int32_t post = 63 - 2 * sh - 2 * lg_m - TN__MFCC_PRE_SHIFT;
+        const int16_t *wt = p->mel_weight;
+        for (int32_t m = 0; m < nmel; ++m) {
+            const tn__mfcc_bin_t *b = bin + p->mel_start[m];
+            const int32_t n = p->mel_count[m];
+            uint64_t acc = 0;
+            for (int32_t i = 0; i < n; ++i) acc += (uint64_t)(uint16_t)wt[i] * b[i].p;
+            wt += n;
+            uint64_t mel;
+            if (post >= 64)
+                mel = 0;
+            else if (post > 0)
+                mel = (acc + ((uint64_t)1 << (post - 1))) >> post;
+            else
+                mel = acc > (UINT64_MAX >> -post) ? UINT64_MAX : acc << -post;
+            mel = mel > UINT64_MAX - p->log_floor ? UINT64_MAX : mel + p->log_floor;
+            logmel[m] = tn__log2_q44_q16(mel ? mel : 1u);
+        }
+        int8_t *out = output + (size_t)f * (size_t)nout;
+        if (!p->dct) {
+            for (int32_t m = 0; m < nmel; ++m) out[m] = tn__mfcc_out(p, logmel[m]);
+        } else {
+            const int16_t *d = p->dct;
+            const int64_t half = p->dct_shift > 0 ? (int64_t)1 << (p->dct_shift - 1) : 0;
+            for (int32_t j = 0; j < nout; ++j, d += nmel) {
+                int64_t acc = 0;
+                for (int32_t m = 0; m < nmel; ++m) acc += (int64_t)d[m] * logmel[m];
+                out[j] = tn__mfcc_out(p, (int32_t)((acc + half) >> p->dct_shift));
+            }
+        }
+    }
+    return TN_OK;
+}

@@ -26,6 +26,7 @@
  */
 #include <string.h>
 
+#include "tn_internal.h"
 #include "tn_runtime.h"
 
 typedef union {
@@ -107,8 +108,18 @@ int32_t tn_mfcc_num_frames(const tn_mfcc_params_t *p, int32_t num_samples)
     return 1 + (num_samples - p->frame_length) / p->frame_step;
 }
 
-/* Rounded (a*2^31 +- t) / 2^32: the halving butterfly output. */
-#define TN__HALF(a64, t64) ((int32_t)(((a64) + (t64) + 0x80000000ll) >> 32))
+/* (a + (b0 c0 + b1 c1) / 2^31) / 2 rounded to nearest (ties up), exactly:
+ * the high word of the 64-bit a * 2^31 + 2^31 + b0 c0 + b1 c1, whose start
+ * value is ((a + 1) >> 1) : (a even ? 2^31 : 0), then two multiply-accumulates
+ * (SMLAL). |a| < 2^31 - 1 and the sum must fit int64 (it does: |a| <= 2^30.5,
+ * |b| <= 2^30.5 with Q31 c). */
+TN_INLINE int32_t tn__half_mac2(int32_t a, int32_t b0, int32_t c0, int32_t b1, int32_t c1)
+{
+    int64_t acc = (int64_t)(((uint64_t)(uint32_t)((a + 1) >> 1) << 32) | ((a & 1) ? 0u : 0x80000000u));
+    acc += (int64_t)b0 * c0;
+    acc += (int64_t)b1 * c1;
+    return (int32_t)(acc >> 32);
+}
 
 /* Window + block exponent + bit-reversed load; returns sh (v = p * 2^-sh). */
 static int32_t tn__mfcc_load(const tn_mfcc_params_t *p, const int16_t *x, tn__mfcc_bin_t *bin)
@@ -150,22 +161,32 @@ static void tn__mfcc_fft(const tn_mfcc_params_t *p, tn__mfcc_bin_t *bin)
 {
     const int32_t M = p->fft_length / 2;
     const int32_t *tw = p->twiddle;
+    int32_t *const z = bin[0].c; /* interleaved re, im */
     for (int32_t h = 1; h < M; h <<= 1) {
-        const int32_t step = M / h;
+        const int32_t step = 2 * (M / h);
         for (int32_t j = 0; j < h; ++j) {
-            const int64_t c = tw[2 * j * step], s = tw[2 * j * step + 1];
-            for (int32_t i = j; i < M; i += 2 * h) {
-                tn__mfcc_bin_t *a = &bin[i], *b = &bin[i + h];
-                const int64_t br = b->c[0], bi = b->c[1];
-                const int64_t tr = br * c + bi * s, ti = bi * c - br * s;
-                const int64_t ar = (int64_t)a->c[0] * 0x80000000ll, ai = (int64_t)a->c[1] * 0x80000000ll;
-                a->c[0] = TN__HALF(ar, tr);
-                a->c[1] = TN__HALF(ai, ti);
-                b->c[0] = TN__HALF(ar, -tr);
-                b->c[1] = TN__HALF(ai, -ti);
+            const int32_t c = tw[j * step], s = tw[j * step + 1];
+            int32_t *a = z + 2 * j, *const end = z + 2 * M;
+            for (; a < end; a += 4 * h) {
+                int32_t *b = a + 2 * h;
+                const int32_t ar = a[0], ai = a[1], br = b[0], bi = b[1];
+                /* b W = (br c + bi s) + i (bi c - br s); a' = (a + b W) / 2 rounded,
+                 * b' = a - a' (= (a - b W) / 2 rounded the other way on ties) */
+                const int32_t xr = tn__half_mac2(ar, br, c, bi, s);
+                const int32_t xi = tn__half_mac2(ai, bi, c, -br, s);
+                a[0] = xr;
+                a[1] = xi;
+                b[0] = ar - xr;
+                b[1] = ai - xi;
             }
         }
     }
+}
+
+/* |x|^2 >> 12 (|x| components < 2^30.5). */
+TN_INLINE uint64_t tn__power(int32_t r, int32_t i)
+{
+    return (uint64_t)((int64_t)r * r + (int64_t)i * i) >> TN__MFCC_PRE_SHIFT;
 }
 
 /* Split step and power, in place: bin[k].p = |X[k]|^2 >> 12, k = 0..M. */
@@ -174,22 +195,21 @@ static void tn__mfcc_power(const tn_mfcc_params_t *p, tn__mfcc_bin_t *bin)
     const int32_t M = p->fft_length / 2;
     const int32_t *tw = p->twiddle;
     {
-        const int64_t r = bin[0].c[0], i = bin[0].c[1];
-        const int64_t x0 = r + i, xm = r - i;
-        bin[0].p = (uint64_t)(x0 * x0) >> TN__MFCC_PRE_SHIFT;
-        bin[M].p = (uint64_t)(xm * xm) >> TN__MFCC_PRE_SHIFT;
+        const int32_t r = bin[0].c[0], i = bin[0].c[1];
+        bin[0].p = tn__power(r + i, 0);
+        bin[M].p = tn__power(r - i, 0);
     }
     for (int32_t k = 1; k <= M / 2; ++k) {
-        const int64_t ar = bin[k].c[0], ai = bin[k].c[1];
-        const int64_t br = bin[M - k].c[0], bi = bin[M - k].c[1];
-        const int64_t sr = ar + br, si = ai - bi; /* S = A + conj(B) */
-        const int64_t dr = ai + bi, di = br - ar; /* D = -i (A - conj(B)) */
-        const int64_t c = tw[2 * k], s = tw[2 * k + 1];
-        const int64_t tr = dr * c + di * s, ti = di * c - dr * s; /* W_N^k * D */
-        const int64_t xr = TN__HALF(sr * 0x80000000ll, tr), xi = TN__HALF(si * 0x80000000ll, ti);
-        const int64_t yr = TN__HALF(sr * 0x80000000ll, -tr), yi = TN__HALF(si * 0x80000000ll, -ti);
-        bin[k].p = (uint64_t)(xr * xr + xi * xi) >> TN__MFCC_PRE_SHIFT;
-        bin[M - k].p = (uint64_t)(yr * yr + yi * yi) >> TN__MFCC_PRE_SHIFT;
+        const int32_t ar = bin[k].c[0], ai = bin[k].c[1];
+        const int32_t br = bin[M - k].c[0], bi = bin[M - k].c[1];
+        const int32_t sr = ar + br, si = ai - bi; /* S = A + conj(B) */
+        const int32_t dr = ai + bi, di = br - ar; /* D = -i (A - conj(B)) */
+        const int32_t c = tw[2 * k], s = tw[2 * k + 1];
+        /* X[k] = (S + W D) / 2, X[M-k] = conj(S - X[k]), W D = (dr c + di s) + i (di c - dr s) */
+        const int32_t xr = tn__half_mac2(sr, dr, c, di, s), xi = tn__half_mac2(si, di, c, -dr, s);
+        const int32_t yr = sr - xr, yi = si - xi;
+        bin[k].p = tn__power(xr, xi);
+        bin[M - k].p = tn__power(yr, yi);
     }
 }
 

@@ -61,6 +61,10 @@ static void make_clip(int which)
     }
 }
 
+#ifndef TN_MFCC_CLIPS /* fewer clips for an instruction trace: -DTN_MFCC_CLIPS=1 */
+#define TN_MFCC_CLIPS 7
+#endif
+
 static const char *const g_names[] = {"silence", "tone1k", "chirp", "noise", "faint", "square", "am"};
 
 int tn_mfcc_check_run(void (*put)(const char *))
@@ -69,7 +73,7 @@ int tn_mfcc_check_run(void (*put)(const char *))
     int failures = 0;
     uint64_t total = 0;
     (void)tn_profile_now();
-    for (int c = 0; c < 7; ++c) {
+    for (int c = 0; c < TN_MFCC_CLIPS; ++c) {
         make_clip(c);
         const uint64_t t0 = tn_profile_now();
         const int rc = tn_mfcc_s8(&kws_params, g_pcm, N_SAMPLES, g_out, g_scratch);
@@ -97,7 +101,7 @@ int tn_mfcc_check_run(void (*put)(const char *))
         put("\n");
     }
     put("# mfcc mean instructions per 1 s clip ");
-    put(tn_format_u64(total / 7u, buf));
+    put(tn_format_u64(total / TN_MFCC_CLIPS, buf));
     put("\nfailures ");
     put(tn_format_i32(failures, buf));
     put("\n");

@@ -91,6 +91,8 @@ static int tn__mfcc_check(const tn_mfcc_params_t *p)
     if (p->out_shift < -31 || p->out_shift > 30 || p->output_zero_point < -128 || p->output_zero_point > 127)
         return 0;
     const int32_t m = p->fft_length / 2;
+    for (int32_t i = 0; i < p->frame_length; ++i)
+        if (p->window[i] < 0) return 0;
     for (int32_t i = 0; i < p->num_mel; ++i)
         if (p->mel_start[i] < 0 || p->mel_count[i] < 0 || p->mel_start[i] + p->mel_count[i] > m + 1) return 0;
     return 1;
@@ -122,38 +124,64 @@ TN_INLINE int32_t tn__half_mac2(int32_t a, int32_t b0, int32_t c0, int32_t b1, i
 }
 
 /* Window + block exponent + bit-reversed load; returns sh (v = p * 2^-sh). */
+/* round(x * w * 2^-sh) for 0 < sh < 32 (the result fits int32): the 64-bit
+ * x * w + 2^(sh-1) (SMLAL) shifted right by sh, assembled from its two words. */
+TN_INLINE int32_t tn__win_shr(int32_t x, int32_t w, int32_t sh)
+{
+    int64_t acc = (int64_t)1 << (sh - 1);
+    acc += (int64_t)x * w;
+    return (int32_t)(((uint32_t)acc >> sh) | ((uint32_t)((uint64_t)acc >> 32) << (32 - sh)));
+}
+
+/* Window + block exponent + bit-reversed load; returns sh (v = x * w * 2^-sh). */
 static int32_t tn__mfcc_load(const tn_mfcc_params_t *p, const int16_t *x, tn__mfcc_bin_t *bin)
 {
     const int32_t L = p->frame_length, M = p->fft_length / 2;
     const int32_t *w = p->window;
-    uint64_t mx = 0;
+    /* The bit length of max |x w| is that of the OR of all |x w| (w >= 0). */
+    uint32_t lo = 0, hi = 0;
     for (int32_t n = 0; n < L; ++n) {
-        const int64_t v = (int64_t)x[n] * w[n];
-        const uint64_t a = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
-        if (a > mx) mx = a;
+        const int32_t xn = x[n];
+        const uint64_t a = (uint64_t)(uint32_t)(xn < 0 ? -xn : xn) * (uint32_t)w[n];
+        lo |= (uint32_t)a;
+        hi |= (uint32_t)(a >> 32);
     }
-    const int32_t sh = mx ? (64 - tn__clz64(mx)) - 29 : 0;
-    for (int32_t n = 0, j = 0; n < M; ++n) {
-        int32_t re = 0, im = 0;
-        const int32_t i0 = 2 * n;
-        if (i0 < L) {
-            const int64_t v = (int64_t)x[i0] * w[i0];
-            re = sh > 0 ? (int32_t)((v + ((int64_t)1 << (sh - 1))) >> sh) : (int32_t)(v * ((int64_t)1 << -sh));
+    const uint64_t mx = ((uint64_t)hi << 32) | lo;
+    const int32_t sh = mx ? (64 - tn__clz64(mx)) - 29 : 0; /* max |v| in [2^28, 2^29] */
+    int32_t *const z = bin[0].c;
+    const int32_t pairs = L / 2; /* pairs of samples inside the frame */
+    int32_t n = 0, j = 0;
+#define TN__REV_INC(j)                     \
+    do {                                   \
+        int32_t bit_ = M >> 1;             \
+        while ((j) & bit_) {               \
+            (j) ^= bit_;                   \
+            bit_ >>= 1;                    \
+        }                                  \
+        (j) |= bit_;                       \
+    } while (0)
+    if (sh > 0) {
+        for (; n < pairs; ++n) {
+            z[2 * j] = tn__win_shr(x[2 * n], w[2 * n], sh);
+            z[2 * j + 1] = tn__win_shr(x[2 * n + 1], w[2 * n + 1], sh);
+            TN__REV_INC(j);
         }
-        if (i0 + 1 < L) {
-            const int64_t v = (int64_t)x[i0 + 1] * w[i0 + 1];
-            im = sh > 0 ? (int32_t)((v + ((int64_t)1 << (sh - 1))) >> sh) : (int32_t)(v * ((int64_t)1 << -sh));
+    } else { /* every |x w| < 2^29: exact in int32 */
+        for (; n < pairs; ++n) {
+            z[2 * j] = (int32_t)((uint32_t)(x[2 * n] * w[2 * n]) << -sh);
+            z[2 * j + 1] = (int32_t)((uint32_t)(x[2 * n + 1] * w[2 * n + 1]) << -sh);
+            TN__REV_INC(j);
         }
-        bin[j].c[0] = re;
-        bin[j].c[1] = im;
-        /* reversed increment of j */
-        int32_t bit = M >> 1;
-        while (j & bit) {
-            j ^= bit;
-            bit >>= 1;
-        }
-        j |= bit;
     }
+    for (; n < M; ++n) {
+        int32_t re = 0;
+        if (2 * n < L) /* odd frame_length: the last sample */
+            re = sh > 0 ? tn__win_shr(x[2 * n], w[2 * n], sh) : (int32_t)((uint32_t)(x[2 * n] * w[2 * n]) << -sh);
+        z[2 * j] = re;
+        z[2 * j + 1] = 0;
+        TN__REV_INC(j);
+    }
+#undef TN__REV_INC
     return sh;
 }
 

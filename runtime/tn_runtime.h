@@ -241,7 +241,7 @@ typedef struct {
     int32_t fft_length;         /* N: power of two, 8..1024 */
     int32_t num_mel;            /* filterbank channels */
     int32_t num_out;            /* coefficients per frame (<= num_mel); == num_mel without dct */
-    const int32_t *window;      /* [frame_length] Q31, |w| < 2^31 */
+    const int32_t *window;      /* [frame_length] Q31, 0 <= w < 2^31 */
     const int32_t *twiddle;     /* [N/2][2]: cos, sin of 2 pi k / N in Q31 (1.0 -> INT32_MAX) */
     const int16_t *mel_start;   /* [num_mel] first FFT bin of each filter, in 0..N/2 */
     const int16_t *mel_count;   /* [num_mel] bins of each filter (start + count <= N/2 + 1) */

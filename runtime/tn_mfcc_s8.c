@@ -1,16 +1,17 @@
 /* MFCC / log-mel front end: int16 PCM -> int8 feature map [frames][coefficients].
  *
  * Per frame (all integer arithmetic; tables come in tn_mfcc_params_t):
- *  1. window:   p = x * w, x int16, w Q31 (exact in int64, |p| < 2^46);
+ *  1. window:   p = x * w, x int16, w Q31 >= 0 (exact in int64, |p| < 2^46);
  *               block exponent: v = round(p * 2^-sh) with sh chosen from the
  *               frame's max |p| so that max |v| is in [2^28, 2^29] (29-bit
  *               mantissa whatever the loudness; silence: sh = 0, v = 0).
  *  2. FFT:      real FFT of fft_length = N as a complex FFT of M = N/2 points
  *               (radix 2, DIT, in place, bit-reversed load) on int32 Q31
- *               twiddles; every butterfly halves ((a +- b*W) / 2 with one
- *               rounding of the int64 sum), so Z = DFT_M(v) / M; the split
+ *               twiddles; every butterfly halves: a' = round((a + b W) / 2)
+ *               (one rounding of the int64 a 2^31 + b W: two SMLAL) and
+ *               b' = a - a', so Z = DFT_M(v) / M; the split
  *               step X[k] = (Z[k] + conj Z[M-k]) / 2 + W_N^k (Z[k] - conj Z[M-k]) / 2i
- *               gives X = DFT_N(v) / M with |X| < 2^30.
+ *               gives X = DFT_N(v) / M with |X| < 2^30 (X[M-k] from S - X[k]).
  *  3. power:    P = Xr^2 + Xi^2 < 2^60 (uint64), stored as P >> 12 in place
  *               of the FFT bins (one union slot per bin, M + 1 slots).
  *  4. mel:      acc = sum w_q15 * (P >> 12) (uint64, < 2^63 by Parseval),

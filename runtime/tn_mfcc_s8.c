@@ -9,7 +9,8 @@
  *               (radix 2, DIT, in place, bit-reversed load) on int32 Q31
  *               twiddles; every butterfly halves: a' = round((a + b W) / 2)
  *               (one rounding of the int64 a 2^31 + b W: two SMLAL) and
- *               b' = a - a', so Z = DFT_M(v) / M; the split
+ *               b' = a - a' (stages 1-2, twiddles 1 and -i, without
+ *               multiplies), so Z = DFT_M(v) / M; the split
  *               step X[k] = (Z[k] + conj Z[M-k]) / 2 + W_N^k (Z[k] - conj Z[M-k]) / 2i
  *               gives X = DFT_N(v) / M with |X| < 2^30 (X[M-k] from S - X[k]).
  *  3. power:    P = Xr^2 + Xi^2 < 2^60 (uint64), stored as P >> 12 in place
@@ -191,7 +192,28 @@ static void tn__mfcc_fft(const tn_mfcc_params_t *p, tn__mfcc_bin_t *bin)
     const int32_t M = p->fft_length / 2;
     const int32_t *tw = p->twiddle;
     int32_t *const z = bin[0].c; /* interleaved re, im */
-    for (int32_t h = 1; h < M; h <<= 1) {
+    /* Stages h = 1 and 2 (twiddles 1 and -i, exact: no multiplies), four
+     * points at a time; the same halving butterflies as below. */
+    for (int32_t g = 0; g < 2 * M; g += 8) {
+        int32_t *q = z + g;
+        const int32_t x0r = q[0], x0i = q[1], x1r = q[2], x1i = q[3];
+        const int32_t x2r = q[4], x2i = q[5], x3r = q[6], x3i = q[7];
+        const int32_t u0r = (x0r + x1r + 1) >> 1, u0i = (x0i + x1i + 1) >> 1;
+        const int32_t u1r = x0r - u0r, u1i = x0i - u0i;
+        const int32_t u2r = (x2r + x3r + 1) >> 1, u2i = (x2i + x3i + 1) >> 1;
+        const int32_t u3r = x2r - u2r, u3i = x2i - u2i;
+        const int32_t y0r = (u0r + u2r + 1) >> 1, y0i = (u0i + u2i + 1) >> 1;
+        const int32_t y1r = (u1r + u3i + 1) >> 1, y1i = (u1i - u3r + 1) >> 1; /* u3 * -i = u3i - i u3r */
+        q[0] = y0r;
+        q[1] = y0i;
+        q[2] = y1r;
+        q[3] = y1i;
+        q[4] = u0r - y0r;
+        q[5] = u0i - y0i;
+        q[6] = u1r - y1r;
+        q[7] = u1i - y1i;
+    }
+    for (int32_t h = 4; h < M; h <<= 1) {
         const int32_t step = 2 * (M / h);
         for (int32_t j = 0; j < h; ++j) {
             const int32_t c = tw[j * step], s = tw[j * step + 1];

@@ -3,33 +3,17 @@
 // (instructions per 1 s clip) and are only echoed.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <iostream>
-#include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 #include "tests/runtime/qemu_mfcc/mfcc_check.h"
+#include "tests/runtime/qemu_run.h"
 
 namespace {
 
+using namespace tinynas::testing_qemu;
+
 std::string g_host;
 void host_write(const char* s) { g_host += s; }
-
-std::string strip_measurements(const std::string& text) {
-  std::istringstream in(text);
-  std::string line, out;
-  while (std::getline(in, line))
-    if (line.empty() || line[0] != '#') out += line + "\n";
-  return out;
-}
-
-bool have(const char* tool) {
-  std::string cmd = std::string("command -v ") + tool + " >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
 
 TEST(MfccQemu, HostRunsClean) {
   g_host.clear();
@@ -39,28 +23,15 @@ TEST(MfccQemu, HostRunsClean) {
 }
 
 TEST(MfccQemu, CortexM7MatchesHostByteForByte) {
-  if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm"))
-    GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm not installed";
+  if (!have_arm_toolchain_and_qemu()) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm not installed";
   g_host.clear();
   ASSERT_EQ(tn_mfcc_check_run(host_write), 0);
-  const std::string cmd = std::string("TN_QEMU_TIMEOUT=120 '") + TINYNAS_SOURCE_DIR + "/scripts/run-on-qemu' '" +
-                          TINYNAS_SOURCE_DIR + "/tests/runtime/qemu_mfcc' 2>/dev/null";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
   std::string qemu;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) qemu.append(buf.data(), n);
-  const int status = pclose(pipe);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0) << qemu;
+  ASSERT_EQ(run_on_qemu("tests/runtime/qemu_mfcc", &qemu), 0) << qemu;
   const std::string want = strip_measurements(g_host);
   ASSERT_GT(want.size(), 300u);
   EXPECT_EQ(strip_measurements(qemu), want);
-  std::istringstream in(qemu);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] == '#') std::cout << line << "\n";
+  echo_measurements(qemu);
 }
 
 }  // namespace

@@ -140,7 +140,7 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
       lower(space, *a, &g);
       return estimator.fits(g);
     }
-    const auto p = choose_patch_schedule(space, *a, exp.mcu, eo);
+    const auto p = choose_patch_schedule(estimator, space, *a);
     if (!p) return false;
     a->patch = *p;
     return true;

@@ -49,7 +49,7 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
         bool fits = est.fits(g);
         if (!fits && allow_patches && cand_space.patch.patches.size() > 1) {
           Estimate chosen;
-          fits = choose_patch_schedule(cand_space, a, mcu, est.options(), &chosen).has_value();
+          fits = choose_patch_schedule(est, cand_space, a, &chosen).has_value();
           if (fits) {
             ++c.fitting_with_patches;
             overhead_sum += static_cast<double>(chosen.executed_macs) / chosen.macs - 1.0;

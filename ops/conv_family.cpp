@@ -94,13 +94,9 @@ void ConvFamily::run_float(const Layer& l, const FloatLayer& f, const float* con
 void ConvFamily::quantize(const Layer& l, const FloatLayer& f, const QuantParams in[2],
                           QuantParams* out, Int8Layer* q) const {
   const int cout = l.out.c;
-  const int64_t per_channel = static_cast<int64_t>(f.weight.size()) / cout;
   // Depthwise weights are [kh][kw][c]: channel o is strided; the others are contiguous.
-  if (depthwise()) {
-    quantize_per_channel(f, cout, 1, cout, in[0], *out, q);
-  } else {
-    quantize_per_channel(f, cout, per_channel, 1, in[0], *out, q);
-  }
+  const int64_t per_channel = static_cast<int64_t>(f.weight.size()) / cout;
+  quantize_per_channel(f, cout, depthwise() ? 1 : per_channel, depthwise() ? cout : 1, in[0], *out, q);
 }
 
 void ConvFamily::run_int8(const Layer& l, const Int8Layer& q, const QuantParams qin[2],

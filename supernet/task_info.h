@@ -37,13 +37,28 @@ struct Metric {
   static Metric top1_accuracy();  // classification: fraction of argmax == label, in [0, 1]
 };
 
+// Inputs that arrive already quantised: the dataset stores int8 values q whose real value is
+// scale * (q - zero_point) (an on-device front end's output, e.g. the MFCC's), so the exported
+// network's input quantisation is this one, not a calibrated one.
+struct InputQuant {
+  double scale = 0;
+  int zero_point = 0;
+};
+
 struct TaskInfo {
   std::string dataset;  // its data.dataset name
   std::string task;     // the Task that trains and scores it (supernet/task.h): "classification"
   std::string summary;  // one line for people: what the data is and where it comes from
   InputShape input;     // as stored, before a subnet's resolution resizes it
   int num_classes = 0;  // labels are 0 .. num_classes - 1
+  std::vector<std::string> class_names;  // label -> name (empty: unnamed)
   Metric metric;
+  // The dataset's own data.* keys besides the common ones (DataConfig), accepted by
+  // DataConfig::from_config and read by the dataset from DataConfig::node.
+  std::vector<std::string> options;
+  // The front end that makes the network's input on the device from raw samples ("" = none:
+  // the input is an image); "mfcc-kws": 1 s of 16 kHz int16 PCM -> 49 x 10 int8 MFCC.
+  std::string front_end;
 };
 
 // The registry. register_task_info() is for a dataset's own file (see TINYNAS_REGISTER_DATASET

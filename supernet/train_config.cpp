@@ -5,8 +5,18 @@
 namespace tinynas {
 
 DataConfig DataConfig::from_config(const ConfigNode& node) {
-  node.check_keys({"dataset", "path", "val_size", "split_seed", "train_images", "workers"});
+  std::vector<std::string> keys = {"dataset", "path", "val_size", "split_seed", "train_images",
+                                   "workers"};
+  if (const auto n = node.find("dataset")) {
+    if (const TaskInfo* t = find_task_info(n->as_string())) {
+      keys.insert(keys.end(), t->options.begin(), t->options.end());
+    }
+  }
+  // Without LibTorch no dataset registers itself, so its own keys cannot be told from typos;
+  // nothing reads data in such a build.
+  if (!dataset_names().empty()) node.check_keys(keys);
   DataConfig d;
+  d.node = node;
   d.where = node.file() + ": " + (node.key_path().empty() ? "" : node.key_path() + ".") + "dataset";
   if (const auto n = node.find("dataset")) {
     d.dataset = n->as_string();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "search_spaces/config_node.h"
@@ -18,6 +19,8 @@ struct DataConfig {
   uint64_t split_seed = 0;  // which images are held out (independent of train.seed)
   int train_images = 0;  // use only the first N of the remaining training images; 0 = all
   int workers = 1;       // background threads assembling (augmenting) the next batch; 0 = none
+  // The whole data section, for the dataset's own keys (TaskInfo::options).
+  std::optional<ConfigNode> node;
 
   static DataConfig from_config(const ConfigNode& node);
 };

@@ -14,48 +14,12 @@
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/config_node.h"
 #include "tests/temp_dir.h"
+#include "tests/wav_writer.h"
 
 namespace tinynas {
 namespace {
 
-void put16(std::string* b, uint16_t v) {
-  b->push_back(static_cast<char>(v & 0xff));
-  b->push_back(static_cast<char>(v >> 8));
-}
-void put32(std::string* b, uint32_t v) {
-  put16(b, static_cast<uint16_t>(v & 0xffff));
-  put16(b, static_cast<uint16_t>(v >> 16));
-}
-
-struct Spec {
-  uint16_t tag = 1, channels = 1, bits = 16;
-  uint32_t rate = 16000;
-  bool list_chunk = false;  // an odd-sized LIST chunk before "fmt " (padding must be skipped)
-};
-
-std::string wav_bytes(const std::vector<int16_t>& samples, const Spec& s) {
-  std::string body = "WAVE";
-  if (s.list_chunk) {
-    body += "LIST";
-    put32(&body, 5);
-    body += "INFOx";
-    body.push_back('\0');  // pad byte
-  }
-  body += "fmt ";
-  put32(&body, 16);
-  put16(&body, s.tag);
-  put16(&body, s.channels);
-  put32(&body, s.rate);
-  put32(&body, s.rate * s.channels * s.bits / 8);
-  put16(&body, static_cast<uint16_t>(s.channels * s.bits / 8));
-  put16(&body, s.bits);
-  body += "data";
-  put32(&body, static_cast<uint32_t>(samples.size() * 2));
-  for (int16_t v : samples) put16(&body, static_cast<uint16_t>(v));
-  std::string out = "RIFF";
-  put32(&out, static_cast<uint32_t>(body.size()));
-  return out + body;
-}
+using Spec = WavSpec;
 
 std::string error_of(const std::string& bytes) {
   try {

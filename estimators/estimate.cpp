@@ -9,7 +9,8 @@ int64_t flash_bytes(const NetGraph& g, const McuSpec& mcu) {
   uint64_t used = 0;  // by operator id (the registry holds at most 64 kinds)
   for (const Layer& l : g.layers) {
     const int k = l.op->id();
-    bytes += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + mcu.code.per_layer[k];
+    bytes += l.weights + 4 * l.biases + kRequantBytesPerChannel * l.biases + l.const_bytes +
+             mcu.code.per_layer[k];
     used |= uint64_t{1} << k;
   }
   for (int k = 0; used != 0; ++k, used >>= 1) {

@@ -56,7 +56,8 @@ struct LatencyModel {
     return c[0] * f[0] + c[1] * f[1] + c[2] * f[2] + c[3] * f[3] + c[4] * f[4];
   }
   double layer_cycles(const Layer& l) const {
-    return cycles(*l.op, latency_features(l.macs, l.in.elements(), l.out.elements(), l.weights));
+    return cycles(*l.op, latency_features(l.macs, l.in.elements() * l.in_element_bytes,
+                                          l.out.elements(), l.weights));
   }
   // Whole network; with a patch plan (plan->patched) the patch stage is summed over its patches'
   // shapes. Throws ConfigError naming the calibration when a layer's kind is not calibrated.
@@ -80,7 +81,8 @@ struct ProfileRow {
   int line = 0;  // in the CSV, for messages
 
   LatencyFeatures features() const {
-    return latency_features(macs, int64_t{h_in} * w_in * c_in, int64_t{h_out} * w_out * c_out,
+    return latency_features(macs, int64_t{h_in} * w_in * c_in * op->input_element_bytes(),
+                            int64_t{h_out} * w_out * c_out,
                             op->weight_bytes(kh, kw, c_in, c_out));
   }
 };

@@ -70,7 +70,7 @@ inline int64_t layer_scratch_bytes(const Layer& l) {
 // MCUNet's analytic bytes of one layer: input + output, or max of the two for a one-input
 // operator that runs in place (depthwise, as TinyEngine runs it).
 inline int64_t analytic_layer_bytes(const Layer& l) {
-  const int64_t in = l.in.elements(), out = l.out.elements();
+  const int64_t in = l.in.elements() * l.in_element_bytes, out = l.out.elements();
   return l.op->in_place() && l.op->num_inputs() == 1 ? (in > out ? in : out) : in + out;
 }
 

@@ -4,6 +4,7 @@ namespace tinynas {
 
 const char* layer_role_name(LayerRole role) {
   switch (role) {
+    case LayerRole::FrontEnd: return "frontend";
     case LayerRole::Stem: return "stem";
     case LayerRole::Expand: return "expand";
     case LayerRole::Depthwise: return "dw";

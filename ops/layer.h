@@ -19,7 +19,8 @@ struct Shape {
 
 // Where a layer sits in an inverted-residual network (names layers; the supernet maps roles to
 // its elastic modules).
-enum class LayerRole { Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier };
+// FrontEnd: the on-device feature extraction before the stem (a keyword spotter's MFCC).
+enum class LayerRole { FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier };
 const char* layer_role_name(LayerRole role);
 
 struct Layer {
@@ -34,6 +35,12 @@ struct Layer {
   int64_t macs = 0;
   int64_t weights = 0;       // int8 weight count
   int64_t biases = 0;        // int32 bias count (batch norm folded)
+  int64_t const_bytes = 0;   // other constants in flash (a front end's tables)
+  int in_element_bytes = 1;  // bytes per element of inputs[0]: 1 (int8), 2 (int16 PCM)
+  // A fixed output quantisation (a front end's: the network was trained on exactly these int8
+  // values); scale 0 = calibrated from data.
+  float out_scale = 0;
+  int out_zero_point = 0;
   int stage = -1;            // index into the space's stages; -1 for stem and head
   int block = -1;            // global inverted-residual block index; -1 stem; num_blocks after
 

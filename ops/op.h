@@ -44,6 +44,9 @@ struct OpTraits {
   bool in_place = false;
   PatchRule patch_rule = PatchRule::Spatial;
   bool has_weights = false;  // int8 weights and int32 biases (batch norm folded)
+  // Bytes per element of its input: 1 (int8 activations); 2 for a front end, which takes the
+  // device's raw int16 samples (1 x samples x 1) and makes the network's int8 input.
+  int input_element_bytes = 1;
 };
 
 class OpDescriptor {
@@ -79,6 +82,8 @@ class OpDescriptor {
 
   // ---- numerics
   bool has_weights() const { return traits_.has_weights; }
+  bool is_front_end() const { return traits_.input_element_bytes > 1; }
+  int input_element_bytes() const { return traits_.input_element_bytes; }
   // Trained weights (OIHW, + batch norm) -> folded weights in the runtime's layout. Throws
   // std::invalid_argument naming the layer when the sizes do not match it.
   virtual FloatLayer fold(const Layer& l, const LayerWeights& trained) const;

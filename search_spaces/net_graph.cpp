@@ -54,8 +54,7 @@ struct Builder {
 
   // Appends a layer reading `in` (and `in2` for a two-input operator) and returns its output.
   int add(const OpDescriptor& op, LayerRole role, int in, int in2, int out_c, int kernel,
-          int stride, bool relu6, int stage, int block) {
-    Layer l;
+          int stride, bool relu6, int stage, int block, Layer l = {}) {
     l.op = &op;
     l.role = role;
     l.inputs[0] = in;
@@ -86,9 +85,21 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   static const Ops ops;
   Builder b{g};
   const double w = arch.width;
-  g->input = b.add_tensor(space.input_shape(arch.resolution), -1);
+  int x;
+  if (space.front_end.enabled()) {
+    // Raw int16 samples in, the front end's fixed-quantisation features out (the stem's input).
+    const OpDescriptor& fe_op = op(space.front_end.kind);
+    g->input = b.add_tensor({1, space.front_end.samples, 1}, -1);
+    g->tensors[g->input].element_bytes = fe_op.input_element_bytes();
+    Layer fe;
+    fe.out_scale = static_cast<float>(space.front_end.scale);
+    fe.out_zero_point = space.front_end.zero_point;
+    x = b.add(fe_op, LayerRole::FrontEnd, g->input, -1, 1, 1, 1, false, -1, -1, fe);
+  } else {
+    x = g->input = b.add_tensor(space.input_shape(arch.resolution), -1);
+  }
 
-  int x = b.add(ops.conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel,
+  x = b.add(ops.conv, LayerRole::Stem, x, -1, space.stem_width(w), space.stem_kernel,
                 space.stem_stride, true, -1, -1);
   int block = 0;
   for (std::size_t s = 0; s < arch.stages.size(); ++s) {

@@ -18,7 +18,8 @@ struct TensorInfo {
   Shape shape;
   int producer = -1;       // layer index; -1 for the network input
   int last_consumer = -1;  // layer index of the last reader; -1 for the network output
-  int64_t bytes() const { return shape.elements(); }  // int8 activations
+  int element_bytes = 1;   // int8 activations; 2 for a front end's int16 PCM input
+  int64_t bytes() const { return shape.elements() * element_bytes; }
 };
 
 struct NetGraph {

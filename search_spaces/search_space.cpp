@@ -1,9 +1,12 @@
 #include "search_spaces/search_space.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
+#include "ops/op.h"
 #include "search_spaces/arch_spec.h"
 
 #include "search_spaces/hash.h"
@@ -44,7 +47,7 @@ void check_odd(const ConfigNode& n, const std::vector<int>& kernels) {
 SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   node.check_keys({"name", "input_channels", "input_size", "num_classes", "stem", "stages", "head",
                    "kernel_sizes", "expand_ratios", "depths", "width_multipliers", "resolutions",
-                   "channel_divisor", "patch"});
+                   "channel_divisor", "patch", "front_end"});
   SearchSpace s;
   s.origin = node.file();
   s.name = node.at("name").as_string();
@@ -109,6 +112,34 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
                                   " (the space's largest block count)");
     }
   }
+  if (const auto fe = node.find("front_end")) {
+    fe->check_keys({"kind", "samples", "scale", "zero_point"});
+    FrontEndSpec& f = s.front_end;
+    f.kind = fe->at("kind").as_string();
+    const OpDescriptor* op = find_op(f.kind);
+    if (!op || !op->is_front_end()) {
+      fe->at("kind").fail("expected a front-end operator kind (mfcc), got '" + f.kind + "'");
+    }
+    f.samples = static_cast<int>(fe->get_int("samples", 16000, 1, 1 << 24));
+    f.scale = fe->at("scale").as_double(1e-9, 1e9);
+    f.zero_point = static_cast<int>(fe->at("zero_point").as_int(-128, 127));
+    // The stem's input is what the front end makes of the samples: input_size, one channel, at
+    // one resolution; it runs once on the whole input (no patches).
+    Layer l;
+    l.in = {1, f.samples, 1};
+    op->infer(&l, 1);
+    if (s.input_height != l.out.h || s.input_width != l.out.w || s.input_channels != l.out.c) {
+      fe->fail(fmt::format("{} over {} samples makes {}x{}x{} features; the space's input_size and "
+                           "input_channels must say so", f.kind, f.samples, l.out.h, l.out.w, l.out.c));
+    }
+    if (s.resolutions != std::vector<int>{l.out.h}) {
+      node.at("resolutions").fail(fmt::format("expected [{}]: the front end's features are not resized",
+                                              l.out.h));
+    }
+    if (s.patch.patches != std::vector<int>{1}) {
+      node.at("patch").fail("expected patches: [1]: patch-based inference does not follow a front end");
+    }
+  }
   return s;
 }
 
@@ -154,6 +185,10 @@ std::string SearchSpace::to_yaml() const {
   o << "width_multipliers: [" << ws << "]\n";
   o << "resolutions: " << yaml_list(resolutions) << "\n";
   o << "patch: {patches: " << yaml_list(patch.patches) << ", max_split: " << patch.max_split << "}\n";
+  if (front_end.enabled()) {
+    o << "front_end: {kind: " << front_end.kind << ", samples: " << front_end.samples
+      << ", scale: " << format_double(front_end.scale) << ", zero_point: " << front_end.zero_point << "}\n";
+  }
   return o.str();
 }
 
@@ -208,6 +243,11 @@ uint64_t SearchSpace::fingerprint() const {
   }
   h.add(head_channels).add(head_width_below_one ? 1 : 0).add(channel_divisor);
   for (double w : width_multipliers) h.add(static_cast<int64_t>(std::llround(w * 1e6)));
+  // Only when set, so that the fingerprints of spaces without one (and their checkpoints) stay.
+  if (front_end.enabled()) {
+    h.add(front_end.kind).add(front_end.samples).add(front_end.zero_point);
+    h.add(static_cast<int64_t>(std::llround(front_end.scale * 1e9)));
+  }
   return h.value();
 }
 

@@ -33,6 +33,18 @@ struct PatchSpace {
   int max_split = 0;            // most inverted-residual blocks in the patch stage
 };
 
+// An on-device front end before the stem (`front_end: {kind: mfcc, scale: 0.6, zero_point: 83}`):
+// the network's input is then raw int16 samples, and the front end's int8 output (the stem's
+// input, input_size) has this fixed quantisation: its dataset computes the training features
+// with exactly these values.
+struct FrontEndSpec {
+  std::string kind;  // an operator kind (ops/kinds/); "" = none, the input is an image
+  int samples = 16000;
+  double scale = 0;
+  int zero_point = 0;
+  bool enabled() const { return !kind.empty(); }
+};
+
 struct SearchSpace {
   std::string name;
   std::string origin;  // file it was loaded from
@@ -51,6 +63,7 @@ struct SearchSpace {
   std::vector<double> width_multipliers;
   std::vector<int> resolutions;
   PatchSpace patch;
+  FrontEndSpec front_end;
 
   static SearchSpace from_config(const ConfigNode& node);
   static SearchSpace load(const std::string& path);

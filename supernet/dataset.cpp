@@ -51,6 +51,10 @@ Examples Examples::subset(const at::Tensor& index) const {
 Dataset::Dataset(TaskInfo info, Examples train, Examples val, Examples test)
     : info_(std::move(info)), train_(std::move(train)), val_(std::move(val)), test_(std::move(test)) {}
 
+std::vector<float> Dataset::raw_example(Split, int64_t) const {
+  throw ConfigError("'" + info_.dataset + "' has no front end: its examples are the network's input");
+}
+
 const Examples& Dataset::split(Split s) const {
   switch (s) {
     case Split::Train: return train_;
@@ -103,7 +107,7 @@ std::unique_ptr<Task> make_task(const TaskInfo& info, const TrainConfig& train) 
 namespace {
 
 std::unique_ptr<Dataset> create(const DataConfig& data, const TrainConfig& train, int num_classes,
-                                int input_channels) {
+                                int input_channels, const FrontEndSpec& front_end = {}) {
   const std::string key = data.where.empty() ? "data.dataset" : data.where;
   if (data.dataset.empty()) {
     std::string known;
@@ -111,14 +115,31 @@ std::unique_ptr<Dataset> create(const DataConfig& data, const TrainConfig& train
     throw ConfigError(key + ": missing; expected the dataset's name, one of: " + known);
   }
   const TaskInfo& info = task_info(data.dataset, key);
-  return factories().at(info.dataset)({data, train, num_classes, input_channels});
+  return factories().at(info.dataset)({data, train, num_classes, input_channels, front_end});
 }
 
 }  // namespace
 
 std::unique_ptr<Dataset> make_dataset(const DataConfig& data, const TrainConfig& train,
                                       const SearchSpace& space) {
-  std::unique_ptr<Dataset> d = create(data, train, space.num_classes, space.input_channels);
+  const std::string key = data.where.empty() ? "data.dataset" : data.where;
+  if (!data.dataset.empty()) {
+    // A dataset made for an on-device front end (audio -> features) needs a space that runs it,
+    // and an image dataset one that does not.
+    const TaskInfo& t = task_info(data.dataset, key);
+    if (t.front_end != space.front_end.kind) {
+      throw ConfigError(
+          t.front_end.empty()
+              ? fmt::format("{}: '{}' is images, but the space '{}' ({}) starts with a front_end "
+                            "({}); use a space without one", key, t.dataset, space.name, space.origin,
+                            space.front_end.kind)
+              : fmt::format("{}: '{}' is computed on the device by the '{}' front end; the space "
+                            "'{}' ({}) needs front_end: {{kind: {}, scale: ..., zero_point: ...}}",
+                            key, t.dataset, t.front_end, space.name, space.origin, t.front_end));
+    }
+  }
+  std::unique_ptr<Dataset> d = create(data, train, space.num_classes, space.input_channels,
+                                      space.front_end);
   const TaskInfo& info = d->info();
   if (info.input.channels != space.input_channels) {
     throw ConfigError(fmt::format(

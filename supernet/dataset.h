@@ -53,6 +53,11 @@ class Dataset {
   // competing with the training step's).
   virtual void augmented(const Examples& set, int64_t k, std::mt19937_64& rng, float* out) const = 0;
 
+  // For a dataset computed by an on-device front end (TaskInfo::front_end): example k of a split
+  // as the front end takes it (raw samples, e.g. int16 PCM as floats), for the exporter's
+  // calibration and firmware test inputs. ConfigError for other datasets.
+  virtual std::vector<float> raw_example(Split s, int64_t k) const;
+
  protected:
   Dataset(TaskInfo info, Examples train, Examples val, Examples test);
   TaskInfo info_;
@@ -67,6 +72,9 @@ struct DatasetRequest {
   TrainConfig train;
   int num_classes = 0;
   int input_channels = 0;
+  // The space's front end (its kind and the fixed quantisation of its features), for a dataset
+  // whose examples are that front end's output (TaskInfo::front_end).
+  FrontEndSpec front_end;
 };
 using DatasetFactory = std::function<std::unique_ptr<Dataset>(const DatasetRequest&)>;
 

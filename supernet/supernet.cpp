@@ -287,6 +287,7 @@ void SupernetImpl::set_active(const ArchSpec& arch) {
       case LayerRole::Classifier:
         fc_->set_active(l.in.c);
         break;
+      case LayerRole::FrontEnd:
       case LayerRole::Residual:
       case LayerRole::Pool:
         break;
@@ -316,7 +317,9 @@ torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
     const Layer& l = g.layers[i];
     const torch::Tensor& in = values[l.inputs[0]];
     torch::Tensor y;
-    if (l.op == add_op) {
+    if (l.role == LayerRole::FrontEnd) {
+      y = in;  // x is already its output: the dataset runs the same C front end
+    } else if (l.op == add_op) {
       y = in + values[l.inputs[1]];
     } else if (l.op == avgpool_op) {
       // sum() then divide, not mean() or adaptive_avg_pool2d(): sum's backward hands an expanded

@@ -117,7 +117,11 @@ class SubnetImpl : public torch::nn::Module {
   SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& weights);
   torch::Tensor forward(torch::Tensor x);
   const NetGraph& graph() const { return graph_; }
-  const Shape& input_shape() const { return graph_.tensors[graph_.input].shape; }
+  // What forward() takes: the image, or a front end's features (the dataset computes those).
+  const Shape& input_shape() const {
+    const Layer& first = graph_.layers.front();
+    return first.role == LayerRole::FrontEnd ? first.out : graph_.tensors[graph_.input].shape;
+  }
 
  private:
   NetGraph graph_;

@@ -22,8 +22,8 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   const std::vector<LayerWeights> weights = evaluator.weights(arch);
   const Shape input = space.input_shape(arch.resolution);
   const LabelledImages calib =
-      load_labelled_images(exp.data, Split::Train, exp.export_.calibration_images, input);
-  const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, input);
+      load_labelled_images(exp.data, Split::Train, exp.export_.calibration_images, space, input);
+  const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, space, input);
   ExportOptions opt = options;
   opt.metric = evaluator.task().metric.name;
   const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, opt);

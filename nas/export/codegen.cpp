@@ -212,7 +212,9 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan) {
     << "#define TINYNAS_ARENA_BYTES " << plan.arena_bytes << "\n"
     << "#define TINYNAS_INPUT_H " << in.h << "\n#define TINYNAS_INPUT_W " << in.w
     << "\n#define TINYNAS_INPUT_C " << in.c << "\n"
-    << "#define TINYNAS_INPUT_SIZE " << in.elements() << "\n"
+    << "#define TINYNAS_INPUT_SIZE " << g.tensors[g.input].bytes() << "\n"
+    << "/* Bytes per input element: 1 (an int8 image), 2 (int16 samples for the front end). */\n"
+    << "#define TINYNAS_INPUT_ELEMENT_BYTES " << g.tensors[g.input].element_bytes << "\n"
     << "#define TINYNAS_OUTPUT_SIZE " << g.tensors[g.output].shape.elements() << "\n"
     << fmt::format("#define TINYNAS_INPUT_SCALE {:.9g}f\n#define TINYNAS_INPUT_ZERO_POINT {}\n",
                    qi.scale, qi.zero_point)
@@ -295,10 +297,11 @@ extern const int8_t *const tn_test_expected;
 extern const int tn_test_count;
 
 #if !TINYNAS_INPUT_IN_ARENA
-/* The application's image buffer (a camera frame): writable, so that a model writing to its
- * input is caught, and at an odd address, since the API promises any alignment. */
-static int8_t tn_frame_storage[TINYNAS_INPUT_SIZE + 1];
-static int8_t *const tn_frame = tn_frame_storage + 1;
+/* The application's input buffer (a camera frame, a microphone's DMA buffer): writable, so that
+ * a model writing to its input is caught, and at an address aligned to no more than its element
+ * (odd for an image), since the API promises no more. */
+static int16_t tn_frame_storage[TINYNAS_INPUT_SIZE / 2 + 2];
+static int8_t *const tn_frame = (int8_t *)tn_frame_storage + TINYNAS_INPUT_ELEMENT_BYTES;
 #endif
 
 static void write_text(const char *s) { fputs(s, stdout); }

@@ -23,9 +23,9 @@ FloatModel FloatModel::fold(const NetGraph& graph, const std::vector<LayerWeight
 
 std::vector<std::vector<float>> FloatModel::run_all(const std::vector<float>& input) const {
   std::vector<std::vector<float>> t(graph.tensors.size());
-  if (input.size() != static_cast<std::size_t>(graph.tensors[graph.input].bytes())) {
+  if (input.size() != static_cast<std::size_t>(graph.tensors[graph.input].shape.elements())) {
     throw std::invalid_argument("input has " + std::to_string(input.size()) + " values, expected " +
-                                std::to_string(graph.tensors[graph.input].bytes()));
+                                std::to_string(graph.tensors[graph.input].shape.elements()));
   }
   t[graph.input] = input;
   for (std::size_t i = 0; i < graph.layers.size(); ++i) {

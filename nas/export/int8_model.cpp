@@ -61,6 +61,17 @@ Int8Model Int8Model::quantize(const FloatModel& model,
 }
 
 std::vector<int8_t> Int8Model::quantize_input(const std::vector<float>& image) const {
+  if (graph.tensors[graph.input].element_bytes == 2) {
+    // A front end's int16 samples (integers already): their bytes, little-endian as the
+    // host and the Cortex-M store them.
+    std::vector<int8_t> q(image.size() * 2);
+    for (std::size_t i = 0; i < image.size(); ++i) {
+      const auto v = static_cast<uint16_t>(static_cast<int16_t>(std::clamp(std::lround(image[i]), -32768L, 32767L)));
+      q[2 * i] = static_cast<int8_t>(v & 0xff);
+      q[2 * i + 1] = static_cast<int8_t>(v >> 8);
+    }
+    return q;
+  }
   std::vector<int8_t> q(image.size());
   const QuantParams p = tensor_quant[graph.input];
   for (std::size_t i = 0; i < image.size(); ++i) q[i] = p.quantize(image[i]);

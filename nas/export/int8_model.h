@@ -36,6 +36,7 @@ struct Int8Model {
   static Int8Model quantize(const FloatModel& model,
                             const std::vector<std::pair<float, float>>& ranges);
 
+  // The input tensor's bytes: int8 pixels, or a front end's int16 samples.
   std::vector<int8_t> quantize_input(const std::vector<float>& image) const;
   // Runs the int8 reference; returns every tensor (tensors[graph.output] holds the logits).
   std::vector<std::vector<int8_t>> run_all(const std::vector<int8_t>& input) const;

@@ -35,10 +35,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// MLPerf Tiny's int8 MFCC input range: real = 0.6 * (q - 83) covers [-126.6, 26.4], the
-// 0th coefficient's log-energy sum down to silence and the others' +-25.
-constexpr double kDefaultScale = 0.6;
-constexpr int kDefaultZeroPoint = 83;
 constexpr uint64_t kCacheVersion = 1;
 
 TaskInfo speech_commands_info() {
@@ -52,9 +48,8 @@ TaskInfo speech_commands_info() {
   t.class_names = kws_class_names();
   t.metric = Metric::top1_accuracy();
   t.options = {"synthesize", "cache",  "silence_percentage", "unknown_percentage",
-               "augment_variants", "time_shift_ms", "background_frequency", "background_volume",
-               "feature_scale", "feature_zero_point"};
-  t.front_end = "mfcc-kws";
+               "augment_variants", "time_shift_ms", "background_frequency", "background_volume"};
+  t.front_end = "mfcc";
   return t;
 }
 
@@ -64,12 +59,15 @@ struct SpeechOptions {
   bool synthesize = false;
   std::string cache;
   int variants = 8;
-  double scale = kDefaultScale;
-  int zero_point = kDefaultZeroPoint;
+  double scale = 0;
+  int zero_point = 0;
 };
 
-SpeechOptions read_options(const DataConfig& data) {
+// The data.* keys, and the feature quantisation from the space's front end.
+SpeechOptions read_options(const DataConfig& data, const FrontEndSpec& fe) {
   SpeechOptions o;
+  o.scale = fe.scale;
+  o.zero_point = fe.zero_point;
   o.corpus.path = data.path;
   o.corpus.seed = data.split_seed;
   if (!data.node) return o;
@@ -84,8 +82,6 @@ SpeechOptions read_options(const DataConfig& data) {
   o.augment.background_frequency = n.get_double("background_frequency", 0.8, 0, 1);
   o.augment.background_volume = n.get_double("background_volume", 0.1, 0, 1);
   o.corpus.background_volume = o.augment.background_volume;
-  o.scale = n.get_double("feature_scale", kDefaultScale, 1e-6, 1e6);
-  o.zero_point = static_cast<int>(n.get_int("feature_zero_point", kDefaultZeroPoint, -128, 127));
   return o;
 }
 
@@ -249,9 +245,12 @@ Features compute_features(const SpeechCorpus& c, const SpeechOptions& o) {
 class SpeechCommands : public Dataset {
  public:
   SpeechCommands(TaskInfo info, Examples train, Examples val, Examples test, at::Tensor variants,
-                 double scale, int zero_point)
+                 double scale, int zero_point, SpeechCorpus corpus,
+                 std::vector<int64_t> keep[3])
       : Dataset(std::move(info), std::move(train), std::move(val), std::move(test)),
-        variants_(std::move(variants)) {
+        variants_(std::move(variants)),
+        corpus_(std::move(corpus)) {
+    for (int s = 0; s < 3; ++s) keep_[s] = std::move(keep[s]);
     for (int q = -128; q < 128; ++q) lut_[q + 128] = static_cast<float>(scale * (q - zero_point));
     lut_tensor_ = at::from_blob(lut_, {256}, at::kFloat).clone();
   }
@@ -274,8 +273,18 @@ class SpeechCommands : public Dataset {
     for (int i = 0; i < kKwsFeatureBytes; ++i) out[i] = lut_[src[i] + 128];
   }
 
+  // The clip's 1 s of samples (zero-padded), as the device's front end takes it.
+  std::vector<float> raw_example(Split s, int64_t k) const override {
+    const int i = static_cast<int>(s);
+    const SpeechExample& e = corpus_.split[i].at(keep_[i].at(k));
+    const std::vector<int16_t> pcm = example_samples(corpus_, e);
+    return std::vector<float>(pcm.begin(), pcm.end());
+  }
+
  private:
   at::Tensor variants_;  // int8 [n_train][variants - 1][49][10]
+  SpeechCorpus corpus_;
+  std::vector<int64_t> keep_[3];  // split example -> corpus example
   float lut_[256];
   at::Tensor lut_tensor_;
 };
@@ -293,21 +302,24 @@ Examples to_examples(const Features& f, int s, const std::vector<int64_t>& keep)
   return e;
 }
 
-// The first `limit` of a seeded permutation of 0..n-1, in order (limit <= 0 or >= n: all).
-std::vector<int64_t> seeded_subset(int64_t n, int64_t limit, uint64_t seed) {
+// A seeded permutation of 0..n-1, cut to its first `limit` (limit <= 0 or >= n: all). The
+// corpus lists examples word by word; shuffled, the first few of a split (the exporter's
+// calibration and firmware clips) cover every class.
+std::vector<int64_t> seeded_order(int64_t n, int64_t limit, uint64_t seed) {
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i) order[i] = i;
-  if (limit > 0 && limit < n) {
-    std::mt19937_64 rng(seed);
-    for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
-    order.resize(limit);
-    std::sort(order.begin(), order.end());
-  }
+  std::mt19937_64 rng(seed);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+  if (limit > 0 && limit < n) order.resize(limit);
   return order;
 }
 
 std::unique_ptr<Dataset> load(const DatasetRequest& r) {
-  SpeechOptions o = read_options(r.data);
+  if (r.front_end.kind != "mfcc") {
+    throw ConfigError(r.data.where + ": speech-commands is the MFCC front end's output; the space "
+                      "needs front_end: {kind: mfcc, scale: ..., zero_point: ...}");
+  }
+  SpeechOptions o = read_options(r.data, r.front_end);
   if (o.corpus.path.empty()) {
     throw ConfigError(r.data.where + ": speech-commands needs data.path (the Speech Commands v2 "
                       "folder, or where data.synthesize builds the synthetic one)");
@@ -319,7 +331,7 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
     }
     synthesize_corpus(o.corpus.path);
   }
-  const SpeechCorpus corpus = scan_speech_corpus(o.corpus);
+  SpeechCorpus corpus = scan_speech_corpus(o.corpus);
   fmt::print(stderr, "speech-commands {}: {}\n", o.corpus.path, corpus.summary());
 
   const uint64_t key = cache_key(corpus, o);
@@ -345,7 +357,7 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
   }
   if (total > 0 && clipped > total / 100) {
     fmt::print(stderr, "speech-commands: warning: {:.1f}% of the MFCC values saturate int8; "
-               "widen data.feature_scale\n", 100.0 * clipped / total);
+               "widen the space's front_end.scale\n", 100.0 * clipped / total);
   }
   for (int s = 0; s < 3; ++s) {
     for (int64_t y : f.y[s]) {
@@ -356,14 +368,14 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
     }
   }
   const int64_t n_train = static_cast<int64_t>(f.y[0].size());
-  const std::vector<int64_t> keep_train = seeded_subset(n_train, r.data.train_images,
-                                                        mix_seed(r.data.split_seed, 0x7a1));
-  const std::vector<int64_t> keep_val = seeded_subset(static_cast<int64_t>(f.y[1].size()),
-                                                      r.data.val_size, mix_seed(r.data.split_seed, 0x7a2));
+  const std::vector<int64_t> keep_train = seeded_order(n_train, r.data.train_images,
+                                                       mix_seed(r.data.split_seed, 0x7a1));
+  const std::vector<int64_t> keep_val = seeded_order(static_cast<int64_t>(f.y[1].size()),
+                                                     r.data.val_size, mix_seed(r.data.split_seed, 0x7a2));
+  const std::vector<int64_t> all_test = seeded_order(static_cast<int64_t>(f.y[2].size()), 0,
+                                                     mix_seed(r.data.split_seed, 0x7a3));
   Examples train = to_examples(f, 0, keep_train);
   Examples val = r.data.val_size == 0 ? Examples{} : to_examples(f, 1, keep_val);
-  std::vector<int64_t> all_test(f.y[2].size());
-  for (std::size_t i = 0; i < all_test.size(); ++i) all_test[i] = static_cast<int64_t>(i);
   Examples test = to_examples(f, 2, all_test);
   const int64_t v = f.variants[0];
   at::Tensor variants = at::empty({static_cast<int64_t>(keep_train.size()), v - 1, kKwsFrames,
@@ -372,8 +384,11 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
     std::memcpy(variants.data_ptr<int8_t>() + i * (v - 1) * kKwsFeatureBytes,
                 f.x[0].data() + (keep_train[i] * v + 1) * kKwsFeatureBytes, (v - 1) * kKwsFeatureBytes);
   }
+  std::vector<int64_t> keep[3] = {keep_train, r.data.val_size == 0 ? std::vector<int64_t>{} : keep_val,
+                                  all_test};
   return std::make_unique<SpeechCommands>(speech_commands_info(), std::move(train), std::move(val),
-                                          std::move(test), std::move(variants), o.scale, o.zero_point);
+                                          std::move(test), std::move(variants), o.scale, o.zero_point,
+                                          std::move(corpus), keep);
 }
 
 }  // namespace

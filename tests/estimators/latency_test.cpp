@@ -66,6 +66,7 @@ LatencyModel known_model() {
   m.coef[op("add").id()] = {0, 4.5, 0, 0, 200};
   m.coef[op("avgpool").id()] = {0, 1, 30, 0, 200};
   m.coef[op("fc").id()] = {1.2, 2, 10, 0, 200};
+  m.coef[op("mfcc").id()] = {0, 0, 5600, 0, 200000};
   std::fill(m.calibrated.begin(), m.calibrated.end(), 1);
   return m;
 }
@@ -81,7 +82,7 @@ std::vector<ProfileRow> synthetic_profile(const LatencyModel& truth, int rows_pe
   std::uniform_real_distribution<double> ud(-noise, noise);
   std::vector<ProfileRow> rows;
   // The kinds in a fixed order (rows and their random shapes do not depend on the registry's).
-  for (const char* kind : {"conv", "pointwise", "depthwise", "add", "avgpool", "fc"}) {
+  for (const char* kind : {"conv", "pointwise", "depthwise", "add", "avgpool", "fc", "mfcc"}) {
     const std::string name = kind;
     for (int n = 0; n < rows_per_kind; ++n) {
       ProfileRow r;
@@ -103,12 +104,21 @@ std::vector<ProfileRow> synthetic_profile(const LatencyModel& truth, int rows_pe
         r.c_in = log_pick(16, 2048);
         r.c_out = log_pick(2, 1000);
         r.stride = 1;
+      } else if (name == "mfcc") {  // clips of 1 frame to 4 s: frames x 10 coefficients
+        r.stride = 1;
+        r.h_in = r.c_in = r.c_out = 1;
+        r.w_in = log_pick(480, 64000);
+        r.w_out = 10;
       }
       if (r.op == &op("depthwise")) r.c_out = r.c_in;
       const bool spatial = r.op == &op("conv") || r.op == &op("pointwise") ||
                            r.op == &op("depthwise") || r.op == &op("add");
       r.h_out = r.op == &op("add") ? r.h_in : (spatial ? conv_out_size(r.h_in, r.kh, r.stride) : 1);
       r.w_out = r.op == &op("add") ? r.w_in : (spatial ? conv_out_size(r.w_in, r.kw, r.stride) : 1);
+      if (name == "mfcc") {
+        r.h_out = 1 + (r.w_in - 480) / 320;
+        r.w_out = 10;
+      }
       const int64_t pix = int64_t{r.h_out} * r.w_out;
       if (name == "conv") r.macs = pix * r.c_out * r.kh * r.kw * r.c_in;
       if (name == "pointwise") r.macs = pix * r.c_out * r.c_in;
@@ -220,8 +230,7 @@ TEST(ProfileCsv, ErrorsNameTheLineAndWhatWasExpected) {
             "p.csv:2: expected 12 comma-separated fields "
             "(op,kh,kw,stride,h_in,w_in,c_in,h_out,w_out,c_out,macs,cycles), got 11");
   EXPECT_EQ(err(h + "conv,3,3,1,8,8,3,8,8,8,13824,100\nmaxpool,2,2,2,8,8,8,4,4,8,0,100\n"),
-            "p.csv:3: unknown op kind 'maxpool' (expected one of add, avgpool, conv, depthwise, "
-            "fc, pointwise)");
+            "p.csv:3: unknown op kind 'maxpool' (expected one of " + op_names() + ")");
   EXPECT_EQ(err(h + "conv,3,3,1,8,eight,3,8,8,8,13824,100\n"),
             "p.csv:2: field 'w_in': expected an integer in [1, 1048576], got 'eight'");
   EXPECT_EQ(err(h + "conv,3,3,1,8,8,3,8,8,8,-5,100\n"),
@@ -277,8 +286,7 @@ TEST(CalibrationFile, ErrorsNameTheKey) {
   EXPECT_EQ(err("source: x\nops:\n" + ops +
                 "  fc: {macs: 1, input_bytes: 0, output_bytes: 0, weight_bytes: 0, fixed: 0}\n"
                 "  maxpool: {macs: 1}\n"),
-            "c.yaml: ops.maxpool: unknown key; expected one of: add, avgpool, conv, depthwise, "
-            "fc, pointwise (line 9)");
+            "c.yaml: ops.maxpool: unknown key; expected one of: " + op_names() + " (line 9)");
 }
 
 TEST(CalibrationFile, EveryMcuShipsOneMarkedProvisional) {
@@ -321,8 +329,8 @@ TEST(CalibrationFile, McuConfigErrors) {
                 "/m7.yaml is for core cortex-m7, but this MCU is a cortex-m4 (line 6)");
   write_file_atomic(dir + "/m.yaml", base + "code_size: {kernels: {convolution: 10}}\n");
   EXPECT_EQ(error_of([&] { McuSpec::load(dir + "/m.yaml"); }),
-            dir + "/m.yaml: code_size.kernels.convolution: unknown key; expected one of: add, "
-                  "avgpool, conv, depthwise, fc, pointwise (line 6)");
+            dir + "/m.yaml: code_size.kernels.convolution: unknown key; expected one of: " +
+                op_names() + " (line 6)");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // Arm build runs.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -13,6 +14,9 @@
 
 #include "estimators/memory_plan.h"
 #include "runtime/tn_runtime.h"
+extern "C" {
+#include "runtime/host/tn_mfcc_tables.h"
+}
 #include "search_spaces/arch_sampler.h"
 #include "search_spaces/net_graph.h"
 #include "search_spaces/search_space.h"
@@ -48,6 +52,17 @@ tn_conv_params_t conv_params(const std::string& kind, int k, int stride, int h, 
   return q;
 }
 
+// MLPerf Tiny's MFCC tables (the keyword-spotting front end).
+const tn_mfcc_tables_t& kws_mfcc() {
+  static const tn_mfcc_tables_t t = [] {
+    tn_mfcc_tables_t out{};
+    const tn_mfcc_config_t cfg = tn_mfcc_config_kws();
+    if (tn_mfcc_tables_build(&cfg, &out) != 0) ADD_FAILURE() << "no MFCC tables";
+    return out;
+  }();
+  return t;
+}
+
 // What the runtime says a call of layer kind `kind` needs.
 // (A new operator kind adds its runtime call here; a kind missing here fails the tests below.)
 int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p) {
@@ -61,6 +76,7 @@ int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p
   if (kind == "avgpool") {
     return static_cast<int64_t>(tn_avgpool_global_s8_scratch_bytes(p.h_in, p.w_in, p.c_in));
   }
+  if (kind == "mfcc") return static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&kws_mfcc().params));
   if (kind == "fc") {
     tn_fc_params_t f{};
     f.in_features = p.c_in;
@@ -102,10 +118,11 @@ TEST(ScratchBytes, PlannerEqualsRuntimeForEveryKindAndManyShapes) {
 
 // Every layer of sampled subnets of the shipped spaces, as the planner sees it.
 TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
-  for (const char* file : {"/configs/spaces/fmnist-mbv2.yaml", "/configs/spaces/fmnist-mbv2-rf.yaml"}) {
+  std::vector<bool> seen(num_ops());
+  for (const char* file : {"/configs/spaces/fmnist-mbv2.yaml", "/configs/spaces/fmnist-mbv2-rf.yaml",
+                           "/configs/spaces/kws.yaml"}) {
     const SearchSpace space = SearchSpace::load(kRoot + file);
     ArchSampler sampler(space, 3);
-    std::vector<bool> seen(num_ops());
     for (int n = 0; n < 50; ++n) {
       const NetGraph g = lower(space, sampler.sample());
       for (const Layer& l : g.layers) {
@@ -119,8 +136,8 @@ TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
         ASSERT_EQ(layer_scratch_bytes(l), runtime_scratch_bytes(l.op->name(), p)) << file << " " << l.name();
       }
     }
-    for (const OpDescriptor* d : all_ops()) EXPECT_TRUE(seen[d->id()]) << file << " has no " << d->name();
   }
+  for (const OpDescriptor* d : all_ops()) EXPECT_TRUE(seen[d->id()]) << "no shipped space has " << d->name();
 }
 
 // A scratch buffer of exactly `bytes`, 8-byte aligned, followed by random guard bytes.
@@ -232,6 +249,24 @@ TEST(ScratchBytes, ElementwisePoolAndFcNeedNone) {
   EXPECT_EQ(tn_fully_connected_s8(&fc, a.data(), b.data(), nullptr, out.data()), TN_OK);
   EXPECT_EQ(tn_conv2d_s8_scratch_bytes(nullptr), 0u);
   EXPECT_EQ(tn_depthwise_s8_scratch_bytes(nullptr), 0u);
+}
+
+// The MFCC front end on a loud chirp and on silence, in exactly the planned scratch.
+TEST(ScratchBytes, FrontEndStaysInsideThePlannedScratch) {
+  std::mt19937 rng(5);
+  const int64_t planned = layer_scratch_bytes(op("mfcc"), 1, 1, 16000, 1);
+  ASSERT_EQ(planned, static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&kws_mfcc().params)));
+  for (double amplitude : {0.0, 100.0, 32000.0}) {
+    std::vector<int16_t> pcm(16000);
+    for (int i = 0; i < 16000; ++i) {
+      const double t = i / 16000.0;
+      pcm[i] = static_cast<int16_t>(std::lround(amplitude * std::sin(2 * M_PI * (100 + 3000 * t) * t)));
+    }
+    std::vector<int8_t> out(49 * 10);
+    GuardedScratch scratch(planned, rng);
+    ASSERT_EQ(tn_mfcc_s8(&kws_mfcc().params, pcm.data(), 16000, out.data(), scratch.data()), TN_OK);
+    EXPECT_TRUE(scratch.guard_intact()) << "amplitude " << amplitude;
+  }
 }
 
 }  // namespace

@@ -28,11 +28,14 @@ TEST(Ops, RegistryNamesAreUniqueAndFound) {
   }
 }
 
-// A one-layer network of kind `d` on an h x w x c input: its layer, and its inputs' shapes.
+// A one-layer network of kind `d` on an h x w x c input (a front end: on 1 s of 16 kHz samples):
+// its layer, and its inputs' shapes.
 Layer one_layer(const OpDescriptor& d, int h, int w, int c, int kernel, int stride, int out_c) {
   Layer l;
   l.op = &d;
-  l.in = {h, w, c};
+  l.in = d.is_front_end() ? Shape{1, 16000, 1} : Shape{h, w, c};
+  l.out_scale = 0.6f;  // a front end's fixed output quantisation (others ignore it)
+  l.out_zero_point = 83;
   l.kernel = d.patch_rule() == PatchRule::Spatial ? kernel : 1;
   l.stride = d.patch_rule() == PatchRule::Spatial ? stride : 1;
   l.pad = l.kernel / 2;
@@ -57,6 +60,7 @@ TEST(Ops, ShapeRuleCostsAgreeWithWeightsAndLatencyFeatures) {
         if (d->patch_rule() == PatchRule::Elementwise) {
           EXPECT_EQ(l.out, l.in);
         }
+        EXPECT_EQ(l.in_element_bytes, d->input_element_bytes());
       }
     }
     int used = 0;
@@ -83,6 +87,7 @@ TEST(Ops, Int8ReferenceFollowsTheFloatReference) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (const OpDescriptor* d : all_ops()) {
+    if (d->is_front_end()) continue;  // FrontEndsFloatIsTheirInt8Dequantised
     for (int k : {1, 3}) {
       SCOPED_TRACE(std::string(d->name()) + " k" + std::to_string(k));
       const Layer l = one_layer(*d, 6, 5, 8, k, 1, 4);
@@ -123,6 +128,49 @@ TEST(Ops, Int8ReferenceFollowsTheFloatReference) {
       }
     }
   }
+}
+
+// A front end's float reference is its int8 output dequantised (what the network trains on), and
+// its output quantisation is its own, whatever the calibration says; on a chirp its features vary.
+TEST(Ops, FrontEndsFloatIsTheirInt8Dequantised) {
+  int front_ends = 0;
+  for (const OpDescriptor* d : all_ops()) {
+    if (!d->is_front_end()) continue;
+    SCOPED_TRACE(d->name());
+    ++front_ends;
+    const Layer l = one_layer(*d, 0, 0, 0, 1, 1, 1);
+    ASSERT_GT(l.out.elements(), 0);
+    EXPECT_GT(l.const_bytes, 0);  // its tables, in flash
+    EXPECT_EQ(l.weights, 0);
+    std::vector<float> x(static_cast<std::size_t>(l.in.elements()));
+    std::vector<int8_t> bytes(x.size() * 2);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double t = static_cast<double>(i) / 16000.0;
+      x[i] = static_cast<float>(std::lround(8000.0 * std::sin(2 * M_PI * (200.0 + 1500.0 * t) * t)));
+      const auto v = static_cast<uint16_t>(static_cast<int16_t>(x[i]));
+      bytes[2 * i] = static_cast<int8_t>(v & 0xff);
+      bytes[2 * i + 1] = static_cast<int8_t>(v >> 8);
+    }
+    std::vector<float> y(static_cast<std::size_t>(l.out.elements()));
+    const float* const fin[2] = {x.data(), nullptr};
+    d->run_float(l, FloatLayer{}, fin, y.data());
+    const QuantParams qin[2] = {QuantParams{}, QuantParams{}};
+    QuantParams qout{0.25f, -3};  // a calibrated guess the front end must replace
+    Int8Layer q;
+    d->quantize(l, FloatLayer{}, qin, &qout, &q);
+    EXPECT_FLOAT_EQ(qout.scale, 0.6f);
+    EXPECT_EQ(qout.zero_point, 83);
+    std::vector<int8_t> iy(y.size());
+    const int8_t* const iin[2] = {bytes.data(), nullptr};
+    d->run_int8(l, q, qin, qout, iin, iy.data());
+    std::set<int> distinct;
+    for (std::size_t j = 0; j < y.size(); ++j) {
+      ASSERT_EQ(qout.dequantize(iy[j]), y[j]) << "output " << j;
+      distinct.insert(iy[j]);
+    }
+    EXPECT_GT(distinct.size(), 20u);
+  }
+  EXPECT_GE(front_ends, 1);
 }
 
 }  // namespace

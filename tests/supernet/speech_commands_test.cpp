@@ -66,6 +66,28 @@ DataConfig speech_config(const std::string& root, const std::string& extra = "")
   return DataConfig::from_config(ConfigNode::parse(yaml, "kws.yaml").section("data"));
 }
 
+// A keyword-spotting space: the MFCC front end (MLPerf Tiny's int8 range) before a small network.
+const SearchSpace& kws_space() {
+  static const SearchSpace s = SearchSpace::from_config(ConfigNode::parse(R"(
+name: kws-test
+input_channels: 1
+input_size: [49, 10]
+num_classes: 12
+front_end: {kind: mfcc, scale: 0.6, zero_point: 83}
+stem: {channels: 8, kernel: 3, stride: 2}
+stages:
+  - {channels: 8, stride: 1}
+kernel_sizes: [3]
+expand_ratios: [1]
+depths: [1]
+width_multipliers: [1.0]
+resolutions: [49]
+)", "kws-test.yaml"));
+  return s;
+}
+
+std::unique_ptr<Dataset> load_speech(const DataConfig& d) { return make_dataset(d, TrainConfig{}, kws_space()); }
+
 std::vector<int64_t> counts(const Examples& e) {
   std::vector<int64_t> c(12, 0);
   for (int64_t i = 0; i < e.size(); ++i) ++c[e.targets[i].item<int64_t>()];
@@ -76,7 +98,7 @@ TEST(SpeechCommands, SplitsClassesAndFeaturesAreTheRuntimeMfcc) {
   TempDir dir("speech_test");
   const fs::path root = fs::path(dir.path) / "corpus";
   write_corpus(root);
-  const auto ds = make_dataset(speech_config(root.string()));
+  const auto ds = load_speech(speech_config(root.string()));
   EXPECT_EQ(ds->info().input.to_string(), "49x10x1");
   EXPECT_EQ(ds->info().num_classes, 12);
   EXPECT_EQ(ds->info().class_names.at(kKwsSilence), "silence");
@@ -111,6 +133,10 @@ TEST(SpeechCommands, SplitsClassesAndFeaturesAreTheRuntimeMfcc) {
   // The tone is not silence: its features vary over the coefficients.
   std::set<int> distinct(expect.begin(), expect.end());
   EXPECT_GT(distinct.size(), 10u);
+  // The exporter's input for it: the clip's samples, which the exported front end turns into
+  // these features.
+  const std::vector<float> raw = ds->raw_example(Split::Test, yes);
+  EXPECT_EQ(raw, std::vector<float>(pcm.begin(), pcm.end()));
   // The network sees scale * (q - zero_point).
   const at::Tensor x = ds->prepare(t.inputs.narrow(0, yes, 1));
   EXPECT_FLOAT_EQ(x.flatten()[7].item<float>(), static_cast<float>(0.6 * (expect[7] - 83)));
@@ -120,13 +146,13 @@ TEST(SpeechCommands, FeaturesAreCachedAndTrainingDrawsTheAugmentedVersions) {
   TempDir dir("speech_cache_test");
   const fs::path root = fs::path(dir.path) / "corpus";
   write_corpus(root);
-  const auto a = make_dataset(speech_config(root.string()));
+  const auto a = load_speech(speech_config(root.string()));
   int cached = 0;
   for (const auto& e : fs::directory_iterator(fs::path(dir.path) / "cache")) {
     cached += e.path().filename().string().rfind("speech-commands-", 0) == 0;
   }
   EXPECT_EQ(cached, 1);
-  const auto b = make_dataset(speech_config(root.string()));
+  const auto b = load_speech(speech_config(root.string()));
   EXPECT_TRUE(a->split(Split::Train).inputs.equal(b->split(Split::Train).inputs));
   EXPECT_TRUE(a->split(Split::Test).inputs.equal(b->split(Split::Test).inputs));
 
@@ -145,7 +171,7 @@ TEST(SpeechCommands, FeaturesAreCachedAndTrainingDrawsTheAugmentedVersions) {
   EXPECT_TRUE(seen.count(std::vector<float>(clean.data_ptr<float>(), clean.data_ptr<float>() + kKwsFeatureBytes)));
 
   // A different augmentation is a different cache entry, not a stale one.
-  make_dataset(speech_config(root.string(), "  time_shift_ms: 50\n"));
+  load_speech(speech_config(root.string(), "  time_shift_ms: 50\n"));
   cached = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(fs::path(dir.path) / "cache")) ++cached;
   EXPECT_EQ(cached, 2);
@@ -160,7 +186,7 @@ TEST(SpeechCommands, BadCorporaAreRefusedNamingTheFile) {
     const fs::path root = fs::path(dir.path) / ("c" + std::to_string(k++));
     write_corpus(root);
     change(root);
-    const std::string e = error_of([&] { make_dataset(speech_config(root.string())); });
+    const std::string e = error_of([&] { load_speech(speech_config(root.string())); });
     for (const std::string& w : words) EXPECT_NE(e.find(w), std::string::npos) << w << " not in: " << e;
   };
   WavSpec stereo;
@@ -200,8 +226,20 @@ TEST(SpeechCommands, BadCorporaAreRefusedNamingTheFile) {
   check([&](const fs::path& r) { fs::remove(r / "_background_noise_/white.wav"); },
         {"_background_noise_", "no background noise", "silence_percentage: 0"});
 
+  // The space must run the dataset's front end: not without one, not with an image dataset.
+  write_corpus(fs::path(dir.path) / "ok");
+  SearchSpace plain = kws_space();
+  plain.front_end = {};
+  const std::string no_fe =
+      error_of([&] { make_dataset(speech_config(dir.path + "/ok"), TrainConfig{}, plain); });
+  EXPECT_NE(no_fe.find("needs front_end: {kind: mfcc"), std::string::npos) << no_fe;
+  DataConfig images;
+  images.dataset = "fashion-mnist";
+  const std::string image_fe = error_of([&] { make_dataset(images, TrainConfig{}, kws_space()); });
+  EXPECT_NE(image_fe.find("'fashion-mnist' is images"), std::string::npos) << image_fe;
+
   // A missing corpus without data.synthesize says how to get one; a misspelt key is caught.
-  const std::string missing = error_of([&] { make_dataset(speech_config(dir.path + "/none")); });
+  const std::string missing = error_of([&] { load_speech(speech_config(dir.path + "/none")); });
   EXPECT_NE(missing.find("data.synthesize: true"), std::string::npos) << missing;
   const std::string typo = error_of([&] { speech_config(dir.path, "  augment_variant: 2\n"); });
   EXPECT_NE(typo.find("augment_variant"), std::string::npos) << typo;

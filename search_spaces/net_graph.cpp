@@ -53,7 +53,8 @@ struct Builder {
   }
 
   // Appends a layer reading `in` (and `in2` for a two-input operator) and returns its output.
-  int add(const OpDescriptor& op, LayerRole role, int in, int in2, int out_c, int kernel,
+  // A kh x kw window padded by the rule of ops/layer.h.
+  int add(const OpDescriptor& op, LayerRole role, int in, int in2, int out_c, int kh, int kw,
           int stride, bool relu6, int stage, int block) {
     Layer l;
     l.op = &op;
@@ -61,9 +62,7 @@ struct Builder {
     l.inputs[0] = in;
     l.inputs[1] = in2;
     l.in = g->tensors[in].shape;
-    l.kernel = kernel;
-    l.stride = stride;
-    l.pad = kernel / 2;
+    l.set_window(kh, kw, stride);
     l.relu6 = relu6;
     l.stage = stage;
     l.block = block;
@@ -89,7 +88,7 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   g->input = b.add_tensor(space.input_shape(arch.resolution), -1);
 
   int x = b.add(ops.conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel,
-                space.stem_stride, true, -1, -1);
+                space.stem_kernel, space.stem_stride, true, -1, -1);
   int block = 0;
   for (std::size_t s = 0; s < arch.stages.size(); ++s) {
     const int out_c = space.stage_width(s, w);
@@ -101,13 +100,13 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
       const int st = static_cast<int>(s);
       int y = x;
       if (bc.expand != 1) {
-        y = b.add(ops.pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, true, st, block);
+        y = b.add(ops.pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, 1, true, st, block);
       }
-      y = b.add(ops.depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, stride, true,
-                st, block);
-      y = b.add(ops.pointwise, LayerRole::Project, y, -1, out_c, 1, 1, false, st, block);
+      y = b.add(ops.depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, bc.kernel, stride,
+                true, st, block);
+      y = b.add(ops.pointwise, LayerRole::Project, y, -1, out_c, 1, 1, 1, false, st, block);
       if (stride == 1 && in_c == out_c) {
-        y = b.add(ops.add, LayerRole::Residual, y, x, out_c, 1, 1, false, st, block);
+        y = b.add(ops.add, LayerRole::Residual, y, x, out_c, 1, 1, 1, false, st, block);
       }
       x = y;
       ++block;
@@ -116,10 +115,10 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   g->num_blocks = block;
   const int head_c = space.head_width(w);
   if (head_c > 0) {
-    x = b.add(ops.pointwise, LayerRole::Head, x, -1, head_c, 1, 1, true, -1, block);
+    x = b.add(ops.pointwise, LayerRole::Head, x, -1, head_c, 1, 1, 1, true, -1, block);
   }
-  x = b.add(ops.avgpool, LayerRole::Pool, x, -1, 0, 1, 1, false, -1, block);
-  x = b.add(ops.fc, LayerRole::Classifier, x, -1, space.num_classes, 1, 1, false,
+  x = b.add(ops.avgpool, LayerRole::Pool, x, -1, 0, 1, 1, 1, false, -1, block);
+  x = b.add(ops.fc, LayerRole::Classifier, x, -1, space.num_classes, 1, 1, 1, false,
             -1, block);
   g->output = x;
 }

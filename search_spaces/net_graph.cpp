@@ -87,8 +87,8 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   const double w = arch.width;
   g->input = b.add_tensor(space.input_shape(arch.resolution), -1);
 
-  int x = b.add(ops.conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel,
-                space.stem_kernel, space.stem_stride, true, -1, -1);
+  int x = b.add(ops.conv, LayerRole::Stem, g->input, -1, space.stem_width(w), space.stem_kernel_h,
+                space.stem_kernel_w, space.stem_stride, true, -1, -1);
   int block = 0;
   for (std::size_t s = 0; s < arch.stages.size(); ++s) {
     const int out_c = space.stage_width(s, w);

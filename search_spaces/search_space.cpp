@@ -21,6 +21,12 @@ int StageSpec::min_depth() const { return *std::min_element(depths.begin(), dept
 
 namespace {
 
+std::string yaml_list(const std::vector<int>& v) {
+  std::string s;
+  for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+  return "[" + s + "]";
+}
+
 std::vector<int> int_choices(const ConfigNode& n, int64_t min, int64_t max) {
   std::vector<int> out;
   for (int64_t v : n.as_int_list(min, max)) {
@@ -61,8 +67,16 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   const ConfigNode stem = node.at("stem");
   stem.check_keys({"channels", "kernel", "stride"});
   s.stem_channels = static_cast<int>(stem.at("channels").as_int(1, 4096));
-  s.stem_kernel = static_cast<int>(stem.get_int("kernel", 3, 1, 11));
-  if (s.stem_kernel % 2 == 0) stem.at("kernel").fail("expected an odd kernel size");
+  if (const auto k = stem.find("kernel")) {
+    if (k->is_sequence()) {
+      const std::vector<int64_t> hw = k->as_int_list(1, 11);
+      if (hw.size() != 2) k->fail("expected a kernel size or [height, width]");
+      s.stem_kernel_h = static_cast<int>(hw[0]);
+      s.stem_kernel_w = static_cast<int>(hw[1]);
+    } else {
+      s.stem_kernel_h = s.stem_kernel_w = static_cast<int>(k->as_int(1, 11));
+    }
+  }
   s.stem_stride = static_cast<int>(stem.get_int("stride", 2, 1, 4));
 
   const auto kernels = int_choices(node.at("kernel_sizes"), 1, 11);
@@ -117,27 +131,22 @@ SearchSpace SearchSpace::load(const std::string& path) {
   return from_config(root);
 }
 
-namespace {
-
-std::string yaml_list(const std::vector<int>& v) {
-  std::string s;
-  for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
-  return "[" + s + "]";
-}
-
-}  // namespace
-
 std::string SearchSpace::to_yaml() const {
   std::ostringstream o;
   o << "name: " << name << "\n";
   o << "input_channels: " << input_channels << "\n";
   if (input_height > 0) o << "input_size: [" << input_height << ", " << input_width << "]\n";
   o << "num_classes: " << num_classes << "\n";
-  o << "stem: {channels: " << stem_channels << ", kernel: " << stem_kernel << ", stride: " << stem_stride
-    << "}\nstages:\n";
+  o << "stem: {channels: " << stem_channels << ", kernel: ";
+  if (stem_kernel_h == stem_kernel_w) {
+    o << stem_kernel_h;
+  } else {
+    o << "[" << stem_kernel_h << ", " << stem_kernel_w << "]";
+  }
+  o << ", stride: " << stem_stride << "}\nstages:\n";
   for (const auto& st : stages) {
-    o << "  - {channels: " << st.channels << ", stride: " << st.stride << ", depths: " << yaml_list(st.depths)
-      << ", kernel_sizes: " << yaml_list(st.kernel_sizes)
+    o << "  - {channels: " << st.channels << ", stride: " << st.stride;
+    o << ", depths: " << yaml_list(st.depths) << ", kernel_sizes: " << yaml_list(st.kernel_sizes)
       << ", expand_ratios: " << yaml_list(st.expand_ratios) << "}\n";
   }
   if (head_channels > 0) {
@@ -199,7 +208,7 @@ bool SearchSpace::has_width(double w) const {
 
 uint64_t SearchSpace::fingerprint() const {
   Fnv1a h;
-  h.add(input_channels).add(num_classes).add(stem_channels).add(stem_kernel).add(stem_stride);
+  h.add(input_channels).add(num_classes).add(stem_channels).add(stem_kernel_h).add(stem_stride);
   for (const auto& st : stages) {
     h.add(st.channels).add(st.stride);
     for (int d : st.depths) h.add(d);
@@ -208,6 +217,9 @@ uint64_t SearchSpace::fingerprint() const {
   }
   h.add(head_channels).add(head_width_below_one ? 1 : 0).add(channel_divisor);
   for (double w : width_multipliers) h.add(static_cast<int64_t>(std::llround(w * 1e6)));
+  // Later fields are mixed in only when they differ from their defaults: a space that does not
+  // use them keeps the fingerprint its checkpoints (models/) were verified with.
+  if (stem_kernel_w != stem_kernel_h) h.add(std::string("stem_kernel_w")).add(stem_kernel_w);
   return h.value();
 }
 

@@ -42,7 +42,9 @@ struct SearchSpace {
   int input_height = 0, input_width = 0;
   int num_classes = 1000;
   int stem_channels = 32;
-  int stem_kernel = 3;
+  // `kernel: k` (square) or `kernel: [kh, kw]` (DS-CNN's 10 x 4); odd or even, padded by the
+  // rule of ops/layer.h (odd: k/2 each side; even: TensorFlow SAME).
+  int stem_kernel_h = 3, stem_kernel_w = 3;
   int stem_stride = 2;
   std::vector<StageSpec> stages;
   int head_channels = 0;             // 1x1 conv before pooling; 0 = none

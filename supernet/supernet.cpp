@@ -230,8 +230,10 @@ std::vector<int64_t> to_i64(const std::vector<int>& v) { return {v.begin(), v.en
 SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
   const SearchSpace& sp = space_;
   const int stem_max = max_over_widths(sp, [&](double w) { return sp.stem_width(w); });
-  stem_ = register_module("stem", ElasticConv2d(ElasticConv2dOptions(
-                                       sp.input_channels, stem_max, sp.stem_kernel, sp.stem_stride)));
+  stem_ = register_module(
+      "stem", ElasticConv2d(ElasticConv2dOptions(sp.input_channels, stem_max, sp.stem_kernel_h,
+                                                 sp.stem_stride)
+                                .kernel_w(sp.stem_kernel_w)));
   stem_bn_ = register_module("stem_bn", ElasticBatchNorm(ElasticBatchNormOptions(stem_max)));
   int prev_max = stem_max;
   for (std::size_t s = 0; s < sp.stages.size(); ++s) {

@@ -114,5 +114,44 @@ TEST(NetGraph, NonSquareInputKeepsHeightAndWidthApart) {
   EXPECT_THROW(SearchSpace::from_config(ConfigNode::parse(bad, "bad.yaml")), ConfigError);
 }
 
+// An even, non-square stem: TensorFlow SAME padding, the extra row at the bottom.
+TEST(NetGraph, EvenStemKernelPadsAsTensorFlowSame) {
+  const std::string yaml =
+      "name: kws\ninput_channels: 1\ninput_size: [49, 10]\nnum_classes: 12\n"
+      "stem: {channels: 16, kernel: [10, 4], stride: 2}\n"
+      "stages:\n  - {channels: 16, stride: 1}\n"
+      "kernel_sizes: [3]\nexpand_ratios: [1]\ndepths: [1]\n"
+      "width_multipliers: [1.0]\nresolutions: [25, 49]\n";
+  const SearchSpace space = SearchSpace::from_config(ConfigNode::parse(yaml, "kws.yaml"));
+  ArchSpec a = ArchSpec::largest(space);
+  const NetGraph g = lower(space, a);
+  const Layer& stem = g.layers.front();
+  EXPECT_EQ(stem.in, (Shape{49, 10, 1}));
+  EXPECT_EQ(stem.kh, 10);
+  EXPECT_EQ(stem.kw, 4);
+  EXPECT_EQ(stem.out, (Shape{25, 5, 16}));
+  // Rows: out 25, total (25 - 1) * 2 + 10 - 49 = 9 -> 4 above, 5 below; columns: out 5, total
+  // (5 - 1) * 2 + 4 - 10 = 2 -> 1 and 1.
+  EXPECT_EQ(stem.pad_top, 4);
+  EXPECT_EQ(stem.pad_left, 1);
+  EXPECT_EQ(stem.pad_bottom, 5);
+  EXPECT_EQ(stem.pad_right, 1);
+  EXPECT_EQ(stem.macs, 25 * 5 * 16 * 40);
+  EXPECT_EQ(stem.weights, 16 * 40);
+  // The pads follow the input: at resolution 25 (25 x 5), rows total (13 - 1) * 2 + 10 - 25 = 9,
+  // columns (3 - 1) * 2 + 4 - 5 = 3 -> 1 left, 2 right.
+  a.resolution = 25;
+  const Layer small = lower(space, a).layers.front();
+  EXPECT_EQ(small.out, (Shape{13, 3, 16}));
+  EXPECT_EQ(small.pad_top, 4);
+  EXPECT_EQ(small.pad_bottom, 5);
+  EXPECT_EQ(small.pad_left, 1);
+  EXPECT_EQ(small.pad_right, 2);
+  // The odd 3x3 depthwise after it keeps symmetric k/2 pads.
+  EXPECT_EQ(g.layers[1].op, &op("depthwise"));
+  EXPECT_EQ(g.layers[1].pad_top, 1);
+  EXPECT_EQ(g.layers[1].pad_bottom, 1);
+}
+
 }  // namespace
 }  // namespace tinynas

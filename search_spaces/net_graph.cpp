@@ -98,14 +98,19 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
       const int in_c = g->tensors[x].shape.c;
       const int hidden = space.hidden_width(in_c, bc.expand);
       const int st = static_cast<int>(s);
+      // DS-CNN's depthwise-separable block (search_space.h): no expansion (its expand ratio is
+      // 1), the pointwise conv activated and no residual. DS-CNN activates with ReLU; here it is
+      // ReLU6, as every activation of these networks: the int8 kernels apply an activation as a
+      // clamp of the output range, and ReLU6's bounded range keeps the int8 scales tight.
+      const bool separable = space.stages[s].block == BlockKind::Separable;
       int y = x;
       if (bc.expand != 1) {
         y = b.add(ops.pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, 1, true, st, block);
       }
       y = b.add(ops.depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, bc.kernel, stride,
                 true, st, block);
-      y = b.add(ops.pointwise, LayerRole::Project, y, -1, out_c, 1, 1, 1, false, st, block);
-      if (stride == 1 && in_c == out_c) {
+      y = b.add(ops.pointwise, LayerRole::Project, y, -1, out_c, 1, 1, 1, separable, st, block);
+      if (!separable && stride == 1 && in_c == out_c) {
         y = b.add(ops.add, LayerRole::Residual, y, x, out_c, 1, 1, 1, false, st, block);
       }
       x = y;

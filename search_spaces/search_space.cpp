@@ -16,6 +16,14 @@ int make_divisible(double value, int divisor) {
   return v;
 }
 
+const char* block_kind_name(BlockKind kind) {
+  switch (kind) {
+    case BlockKind::InvertedResidual: return "inverted_residual";
+    case BlockKind::Separable: return "separable";
+  }
+  return "?";
+}
+
 int StageSpec::max_depth() const { return *std::max_element(depths.begin(), depths.end()); }
 int StageSpec::min_depth() const { return *std::min_element(depths.begin(), depths.end()); }
 
@@ -87,15 +95,28 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   const ConfigNode stages = node.at("stages");
   if (stages.size() == 0) stages.fail("expected at least one stage");
   for (const ConfigNode& st : stages.items()) {
-    st.check_keys({"channels", "stride", "depths", "kernel_sizes", "expand_ratios"});
+    st.check_keys({"channels", "stride", "block", "depths", "kernel_sizes", "expand_ratios"});
     StageSpec spec;
     spec.channels = static_cast<int>(st.at("channels").as_int(1, 8192));
     spec.stride = static_cast<int>(st.get_int("stride", 1, 1, 2));
+    if (const auto block = st.find("block")) {
+      const std::string kind = block->as_choice({block_kind_name(BlockKind::InvertedResidual),
+                                                 block_kind_name(BlockKind::Separable)});
+      spec.block = kind == block_kind_name(BlockKind::Separable) ? BlockKind::Separable
+                                                                  : BlockKind::InvertedResidual;
+    }
     spec.depths = st.has("depths") ? int_choices(st.at("depths"), 1, 16) : depths;
     spec.kernel_sizes = st.has("kernel_sizes") ? int_choices(st.at("kernel_sizes"), 1, 11) : kernels;
     if (st.has("kernel_sizes")) check_odd(st.at("kernel_sizes"), spec.kernel_sizes);
     spec.expand_ratios =
         st.has("expand_ratios") ? int_choices(st.at("expand_ratios"), 1, 16) : expands;
+    if (spec.block == BlockKind::Separable && spec.expand_ratios != std::vector<int>{1}) {
+      const std::string what = "a separable stage has expand ratio 1 only (depthwise then "
+                               "pointwise, no expansion), got " + yaml_list(spec.expand_ratios);
+      if (st.has("expand_ratios")) st.at("expand_ratios").fail("expected [1]: " + what);
+      st.at("block").fail(what + " from the space's expand_ratios: give the stage "
+                                 "expand_ratios: [1]");
+    }
     s.stages.push_back(spec);
   }
 
@@ -146,6 +167,7 @@ std::string SearchSpace::to_yaml() const {
   o << ", stride: " << stem_stride << "}\nstages:\n";
   for (const auto& st : stages) {
     o << "  - {channels: " << st.channels << ", stride: " << st.stride;
+    if (st.block != BlockKind::InvertedResidual) o << ", block: " << block_kind_name(st.block);
     o << ", depths: " << yaml_list(st.depths) << ", kernel_sizes: " << yaml_list(st.kernel_sizes)
       << ", expand_ratios: " << yaml_list(st.expand_ratios) << "}\n";
   }
@@ -220,6 +242,12 @@ uint64_t SearchSpace::fingerprint() const {
   // Later fields are mixed in only when they differ from their defaults: a space that does not
   // use them keeps the fingerprint its checkpoints (models/) were verified with.
   if (stem_kernel_w != stem_kernel_h) h.add(std::string("stem_kernel_w")).add(stem_kernel_w);
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    if (stages[s].block != BlockKind::InvertedResidual) {
+      h.add(std::string("block")).add(static_cast<int64_t>(s));
+      h.add(std::string(block_kind_name(stages[s].block)));
+    }
+  }
   return h.value();
 }
 

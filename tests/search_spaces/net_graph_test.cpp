@@ -153,5 +153,46 @@ TEST(NetGraph, EvenStemKernelPadsAsTensorFlowSame) {
   EXPECT_EQ(g.layers[1].pad_bottom, 1);
 }
 
+// MLPerf Tiny's DS-CNN (configs/spaces/kws-dscnn.yaml): the layers, shapes and costs of its
+// definition, computed here by hand.
+TEST(NetGraph, DsCnnMatchesItsDefinition) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
+  const ArchSpec a = ArchSpec::largest(space);
+  EXPECT_EQ(a, ArchSpec::smallest(space));  // a space of one member
+  const NetGraph g = lower(space, a);
+  // stem, 4 x (depthwise, pointwise), pool, fc: no residual add.
+  ASSERT_EQ(g.layers.size(), 11u);
+  EXPECT_EQ(g.layers[0].op, &op("conv"));
+  EXPECT_EQ(g.layers[0].out, (Shape{25, 5, 64}));
+  for (int b = 0; b < 4; ++b) {
+    const Layer& dw = g.layers[1 + 2 * b];
+    const Layer& pw = g.layers[2 + 2 * b];
+    EXPECT_EQ(dw.op, &op("depthwise"));
+    EXPECT_EQ(dw.kh, 3);
+    EXPECT_EQ(dw.stride, 1);
+    EXPECT_TRUE(dw.relu6);
+    EXPECT_EQ(dw.out, (Shape{25, 5, 64}));
+    EXPECT_EQ(pw.op, &op("pointwise"));
+    EXPECT_EQ(pw.out, (Shape{25, 5, 64}));
+    EXPECT_TRUE(pw.relu6) << "a separable block's pointwise conv is activated";
+    EXPECT_EQ(pw.inputs[0], dw.output);
+    EXPECT_EQ(dw.inputs[0], g.layers[2 * b].output);  // the previous block's output, no add
+  }
+  for (const Layer& l : g.layers) EXPECT_NE(l.op, &op("add")) << l.name();
+  EXPECT_EQ(g.layers[9].op, &op("avgpool"));
+  EXPECT_EQ(g.layers[10].op, &op("fc"));
+  EXPECT_EQ(g.tensors[g.output].shape, (Shape{1, 1, 12}));
+
+  // By hand, batch norm folded into one bias per channel; 25 x 5 = 125 pixels after the stem.
+  const int64_t stem_macs = 125 * 64 * (10 * 4 * 1), stem_params = 64 * 10 * 4 + 64;
+  const int64_t dw_macs = 125 * 64 * 9, dw_params = 64 * 9 + 64;
+  const int64_t pw_macs = 125 * 64 * 64, pw_params = 64 * 64 + 64;
+  const int64_t fc_macs = 64 * 12, fc_params = 64 * 12 + 12;
+  EXPECT_EQ(stem_macs + 4 * (dw_macs + pw_macs) + fc_macs, 2656768);
+  EXPECT_EQ(stem_params + 4 * (dw_params + pw_params) + fc_params, 22604);
+  EXPECT_EQ(g.macs(), stem_macs + 4 * (dw_macs + pw_macs) + fc_macs);
+  EXPECT_EQ(g.params(), stem_params + 4 * (dw_params + pw_params) + fc_params);
+}
+
 }  // namespace
 }  // namespace tinynas

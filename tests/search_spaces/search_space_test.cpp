@@ -1,6 +1,6 @@
-// The space file's stem kernel (an int, or [height, width]): what is accepted, what is refused
-// with the file and key named, the YAML round trip, and a fingerprint that stays what the shipped
-// checkpoints were verified with for spaces that do not use it.
+// The space file's stem kernel (an int, or [height, width]) and stage block kinds: what is
+// accepted, what is refused with the file and key named, the YAML round trip, and a fingerprint
+// that stays what the shipped checkpoints were verified with for spaces that use neither.
 #include "search_spaces/search_space.h"
 
 #include <gmock/gmock.h>
@@ -75,6 +75,58 @@ TEST(SearchSpace, StemKernelIsAnIntOrHeightAndWidth) {
               HasSubstr("s.yaml: stem.kernel"));
   EXPECT_THAT(error_of([&] { parse(space_yaml("{channels: 8, kernel: 12, stride: 2}", stage)); }),
               HasSubstr("s.yaml: stem.kernel"));
+}
+
+TEST(SearchSpace, SeparableStagesHaveExpandRatioOne) {
+  const std::string stem = "{channels: 8, kernel: 3, stride: 2}";
+  const SearchSpace s =
+      parse(space_yaml(stem, "{channels: 16, stride: 1, block: separable, expand_ratios: [1]}"));
+  EXPECT_EQ(s.stages[0].block, BlockKind::Separable);
+  EXPECT_THAT(s.to_yaml(), HasSubstr("block: separable"));
+  const SearchSpace back = round_trip(s);
+  EXPECT_EQ(back.stages[0].block, BlockKind::Separable);
+  EXPECT_EQ(back.fingerprint(), s.fingerprint());
+
+  // The default block is the inverted residual, stated or not; to_yaml() leaves it out.
+  const SearchSpace ir = parse(space_yaml(stem, "{channels: 16, stride: 1, expand_ratios: [1]}"));
+  EXPECT_EQ(ir.stages[0].block, BlockKind::InvertedResidual);
+  EXPECT_EQ(ir.to_yaml().find("block"), std::string::npos);
+  EXPECT_EQ(parse(space_yaml(stem, "{channels: 16, stride: 1, block: inverted_residual, expand_ratios: [1]}"))
+                .fingerprint(),
+            ir.fingerprint());
+  // Same weights' shapes, another network: another fingerprint.
+  EXPECT_NE(s.fingerprint(), ir.fingerprint());
+
+  EXPECT_EQ(error_of([&] {
+              parse(space_yaml(stem, "{channels: 16, stride: 1, block: separable, expand_ratios: [1, 6]}"));
+            }),
+            "s.yaml: stages[0].expand_ratios: expected [1]: a separable stage has expand ratio 1 "
+            "only (depthwise then pointwise, no expansion), got [1, 6] (line 7)");
+  // Inherited from the space's expand_ratios [1, 2]: the stage's block key is named.
+  EXPECT_THAT(error_of([&] { parse(space_yaml(stem, "{channels: 16, stride: 1, block: separable}")); }),
+              HasSubstr("s.yaml: stages[0].block: a separable stage has expand ratio 1 only"));
+  EXPECT_THAT(error_of([&] { parse(space_yaml(stem, "{channels: 16, stride: 1, block: separble}")); }),
+              HasSubstr("s.yaml: stages[0].block: expected one of inverted_residual, separable, got "
+                        "'separble'"));
+}
+
+TEST(SearchSpace, KwsDsCnnSpaceFile) {
+  const SearchSpace s = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
+  EXPECT_EQ(s.name, "kws-dscnn");
+  EXPECT_EQ(s.input_shape(49), (Shape{49, 10, 1}));
+  EXPECT_EQ(s.num_classes, 12);
+  EXPECT_EQ(s.stem_channels, 64);
+  EXPECT_EQ(s.stem_kernel_h, 10);
+  EXPECT_EQ(s.stem_kernel_w, 4);
+  EXPECT_EQ(s.stem_stride, 2);
+  ASSERT_EQ(s.stages.size(), 1u);
+  EXPECT_EQ(s.stages[0].block, BlockKind::Separable);
+  EXPECT_EQ(s.stages[0].depths, std::vector<int>{4});
+  EXPECT_EQ(s.head_channels, 0);
+  EXPECT_EQ(s.head_width(1.0), 0);
+  const SearchSpace back = round_trip(s);
+  EXPECT_EQ(back.fingerprint(), s.fingerprint());
+  EXPECT_EQ(back.to_yaml(), s.to_yaml());
 }
 
 }  // namespace

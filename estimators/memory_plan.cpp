@@ -360,8 +360,10 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
           }
         } else {
           const int in_size = axis == 0 ? l.in.h : l.in.w;
-          const int need_lo = o.lo * l.stride - l.pad;
-          const int need_hi = (o.hi - 1) * l.stride - l.pad + l.kernel;
+          const int pad_before = axis == 0 ? l.pad_top : l.pad_left;
+          const int kernel = axis == 0 ? l.kh : l.kw;
+          const int need_lo = o.lo * l.stride - pad_before;
+          const int need_hi = (o.hi - 1) * l.stride - pad_before + kernel;
           r = {std::max(0, need_lo), std::min(in_size, need_hi), std::max(0, -need_lo),
                std::max(0, need_hi - in_size)};
         }
@@ -455,7 +457,7 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
       mh = std::max(mh, hi_at(0, b, l.inputs[0]) - lo_at(0, b, l.inputs[0]));
       mw = std::max(mw, hi_at(1, b, l.inputs[0]) - lo_at(1, b, l.inputs[0]));
     }
-    const int64_t s = layer_scratch_bytes(*l.op, l.kernel, mh, mw, l.in.c);
+    const int64_t s = layer_scratch_bytes(l, mh, mw);
     if (s > 0) {
       scratch_item_[i] = static_cast<int>(items_.size());
       items_.push_back({align_arena(s), i, i});

@@ -16,7 +16,7 @@
 //    (An in-place pair is one buffer of max(input, output) bytes.) Never over an image kept
 //    outside the arena: that is the caller's buffer, which the generated code only reads.
 //  - Scratch (own buffer, live only during its layer): the operator's scratch_bytes(), which is
-//    the runtime kernel's own size function (k x k conv 2*k*k*c_in*2 bytes of q15 im2col,
+//    the runtime kernel's own size function (kh x kw conv 2*kh*kw*c_in*2 bytes of q15 im2col,
 //    pointwise 2*c_in*2, depthwise one padded input plane + 4, add / avgpool / fc none).
 //  - The network input image is counted in the arena (as TF-Lite Micro does), live until its last
 //    reader; with patches, that is the whole patch stage. PlanOptions::input_in_arena = false
@@ -35,7 +35,10 @@
 // H / p rows plus one extra if i < H % p (the first bands get the extra rows), likewise for
 // columns. The receptive field is traced backward through the patch stage, giving every tensor's
 // region per patch (the union over its readers); a conv pads only where its patch touches the
-// image border. Per patch, the runtime
+// image border. Per axis a window layer reads, for output rows [lo, hi), the input rows
+// [lo * stride - pad_top, (hi - 1) * stride - pad_top + kh) (columns: pad_left, kw), clipped to
+// the input; what lies outside is the patch's padding. Asymmetric pads (an even kernel's TF SAME
+// padding, ops/layer.h) need nothing more: the bottom / right pad follows from the top / left. Per patch, the runtime
 //   1. crops the image region of tensor 0 into the per-patch `crop` buffer (tn_crop_s8, no fill),
 //   2. runs the patch-stage layers on dense per-patch buffers with the step's explicit pads
 //      (an add reads its residual input as the sub-rectangle PatchStep::in[1] of that tensor's
@@ -58,14 +61,17 @@ constexpr int64_t align_arena(int64_t bytes) {
   return (bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
 }
 
-// The runtime's scratch bytes for one layer run on an input of h_in x w_in x c_in (unaligned):
-// the operator's descriptor asks the runtime's own size function.
-inline int64_t layer_scratch_bytes(const OpDescriptor& op, int kernel, int h_in, int w_in, int c_in) {
-  return op.scratch_bytes(kernel, h_in, w_in, c_in);
+// The runtime's scratch bytes for one layer (a kh x kw kernel) run on an input of h_in x w_in x
+// c_in (unaligned; a patch's input, or the whole input): the operator's descriptor asks the
+// runtime's own size function.
+inline int64_t layer_scratch_bytes(const OpDescriptor& op, int kh, int kw, int h_in, int w_in,
+                                   int c_in) {
+  return op.scratch_bytes(kh, kw, h_in, w_in, c_in);
 }
-inline int64_t layer_scratch_bytes(const Layer& l) {
-  return l.op->scratch_bytes(l.kernel, l.in.h, l.in.w, l.in.c);
+inline int64_t layer_scratch_bytes(const Layer& l, int h_in, int w_in) {
+  return layer_scratch_bytes(*l.op, l.kh, l.kw, h_in, w_in, l.in.c);
 }
+inline int64_t layer_scratch_bytes(const Layer& l) { return layer_scratch_bytes(l, l.in.h, l.in.w); }
 
 // MCUNet's analytic bytes of one layer: input + output, or max of the two for a one-input
 // operator that runs in place (depthwise, as TinyEngine runs it).

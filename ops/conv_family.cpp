@@ -8,10 +8,10 @@
 namespace tinynas {
 
 void ConvFamily::infer(Layer* l, int out_channels) const {
-  l->out = {conv_out_size(l->in.h, l->kernel, l->stride),
-            conv_out_size(l->in.w, l->kernel, l->stride), out_channels};
+  l->out = {window_out_size(l->in.h, l->kh, l->stride, l->pad_top, l->pad_bottom),
+            window_out_size(l->in.w, l->kw, l->stride, l->pad_left, l->pad_right), out_channels};
   const int64_t pix = static_cast<int64_t>(l->out.h) * l->out.w;
-  const int64_t taps = static_cast<int64_t>(l->kernel) * l->kernel;
+  const int64_t taps = static_cast<int64_t>(l->kh) * l->kw;
   const int64_t per_output = depthwise() ? taps : taps * l->in.c;
   l->macs = pix * out_channels * per_output;
   l->weights = out_channels * per_output;
@@ -25,8 +25,8 @@ int64_t ConvFamily::weight_bytes(int kh, int kw, int c_in, int c_out) const {
 FloatLayer ConvFamily::fold(const Layer& l, const LayerWeights& t) const {
   const int cout = l.out.c;
   const int cin = depthwise() ? 1 : l.in.c;
-  const int k = l.kernel;
-  const std::size_t expected = static_cast<std::size_t>(cout) * cin * k * k;
+  const int kh = l.kh, kw = l.kw;
+  const std::size_t expected = static_cast<std::size_t>(cout) * cin * kh * kw;
   const std::size_t channels = static_cast<std::size_t>(cout);
   if (t.weight.size() != expected || (t.has_bn() && t.bn_gamma.size() != channels) ||
       (t.has_bn() && (t.bn_beta.size() != channels || t.bn_mean.size() != channels ||
@@ -43,12 +43,12 @@ FloatLayer ConvFamily::fold(const Layer& l, const LayerWeights& t) const {
   // OIHW -> the runtime's layout.
   for (int o = 0; o < cout; ++o) {
     for (int ci = 0; ci < cin; ++ci) {
-      for (int y = 0; y < k; ++y) {
-        for (int x = 0; x < k; ++x) {
-          const float w = folded.weight[((static_cast<std::size_t>(o) * cin + ci) * k + y) * k + x];
+      for (int y = 0; y < kh; ++y) {
+        for (int x = 0; x < kw; ++x) {
+          const float w = folded.weight[((static_cast<std::size_t>(o) * cin + ci) * kh + y) * kw + x];
           const std::size_t dst = depthwise()
-                                      ? (static_cast<std::size_t>(y) * k + x) * cout + o
-                                      : ((static_cast<std::size_t>(o) * k + y) * k + x) * cin + ci;
+                                      ? (static_cast<std::size_t>(y) * kw + x) * cout + o
+                                      : ((static_cast<std::size_t>(o) * kh + y) * kw + x) * cin + ci;
           f.weight[dst] = w;
         }
       }
@@ -60,26 +60,26 @@ FloatLayer ConvFamily::fold(const Layer& l, const LayerWeights& t) const {
 void ConvFamily::run_float(const Layer& l, const FloatLayer& f, const float* const x_in[2],
                            float* out) const {
   const float* in = x_in[0];
-  const int k = l.kernel, s = l.stride, p = l.pad;
+  const int kh = l.kh, kw = l.kw, s = l.stride, pt = l.pad_top, pl = l.pad_left;
   const bool dw = depthwise();
   const int cin = l.in.c, cout = l.out.c;
   for (int oy = 0; oy < l.out.h; ++oy) {
     for (int ox = 0; ox < l.out.w; ++ox) {
       float* o = out + (static_cast<std::size_t>(oy) * l.out.w + ox) * cout;
       for (int c = 0; c < cout; ++c) o[c] = f.bias[c];
-      for (int ky = 0; ky < k; ++ky) {
-        const int iy = oy * s - p + ky;
+      for (int ky = 0; ky < kh; ++ky) {
+        const int iy = oy * s - pt + ky;
         if (iy < 0 || iy >= l.in.h) continue;
-        for (int kx = 0; kx < k; ++kx) {
-          const int ix = ox * s - p + kx;
+        for (int kx = 0; kx < kw; ++kx) {
+          const int ix = ox * s - pl + kx;
           if (ix < 0 || ix >= l.in.w) continue;
           const float* x = in + (static_cast<std::size_t>(iy) * l.in.w + ix) * cin;
           if (dw) {
-            const float* w = f.weight.data() + (static_cast<std::size_t>(ky) * k + kx) * cout;
+            const float* w = f.weight.data() + (static_cast<std::size_t>(ky) * kw + kx) * cout;
             for (int c = 0; c < cout; ++c) o[c] += x[c] * w[c];
           } else {
             for (int c = 0; c < cout; ++c) {
-              const float* w = f.weight.data() + ((static_cast<std::size_t>(c) * k + ky) * k + kx) * cin;
+              const float* w = f.weight.data() + ((static_cast<std::size_t>(c) * kh + ky) * kw + kx) * cin;
               float acc = 0;
               for (int ci = 0; ci < cin; ++ci) acc += x[ci] * w[ci];
               o[c] += acc;
@@ -103,25 +103,26 @@ void ConvFamily::run_int8(const Layer& l, const Int8Layer& q, const QuantParams 
                           const QuantParams& qout, const int8_t* const x_in[2], int8_t* out) const {
   const int8_t* in = x_in[0];
   const int32_t in_zp = qin[0].zero_point, out_zp = qout.zero_point;
-  const int k = l.kernel, s = l.stride, p = l.pad, cin = l.in.c, cout = l.out.c;
+  const int kh = l.kh, kw = l.kw, s = l.stride, pt = l.pad_top, pl = l.pad_left;
+  const int cin = l.in.c, cout = l.out.c;
   const bool dw = depthwise();
   std::vector<int32_t> acc(cout);
   for (int oy = 0; oy < l.out.h; ++oy) {
     for (int ox = 0; ox < l.out.w; ++ox) {
       std::copy(q.bias.begin(), q.bias.end(), acc.begin());
-      for (int ky = 0; ky < k; ++ky) {
-        const int iy = oy * s - p + ky;
+      for (int ky = 0; ky < kh; ++ky) {
+        const int iy = oy * s - pt + ky;
         if (iy < 0 || iy >= l.in.h) continue;  // padding is the zero point: contributes 0
-        for (int kx = 0; kx < k; ++kx) {
-          const int ix = ox * s - p + kx;
+        for (int kx = 0; kx < kw; ++kx) {
+          const int ix = ox * s - pl + kx;
           if (ix < 0 || ix >= l.in.w) continue;
           const int8_t* x = in + (static_cast<std::size_t>(iy) * l.in.w + ix) * cin;
           if (dw) {
-            const int8_t* w = q.weight.data() + (static_cast<std::size_t>(ky) * k + kx) * cout;
+            const int8_t* w = q.weight.data() + (static_cast<std::size_t>(ky) * kw + kx) * cout;
             for (int c = 0; c < cout; ++c) acc[c] += (x[c] - in_zp) * w[c];
           } else {
             for (int c = 0; c < cout; ++c) {
-              const int8_t* w = q.weight.data() + ((static_cast<std::size_t>(c) * k + ky) * k + kx) * cin;
+              const int8_t* w = q.weight.data() + ((static_cast<std::size_t>(c) * kh + ky) * kw + kx) * cin;
               int32_t a = 0;
               for (int ci = 0; ci < cin; ++ci) a += (x[ci] - in_zp) * w[ci];
               acc[c] += a;
@@ -142,19 +143,20 @@ void ConvFamily::emit_constants(EmitContext& c, int i, const Layer&, const Int8L
   c.array(fmt::format("s{}", i), q.shift);
 }
 
-// tn_conv_params_t (runtime/tn_runtime.h) for one geometry.
+// tn_conv_params_t (runtime/tn_runtime.h) for one geometry; pads top, left, bottom, right.
 std::string ConvFamily::params(EmitContext& c, int i, const Layer& l, const Int8Layer& q, int h_in,
-                               int w_in, int h_out, int w_out, int pad) const {
+                               int w_in, int h_out, int w_out, const int pad[4]) const {
   return fmt::format("{{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, m{}, s{}}}",
-                     h_in, w_in, l.in.c, h_out, w_out, l.out.c, l.kernel, l.kernel, l.stride,
-                     l.stride, pad, pad, pad, pad, c.quant(l.inputs[0]).zero_point,
+                     h_in, w_in, l.in.c, h_out, w_out, l.out.c, l.kh, l.kw, l.stride,
+                     l.stride, pad[0], pad[1], pad[2], pad[3], c.quant(l.inputs[0]).zero_point,
                      c.quant(l.output).zero_point, q.act_min, q.act_max, i, i);
 }
 
 void ConvFamily::emit_call(EmitContext& c, int i, const Layer& l, const Int8Layer& q,
                            const std::string in[2], const std::string& out) const {
+  const int pad[4] = {l.pad_top, l.pad_left, l.pad_bottom, l.pad_right};
   c.data() << fmt::format("static const tn_conv_params_t p{} = {};\n", i,
-                          params(c, i, l, q, l.in.h, l.in.w, l.out.h, l.out.w, l.pad));
+                          params(c, i, l, q, l.in.h, l.in.w, l.out.h, l.out.w, pad));
   c.body() << fmt::format("  rc = {}(&p{}, {}, w{}, b{}, {}, {});\n", kernel_function(), i, in[0],
                           i, i, out, c.scratch(i, q15_scratch()));
 }
@@ -162,8 +164,9 @@ void ConvFamily::emit_call(EmitContext& c, int i, const Layer& l, const Int8Laye
 void ConvFamily::emit_patch_constants(EmitContext& c, int i, const Layer& l,
                                       const Int8Layer& q) const {
   // The geometry is filled per patch from g<i>.
+  const int pad[4] = {0, 0, 0, 0};
   c.data() << fmt::format("static const tn_conv_params_t p{} = {};\n", i,
-                          params(c, i, l, q, 0, 0, 0, 0, 0));
+                          params(c, i, l, q, 0, 0, 0, 0, pad));
 }
 
 void ConvFamily::emit_patch_call(EmitContext& c, int i, const Layer& l, const std::string in[2],

@@ -1,5 +1,5 @@
-// The convolutions that share tn_conv_params_t and the runtime's conv arithmetic: k x k conv,
-// pointwise (1x1) and depthwise. One implementation of their shape rule, folding, references,
+// The convolutions that share tn_conv_params_t and the runtime's conv arithmetic: kh x kw conv,
+// pointwise (1x1) and depthwise, each with the layer's four explicit pads (ops/layer.h's rule). One implementation of their shape rule, folding, references,
 // quantisation and C emission; ops/kinds/{conv,pointwise,depthwise}.cpp state what differs
 // (name, kernel function, scratch, latency features, code size).
 #pragma once
@@ -41,7 +41,7 @@ class ConvFamily : public OpDescriptor {
 
  private:
   std::string params(EmitContext& c, int i, const Layer& l, const Int8Layer& q, int h_in,
-                     int w_in, int h_out, int w_out, int pad) const;
+                     int w_in, int h_out, int w_out, const int pad[4]) const;
 };
 
 }  // namespace tinynas

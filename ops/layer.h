@@ -4,6 +4,7 @@
 // reads fields instead of dispatching.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -18,10 +19,40 @@ struct Shape {
 };
 
 // Where a layer sits in an inverted-residual network (names layers; the supernet maps roles to
-// its elastic modules).
-// FrontEnd: the on-device feature extraction before the stem (a keyword spotter's MFCC).
+// its elastic modules). A separable block (DS-CNN's depthwise + pointwise) has no Expand and its
+// Project is followed by ReLU6. FrontEnd: the on-device feature extraction before the stem (a
+// keyword spotter's MFCC).
 enum class LayerRole { FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier };
 const char* layer_role_name(LayerRole role);
+
+// The padding rule of every window operator (conv, depthwise, pointwise), per axis:
+//  - odd kernel k: symmetric k / 2 on both sides, as PyTorch's Conv2d(padding=k//2): what the
+//    MobileNetV2 spaces, the shipped checkpoints and their exports were built with (with a stride
+//    the last rows may then go unread: pad_bottom is nominal);
+//  - even kernel k: TensorFlow's SAME (DS-CNN's 10x4 stem): out = ceil(in / stride), total pad
+//    max((out - 1) * stride + k - in, 0), pad_top = total / 2 and the extra one at the bottom
+//    (likewise left / right).
+// Either way each pad is <= k / 2 < k, as the runtime requires (runtime/tn_runtime.h).
+struct AxisPadding {
+  int before = 0, after = 0;
+};
+inline AxisPadding same_padding(int in, int kernel, int stride) {
+  if (kernel % 2 == 1) return {kernel / 2, kernel / 2};
+  const int out = (in + stride - 1) / stride;
+  const int total = std::max((out - 1) * stride + kernel - in, 0);
+  return {total / 2, total - total / 2};
+}
+
+// Output size of a window of `kernel` with `stride` and the given padding.
+inline int window_out_size(int in, int kernel, int stride, int pad_before, int pad_after) {
+  return (in + pad_before + pad_after - kernel) / stride + 1;
+}
+
+// Output size of a convolution padded by the rule above.
+inline int conv_out_size(int in, int kernel, int stride) {
+  const AxisPadding p = same_padding(in, kernel, stride);
+  return window_out_size(in, kernel, stride, p.before, p.after);
+}
 
 struct Layer {
   const OpDescriptor* op = nullptr;
@@ -29,8 +60,10 @@ struct Layer {
   int inputs[2] = {-1, -1};  // tensor ids; inputs[1] only for two-input operators (add)
   int output = -1;           // tensor id
   Shape in, out;             // in: shape of inputs[0]
-  int kernel = 1, stride = 1;
-  int pad = 0;               // symmetric zero padding (kernel / 2), as PyTorch's Conv2d(padding=k//2)
+  int kh = 1, kw = 1;        // kernel height and width (1 x 1 for non-window operators)
+  int stride = 1;            // both axes
+  // Explicit zero padding of the input (the rule above: set_window() fills it from `in`).
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   bool relu6 = false;
   int64_t macs = 0;
   int64_t weights = 0;       // int8 weight count
@@ -45,14 +78,22 @@ struct Layer {
   int block = -1;            // global inverted-residual block index; -1 stem; num_blocks after
 
   int num_inputs() const { return inputs[1] < 0 ? 1 : 2; }
+  // Sets the kernel, stride and the padding rule's pads for the input `in` (set first).
+  void set_window(int kernel_h, int kernel_w, int stride_hw) {
+    kh = kernel_h;
+    kw = kernel_w;
+    stride = stride_hw;
+    const AxisPadding ph = same_padding(in.h, kh, stride), pw = same_padding(in.w, kw, stride);
+    pad_top = ph.before;
+    pad_bottom = ph.after;
+    pad_left = pw.before;
+    pad_right = pw.after;
+  }
+  bool square_kernel() const { return kh == kw; }
+  bool symmetric_padding() const { return pad_top == pad_bottom && pad_left == pad_right; }
   int64_t params() const { return weights + biases; }
   // Human-readable, e.g. "s2.b1.dw"; built on demand, not stored.
   std::string name() const;
 };
-
-// Output size of a convolution with symmetric padding k/2.
-inline int conv_out_size(int in, int kernel, int stride) {
-  return (in + 2 * (kernel / 2) - kernel) / stride + 1;
-}
 
 }  // namespace tinynas

@@ -50,7 +50,7 @@ std::string op_names() {
 
 // ---- defaults of the optional parts
 
-int64_t OpDescriptor::scratch_bytes(int, int, int, int) const { return 0; }
+int64_t OpDescriptor::scratch_bytes(int, int, int, int, int) const { return 0; }
 
 int64_t OpDescriptor::weight_bytes(int, int, int, int) const { return 0; }
 

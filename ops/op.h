@@ -61,12 +61,14 @@ class OpDescriptor {
 
   // ---- graph
   int num_inputs() const { return traits_.num_inputs; }
-  // Fills l->out, l->macs, l->weights and l->biases from l->in, kernel and stride (l->pad is
-  // kernel / 2) for `out_channels` output channels (ignored by operators that keep their input's).
+  // Fills l->out, l->macs, l->weights and l->biases from l->in, the kh x kw kernel, the stride and
+  // the four pads (Layer::set_window: the padding rule of ops/layer.h) for `out_channels` output
+  // channels (ignored by operators that keep their input's).
   virtual void infer(Layer* l, int out_channels) const = 0;
-  // The runtime kernel's scratch buffer for an input of h_in x w_in x c_in (unaligned bytes; 0 =
-  // none): the runtime's own size function, so the planner and the kernel share one formula.
-  virtual int64_t scratch_bytes(int kernel, int h_in, int w_in, int c_in) const;
+  // The runtime kernel's scratch buffer for a kh x kw kernel on an input of h_in x w_in x c_in
+  // (unaligned bytes; 0 = none): the runtime's own size function, so the planner and the kernel
+  // share one formula.
+  virtual int64_t scratch_bytes(int kh, int kw, int h_in, int w_in, int c_in) const;
   bool in_place() const { return traits_.in_place; }
   PatchRule patch_rule() const { return traits_.patch_rule; }
 

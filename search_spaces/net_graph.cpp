@@ -53,16 +53,16 @@ struct Builder {
   }
 
   // Appends a layer reading `in` (and `in2` for a two-input operator) and returns its output.
-  int add(const OpDescriptor& op, LayerRole role, int in, int in2, int out_c, int kernel,
+  // A kh x kw window padded by the rule of ops/layer.h; `l` may bring fields no rule sets (a
+  // front end's fixed output quantisation).
+  int add(const OpDescriptor& op, LayerRole role, int in, int in2, int out_c, int kh, int kw,
           int stride, bool relu6, int stage, int block, Layer l = {}) {
     l.op = &op;
     l.role = role;
     l.inputs[0] = in;
     l.inputs[1] = in2;
     l.in = g->tensors[in].shape;
-    l.kernel = kernel;
-    l.stride = stride;
-    l.pad = kernel / 2;
+    l.set_window(kh, kw, stride);
     l.relu6 = relu6;
     l.stage = stage;
     l.block = block;
@@ -94,13 +94,13 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
     Layer fe;
     fe.out_scale = static_cast<float>(space.front_end.scale);
     fe.out_zero_point = space.front_end.zero_point;
-    x = b.add(fe_op, LayerRole::FrontEnd, g->input, -1, 1, 1, 1, false, -1, -1, fe);
+    x = b.add(fe_op, LayerRole::FrontEnd, g->input, -1, 1, 1, 1, 1, false, -1, -1, fe);
   } else {
     x = g->input = b.add_tensor(space.input_shape(arch.resolution), -1);
   }
 
-  x = b.add(ops.conv, LayerRole::Stem, x, -1, space.stem_width(w), space.stem_kernel,
-                space.stem_stride, true, -1, -1);
+  x = b.add(ops.conv, LayerRole::Stem, x, -1, space.stem_width(w), space.stem_kernel_h,
+            space.stem_kernel_w, space.stem_stride, true, -1, -1);
   int block = 0;
   for (std::size_t s = 0; s < arch.stages.size(); ++s) {
     const int out_c = space.stage_width(s, w);
@@ -110,15 +110,20 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
       const int in_c = g->tensors[x].shape.c;
       const int hidden = space.hidden_width(in_c, bc.expand);
       const int st = static_cast<int>(s);
+      // DS-CNN's depthwise-separable block (search_space.h): no expansion (its expand ratio is
+      // 1), the pointwise conv activated and no residual. DS-CNN activates with ReLU; here it is
+      // ReLU6, as every activation of these networks: the int8 kernels apply an activation as a
+      // clamp of the output range, and ReLU6's bounded range keeps the int8 scales tight.
+      const bool separable = space.stages[s].block == BlockKind::Separable;
       int y = x;
       if (bc.expand != 1) {
-        y = b.add(ops.pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, true, st, block);
+        y = b.add(ops.pointwise, LayerRole::Expand, y, -1, hidden, 1, 1, 1, true, st, block);
       }
-      y = b.add(ops.depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, stride, true,
-                st, block);
-      y = b.add(ops.pointwise, LayerRole::Project, y, -1, out_c, 1, 1, false, st, block);
-      if (stride == 1 && in_c == out_c) {
-        y = b.add(ops.add, LayerRole::Residual, y, x, out_c, 1, 1, false, st, block);
+      y = b.add(ops.depthwise, LayerRole::Depthwise, y, -1, hidden, bc.kernel, bc.kernel, stride,
+                true, st, block);
+      y = b.add(ops.pointwise, LayerRole::Project, y, -1, out_c, 1, 1, 1, separable, st, block);
+      if (!separable && stride == 1 && in_c == out_c) {
+        y = b.add(ops.add, LayerRole::Residual, y, x, out_c, 1, 1, 1, false, st, block);
       }
       x = y;
       ++block;
@@ -127,10 +132,10 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   g->num_blocks = block;
   const int head_c = space.head_width(w);
   if (head_c > 0) {
-    x = b.add(ops.pointwise, LayerRole::Head, x, -1, head_c, 1, 1, true, -1, block);
+    x = b.add(ops.pointwise, LayerRole::Head, x, -1, head_c, 1, 1, 1, true, -1, block);
   }
-  x = b.add(ops.avgpool, LayerRole::Pool, x, -1, 0, 1, 1, false, -1, block);
-  x = b.add(ops.fc, LayerRole::Classifier, x, -1, space.num_classes, 1, 1, false,
+  x = b.add(ops.avgpool, LayerRole::Pool, x, -1, 0, 1, 1, 1, false, -1, block);
+  x = b.add(ops.fc, LayerRole::Classifier, x, -1, space.num_classes, 1, 1, 1, false,
             -1, block);
   g->output = x;
 }

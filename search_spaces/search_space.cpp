@@ -19,10 +19,24 @@ int make_divisible(double value, int divisor) {
   return v;
 }
 
+const char* block_kind_name(BlockKind kind) {
+  switch (kind) {
+    case BlockKind::InvertedResidual: return "inverted_residual";
+    case BlockKind::Separable: return "separable";
+  }
+  return "?";
+}
+
 int StageSpec::max_depth() const { return *std::max_element(depths.begin(), depths.end()); }
 int StageSpec::min_depth() const { return *std::min_element(depths.begin(), depths.end()); }
 
 namespace {
+
+std::string yaml_list(const std::vector<int>& v) {
+  std::string s;
+  for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
+  return "[" + s + "]";
+}
 
 std::vector<int> int_choices(const ConfigNode& n, int64_t min, int64_t max) {
   std::vector<int> out;
@@ -64,8 +78,16 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   const ConfigNode stem = node.at("stem");
   stem.check_keys({"channels", "kernel", "stride"});
   s.stem_channels = static_cast<int>(stem.at("channels").as_int(1, 4096));
-  s.stem_kernel = static_cast<int>(stem.get_int("kernel", 3, 1, 11));
-  if (s.stem_kernel % 2 == 0) stem.at("kernel").fail("expected an odd kernel size");
+  if (const auto k = stem.find("kernel")) {
+    if (k->is_sequence()) {
+      const std::vector<int64_t> hw = k->as_int_list(1, 11);
+      if (hw.size() != 2) k->fail("expected a kernel size or [height, width]");
+      s.stem_kernel_h = static_cast<int>(hw[0]);
+      s.stem_kernel_w = static_cast<int>(hw[1]);
+    } else {
+      s.stem_kernel_h = s.stem_kernel_w = static_cast<int>(k->as_int(1, 11));
+    }
+  }
   s.stem_stride = static_cast<int>(stem.get_int("stride", 2, 1, 4));
 
   const auto kernels = int_choices(node.at("kernel_sizes"), 1, 11);
@@ -76,15 +98,28 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   const ConfigNode stages = node.at("stages");
   if (stages.size() == 0) stages.fail("expected at least one stage");
   for (const ConfigNode& st : stages.items()) {
-    st.check_keys({"channels", "stride", "depths", "kernel_sizes", "expand_ratios"});
+    st.check_keys({"channels", "stride", "block", "depths", "kernel_sizes", "expand_ratios"});
     StageSpec spec;
     spec.channels = static_cast<int>(st.at("channels").as_int(1, 8192));
     spec.stride = static_cast<int>(st.get_int("stride", 1, 1, 2));
+    if (const auto block = st.find("block")) {
+      const std::string kind = block->as_choice({block_kind_name(BlockKind::InvertedResidual),
+                                                 block_kind_name(BlockKind::Separable)});
+      spec.block = kind == block_kind_name(BlockKind::Separable) ? BlockKind::Separable
+                                                                  : BlockKind::InvertedResidual;
+    }
     spec.depths = st.has("depths") ? int_choices(st.at("depths"), 1, 16) : depths;
     spec.kernel_sizes = st.has("kernel_sizes") ? int_choices(st.at("kernel_sizes"), 1, 11) : kernels;
     if (st.has("kernel_sizes")) check_odd(st.at("kernel_sizes"), spec.kernel_sizes);
     spec.expand_ratios =
         st.has("expand_ratios") ? int_choices(st.at("expand_ratios"), 1, 16) : expands;
+    if (spec.block == BlockKind::Separable && spec.expand_ratios != std::vector<int>{1}) {
+      const std::string what = "a separable stage has expand ratio 1 only (depthwise then "
+                               "pointwise, no expansion), got " + yaml_list(spec.expand_ratios);
+      if (st.has("expand_ratios")) st.at("expand_ratios").fail("expected [1]: " + what);
+      st.at("block").fail(what + " from the space's expand_ratios: give the stage "
+                                 "expand_ratios: [1]");
+    }
     s.stages.push_back(spec);
   }
 
@@ -148,27 +183,23 @@ SearchSpace SearchSpace::load(const std::string& path) {
   return from_config(root);
 }
 
-namespace {
-
-std::string yaml_list(const std::vector<int>& v) {
-  std::string s;
-  for (int x : v) s += (s.empty() ? "" : ", ") + std::to_string(x);
-  return "[" + s + "]";
-}
-
-}  // namespace
-
 std::string SearchSpace::to_yaml() const {
   std::ostringstream o;
   o << "name: " << name << "\n";
   o << "input_channels: " << input_channels << "\n";
   if (input_height > 0) o << "input_size: [" << input_height << ", " << input_width << "]\n";
   o << "num_classes: " << num_classes << "\n";
-  o << "stem: {channels: " << stem_channels << ", kernel: " << stem_kernel << ", stride: " << stem_stride
-    << "}\nstages:\n";
+  o << "stem: {channels: " << stem_channels << ", kernel: ";
+  if (stem_kernel_h == stem_kernel_w) {
+    o << stem_kernel_h;
+  } else {
+    o << "[" << stem_kernel_h << ", " << stem_kernel_w << "]";
+  }
+  o << ", stride: " << stem_stride << "}\nstages:\n";
   for (const auto& st : stages) {
-    o << "  - {channels: " << st.channels << ", stride: " << st.stride << ", depths: " << yaml_list(st.depths)
-      << ", kernel_sizes: " << yaml_list(st.kernel_sizes)
+    o << "  - {channels: " << st.channels << ", stride: " << st.stride;
+    if (st.block != BlockKind::InvertedResidual) o << ", block: " << block_kind_name(st.block);
+    o << ", depths: " << yaml_list(st.depths) << ", kernel_sizes: " << yaml_list(st.kernel_sizes)
       << ", expand_ratios: " << yaml_list(st.expand_ratios) << "}\n";
   }
   if (head_channels > 0) {
@@ -234,7 +265,7 @@ bool SearchSpace::has_width(double w) const {
 
 uint64_t SearchSpace::fingerprint() const {
   Fnv1a h;
-  h.add(input_channels).add(num_classes).add(stem_channels).add(stem_kernel).add(stem_stride);
+  h.add(input_channels).add(num_classes).add(stem_channels).add(stem_kernel_h).add(stem_stride);
   for (const auto& st : stages) {
     h.add(st.channels).add(st.stride);
     for (int d : st.depths) h.add(d);
@@ -243,9 +274,17 @@ uint64_t SearchSpace::fingerprint() const {
   }
   h.add(head_channels).add(head_width_below_one ? 1 : 0).add(channel_divisor);
   for (double w : width_multipliers) h.add(static_cast<int64_t>(std::llround(w * 1e6)));
-  // Only when set, so that the fingerprints of spaces without one (and their checkpoints) stay.
+  // Later fields are mixed in only when they differ from their defaults: a space that does not
+  // use them keeps the fingerprint its checkpoints (models/) were verified with.
+  if (stem_kernel_w != stem_kernel_h) h.add(std::string("stem_kernel_w")).add(stem_kernel_w);
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    if (stages[s].block != BlockKind::InvertedResidual) {
+      h.add(std::string("block")).add(static_cast<int64_t>(s));
+      h.add(std::string(block_kind_name(stages[s].block)));
+    }
+  }
   if (front_end.enabled()) {
-    h.add(front_end.kind).add(front_end.samples).add(front_end.zero_point);
+    h.add(std::string("front_end")).add(front_end.kind).add(front_end.samples).add(front_end.zero_point);
     h.add(static_cast<int64_t>(std::llround(front_end.scale * 1e9)));
   }
   return h.value();

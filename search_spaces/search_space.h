@@ -1,5 +1,6 @@
-// A search space as data: a MobileNetV2-style backbone (stem, stages of inverted-residual
-// blocks, head) and the choice sets each subnet picks from. Loaded from YAML (configs/spaces/).
+// A search space as data: a MobileNetV2-style backbone (stem, stages of inverted-residual or
+// depthwise-separable blocks, head) and the choice sets each subnet picks from. Loaded from YAML
+// (configs/spaces/).
 #pragma once
 
 #include <cstdint>
@@ -15,9 +16,19 @@ namespace tinynas {
 // than 10% under the unrounded value.
 int make_divisible(double value, int divisor = 8);
 
+// The block a stage repeats (`block:` in the YAML):
+//   inverted_residual (default): MobileNetV2's block: expand 1x1 + BN + ReLU6 (absent at expand
+//     ratio 1), depthwise k x k + BN + ReLU6, linear project 1x1 + BN, residual add when the
+//     stride is 1 and the channels match;
+//   separable: DS-CNN's depthwise-separable block: depthwise k x k + BN + ReLU6, pointwise 1x1 to
+//     the stage's channels + BN + ReLU6, no residual; its expand ratio is 1 only.
+enum class BlockKind { InvertedResidual, Separable };
+const char* block_kind_name(BlockKind kind);  // the YAML's name
+
 struct StageSpec {
   int channels = 0;  // output channels at width multiplier 1.0
   int stride = 1;    // stride of the stage's first block
+  BlockKind block = BlockKind::InvertedResidual;
   // Choice sets of this stage; a stage may fix them (MobileNetV2's t=1 first block:
   // depths [1], expand_ratios [1]).
   std::vector<int> depths;
@@ -54,7 +65,9 @@ struct SearchSpace {
   int input_height = 0, input_width = 0;
   int num_classes = 1000;
   int stem_channels = 32;
-  int stem_kernel = 3;
+  // `kernel: k` (square) or `kernel: [kh, kw]` (DS-CNN's 10 x 4); odd or even, padded by the
+  // rule of ops/layer.h (odd: k/2 each side; even: TensorFlow SAME).
+  int stem_kernel_h = 3, stem_kernel_w = 3;
   int stem_stride = 2;
   std::vector<StageSpec> stages;
   int head_channels = 0;             // 1x1 conv before pooling; 0 = none

@@ -1,6 +1,6 @@
 // Elastic layers in the Once-for-All style: each holds the weights of its largest configuration
 // and runs a slice of them chosen by its `active_*` state. One class per elastic dimension:
-//   ElasticConv2d        first-k input and output channels of a k x k convolution (stem,
+//   ElasticConv2d        first-k input and output channels of a kh x kw convolution (stem,
 //                        pointwise expand / project / head): covers expand ratio and width.
 //   ElasticDepthwiseConv elastic kernel size (the centre of the largest kernel through small
 //                        learned linear transforms, 7x7 -> 5x5 -> 3x3) and first-k channels.
@@ -10,16 +10,18 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <vector>
 
 namespace tinynas {
 
 struct ElasticConv2dOptions {
   ElasticConv2dOptions(int64_t max_in, int64_t max_out, int64_t kernel = 1, int64_t stride = 1)
-      : max_in_(max_in), max_out_(max_out), kernel_(kernel), stride_(stride) {}
+      : max_in_(max_in), max_out_(max_out), kernel_(kernel), kernel_w_(kernel), stride_(stride) {}
   TORCH_ARG(int64_t, max_in);
   TORCH_ARG(int64_t, max_out);
-  TORCH_ARG(int64_t, kernel);
+  TORCH_ARG(int64_t, kernel);    // kernel height
+  TORCH_ARG(int64_t, kernel_w);  // kernel width: = kernel unless set (a non-square stem)
   TORCH_ARG(int64_t, stride);
 };
 
@@ -28,14 +30,21 @@ class ElasticConv2dImpl : public torch::nn::Module {
   explicit ElasticConv2dImpl(const ElasticConv2dOptions& options);
   void reset_parameters();
   void set_active(int64_t in, int64_t out);
-  // [active_out, active_in, k, k], a view of the full weight.
+  // Zero padding of the input, top, left, bottom, right: the padding rule of ops/layer.h for the
+  // active input, which the supernet sets from its layer (an even kernel's TF SAME padding depends
+  // on the input size). kernel / 2 on every side until set.
+  void set_padding(int64_t top, int64_t left, int64_t bottom, int64_t right);
+  // [active_out, active_in, kh, kw], a view of the full weight.
   torch::Tensor active_weight() const;
+  // Symmetric padding is the convolution's own; asymmetric padding is torch::constant_pad_nd
+  // ahead of an unpadded convolution (the zeros the int8 kernels read as the zero point).
   torch::Tensor forward(const torch::Tensor& x);
 
   ElasticConv2dOptions options;
   int64_t active_in = 0, active_out = 0;
+  std::array<int64_t, 4> padding{};  // top, left, bottom, right
   bool channels_last = false;  // run with an NHWC weight (oneDNN then produces NHWC outputs)
-  torch::Tensor weight;  // [max_out, max_in, k, k]
+  torch::Tensor weight;  // [max_out, max_in, kh, kw]
 };
 TORCH_MODULE(ElasticConv2d);
 

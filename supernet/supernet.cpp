@@ -14,12 +14,31 @@ namespace F = torch::nn::functional;
 // ---------------------------------------------------------------------------------------------
 // Elastic layers
 
+namespace {
+
+// Zero padding (top, left, bottom, right) ahead of an unpadded convolution: the asymmetric case of
+// ops/layer.h's padding rule, which a convolution's own padding cannot express.
+torch::Tensor pad_input(const torch::Tensor& x, int64_t top, int64_t left, int64_t bottom,
+                        int64_t right) {
+  return torch::constant_pad_nd(x, {left, right, top, bottom}, 0);
+}
+torch::Tensor pad_input(const torch::Tensor& x, const Layer& l) {
+  return pad_input(x, l.pad_top, l.pad_left, l.pad_bottom, l.pad_right);
+}
+
+}  // namespace
+
 ElasticConv2dImpl::ElasticConv2dImpl(const ElasticConv2dOptions& o) : options(o) {
   weight = register_parameter(
-      "weight", torch::empty({o.max_out(), o.max_in(), o.kernel(), o.kernel()}));
+      "weight", torch::empty({o.max_out(), o.max_in(), o.kernel(), o.kernel_w()}));
   active_in = o.max_in();
   active_out = o.max_out();
+  set_padding(o.kernel() / 2, o.kernel_w() / 2, o.kernel() / 2, o.kernel_w() / 2);
   reset_parameters();
+}
+
+void ElasticConv2dImpl::set_padding(int64_t top, int64_t left, int64_t bottom, int64_t right) {
+  padding = {top, left, bottom, right};
 }
 
 void ElasticConv2dImpl::reset_parameters() {
@@ -44,8 +63,11 @@ torch::Tensor ElasticConv2dImpl::forward(const torch::Tensor& x) {
               active_in);
   torch::Tensor w = active_weight();
   w = w.contiguous(channels_last ? torch::MemoryFormat::ChannelsLast : x.suggest_memory_format());
-  const int64_t pad = options.kernel() / 2;
-  torch::Tensor y = torch::conv2d(x, w, {}, options.stride(), pad);
+  const auto& p = padding;
+  const bool symmetric = p[0] == p[2] && p[1] == p[3];
+  const std::array<int64_t, 2> conv_pad = {symmetric ? p[0] : 0, symmetric ? p[1] : 0};
+  torch::Tensor y = torch::conv2d(symmetric ? x : pad_input(x, p[0], p[1], p[2], p[3]), w, {},
+                                  options.stride(), torch::IntArrayRef(conv_pad));
   // A 1-channel input (the stem's) and its [out, 1, k, k] weight have no channel stride to tell
   // NHWC from NCHW, and oneDNN then answers NCHW; every layer after would follow, through
   // blocked-format reorders and gemm kernels ~2x slower than the NHWC (brgemm) ones.
@@ -208,8 +230,10 @@ std::vector<int64_t> to_i64(const std::vector<int>& v) { return {v.begin(), v.en
 SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
   const SearchSpace& sp = space_;
   const int stem_max = max_over_widths(sp, [&](double w) { return sp.stem_width(w); });
-  stem_ = register_module("stem", ElasticConv2d(ElasticConv2dOptions(
-                                       sp.input_channels, stem_max, sp.stem_kernel, sp.stem_stride)));
+  stem_ = register_module(
+      "stem", ElasticConv2d(ElasticConv2dOptions(sp.input_channels, stem_max, sp.stem_kernel_h,
+                                                 sp.stem_stride)
+                                .kernel_w(sp.stem_kernel_w)));
   stem_bn_ = register_module("stem_bn", ElasticBatchNorm(ElasticBatchNormOptions(stem_max)));
   int prev_max = stem_max;
   for (std::size_t s = 0; s < sp.stages.size(); ++s) {
@@ -292,8 +316,11 @@ void SupernetImpl::set_active(const ArchSpec& arch) {
       case LayerRole::Pool:
         break;
     }
-    if (op.conv) op.conv->set_active(l.in.c, l.out.c);
-    if (op.dw) op.dw->set_active(l.out.c, l.kernel);
+    if (op.conv) {
+      op.conv->set_active(l.in.c, l.out.c);
+      op.conv->set_padding(l.pad_top, l.pad_left, l.pad_bottom, l.pad_right);
+    }
+    if (op.dw) op.dw->set_active(l.out.c, l.kh);
     if (op.bn) op.bn->set_active(l.out.c);
     plan_.push_back(op);
   }
@@ -514,11 +541,16 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
     // [out, in] a linear layer.
     if (w.weight_shape.size() == 4) {
       const int64_t groups = l.in.c / w.weight_shape[1];
-      auto conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in.c, l.out.c, l.kernel)
-                                        .stride(l.stride)
-                                        .padding(l.pad)
-                                        .groups(groups)
-                                        .bias(false));
+      // Symmetric padding is the convolution's own; asymmetric padding (an even kernel's TF SAME,
+      // ops/layer.h) is applied in forward() before an unpadded convolution.
+      const bool symmetric = l.symmetric_padding();
+      auto conv = torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(l.in.c, l.out.c, {l.kh, l.kw})
+              .stride(l.stride)
+              .padding(symmetric ? torch::ExpandingArray<2>({l.pad_top, l.pad_left})
+                                 : torch::ExpandingArray<2>(0))
+              .groups(groups)
+              .bias(false));
       conv->weight.copy_(from_floats(w.weight, w.weight_shape));
       convs_[i] = register_module(name + "_conv", conv);
       auto bn = torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(l.out.c).eps(w.bn_eps));
@@ -539,7 +571,11 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
 torch::Tensor SubnetImpl::forward(torch::Tensor x) {
   x = resize_to(x, input_shape().h, input_shape().w);
   return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
-    if (convs_[i]) return bns_[i]->forward(convs_[i]->forward(in));
+    if (convs_[i]) {
+      const Layer& l = graph_.layers[i];
+      if (l.symmetric_padding()) return bns_[i]->forward(convs_[i]->forward(in));
+      return bns_[i]->forward(convs_[i]->forward(pad_input(in, l)));
+    }
     return fc_->forward(in);
   });
 }

@@ -22,8 +22,11 @@
 
 namespace tinynas {
 
-// One inverted-residual block at its largest: expand 1x1 (absent when the stage only has expand
-// ratio 1) + BN, depthwise k x k + BN, project 1x1 + BN.
+// One block at its largest: expand 1x1 (absent when the stage only has expand ratio 1) + BN,
+// depthwise k x k + BN, project 1x1 + BN. The activations and the residual add are the lowering's
+// (run in NetGraph order): an inverted-residual block's project is linear and adds its input when
+// the shapes allow; a separable block (DS-CNN's, `block: separable`) is the same modules without
+// expand, its project BN followed by ReLU6 and no residual.
 class SupernetBlockImpl : public torch::nn::Module {
  public:
   SupernetBlockImpl(int64_t max_in, int64_t max_hidden, int64_t max_out,

@@ -121,7 +121,8 @@ int run_estimate(const EstimateArgs& args) {
       jl["op"] = l.op->name();
       jl["in"] = {l.in.h, l.in.w, l.in.c};
       jl["out"] = {l.out.h, l.out.w, l.out.c};
-      jl["kernel"] = l.kernel;
+      jl["kernel"] = {l.kh, l.kw};
+      jl["pads"] = {l.pad_top, l.pad_left, l.pad_bottom, l.pad_right};
       jl["stride"] = l.stride;
       jl["macs"] = l.macs;
       jl["params"] = l.params();
@@ -140,13 +141,15 @@ int run_estimate(const EstimateArgs& args) {
   }
 
   fmt::print("arch: {}\nspace: {}   mcu: {}\n\n", la.arch.to_string(), la.space.name, exp.mcu.name);
-  fmt::print("{:>3}  {:<14} {:<10} {:>3} {:>2}  {:>13} {:>13} {:>12} {:>10} {:>10}\n", "#", "layer",
+  fmt::print("{:>3}  {:<14} {:<10} {:>5} {:>2}  {:>13} {:>13} {:>12} {:>10} {:>10}\n", "#", "layer",
              "op", "k", "s", "input", "output", "MACs", "params", "live KB");
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
     const bool peak = static_cast<int>(i) == plan.peak_layer;
-    fmt::print("{:>3}  {:<14} {:<10} {:>3} {:>2}  {:>13} {:>13} {:>12} {:>10} {:>9.1f}{}\n", i,
-               l.name(), l.op->name(), l.kernel, l.stride, shape_str(l.in),
+    // The kernel as "3" (square) or "10x4" (height x width).
+    const std::string k = l.square_kernel() ? std::to_string(l.kh) : fmt::format("{}x{}", l.kh, l.kw);
+    fmt::print("{:>3}  {:<14} {:<10} {:>5} {:>2}  {:>13} {:>13} {:>12} {:>10} {:>9.1f}{}\n", i,
+               l.name(), l.op->name(), k, l.stride, shape_str(l.in),
                shape_str(l.out), l.macs, l.params(), kb(plan.live_bytes[i]), peak ? "*" : "");
   }
   fmt::print("\ntotal: {} layers, {:.2f} M MACs, {:.3f} M params\n", g.layers.size(),

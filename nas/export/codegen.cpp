@@ -60,7 +60,7 @@ struct Emitter final : EmitContext {
   void emit_constants(int i) {
     const Layer& l = layer(i);
     data_ << fmt::format("\n/* layer {}: {} {} {}x{} s{}, {}x{}x{} -> {}x{}x{} */\n", i, l.name(),
-                         l.op->name(), l.kernel, l.kernel, l.stride, l.in.h, l.in.w, l.in.c,
+                         l.op->name(), l.kh, l.kw, l.stride, l.in.h, l.in.w, l.in.c,
                          l.out.h, l.out.w, l.out.c);
     l.op->emit_constants(*this, i, l, m.layers[i]);
   }
@@ -70,7 +70,7 @@ struct Emitter final : EmitContext {
                           const std::string& w_out, const std::string& macs) const override {
     const Layer& l = layer(i);
     return fmt::format("    TN_PROFILE_END({}, \"{}\", {}, {}, {}, {}, {}, {}, {}, {}, {}, {});\n",
-                       slot, l.op->name(), l.kernel, l.kernel, l.stride, h_in, w_in,
+                       slot, l.op->name(), l.kh, l.kw, l.stride, h_in, w_in,
                        l.in.c, h_out, w_out, l.out.c, macs);
   }
 

@@ -1,4 +1,4 @@
-// k x k convolution (the stem): runtime/tn_conv2d_s8.c, q15 im2col of two output pixels.
+// kh x kw convolution (the stem): runtime/tn_conv2d_s8.c, q15 im2col of two output pixels.
 #include "ops/conv_family.h"
 #include "tn_runtime.h"
 
@@ -8,8 +8,8 @@ namespace {
 class Conv final : public ConvFamily {
  public:
   Conv() : ConvFamily("conv") {}
-  int64_t scratch_bytes(int kernel, int, int, int c_in) const override {
-    return static_cast<int64_t>(tn_conv2d_scratch_bytes(kernel, c_in));
+  int64_t scratch_bytes(int kh, int kw, int, int, int c_in) const override {
+    return static_cast<int64_t>(tn_conv2d_scratch_bytes_hw(kh, kw, c_in));
   }
   bool latency_feature_used(int) const override { return true; }
   int64_t default_code_per_layer() const override { return 128; }

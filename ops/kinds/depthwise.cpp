@@ -1,5 +1,5 @@
-// Depthwise k x k convolution: runtime/tn_depthwise_s8.c. Its scratch is one input channel
-// plane with a zero border of k/2 (+ slack for word reads); it may write its output over its
+// Depthwise kh x kw convolution: runtime/tn_depthwise_s8.c. Its scratch is one input channel
+// plane with a zero border of kh/2 rows and kw/2 columns (+ slack for word reads); it may write its output over its
 // input (it reads each channel's plane into the scratch first).
 #include "ops/conv_family.h"
 #include "tn_runtime.h"
@@ -10,8 +10,8 @@ namespace {
 class Depthwise final : public ConvFamily {
  public:
   Depthwise() : ConvFamily("depthwise", true) {}
-  int64_t scratch_bytes(int kernel, int h_in, int w_in, int) const override {
-    return static_cast<int64_t>(tn_depthwise_scratch_bytes_k(h_in, w_in, kernel, kernel));
+  int64_t scratch_bytes(int kh, int kw, int h_in, int w_in, int) const override {
+    return static_cast<int64_t>(tn_depthwise_scratch_bytes_k(h_in, w_in, kh, kw));
   }
   bool latency_feature_used(int) const override { return true; }
   int64_t default_code_per_layer() const override { return 128; }

@@ -78,7 +78,7 @@ class Mfcc final : public OpDescriptor {
     l->macs = l->weights = l->biases = 0;
     l->const_bytes = table_bytes(p);
   }
-  int64_t scratch_bytes(int, int, int, int) const override {
+  int64_t scratch_bytes(int, int, int, int, int) const override {
     return static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&shape_params()));
   }
   // Its cycles are per frame: output bytes (frames x coefficients) and a fixed part.

@@ -8,7 +8,7 @@ namespace {
 class Pointwise final : public ConvFamily {
  public:
   Pointwise() : ConvFamily("pointwise") {}
-  int64_t scratch_bytes(int, int, int, int c_in) const override {
+  int64_t scratch_bytes(int, int, int, int, int c_in) const override {
     return static_cast<int64_t>(tn_pointwise_scratch_bytes(c_in));
   }
   bool latency_feature_used(int) const override { return true; }

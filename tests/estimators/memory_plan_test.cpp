@@ -36,15 +36,17 @@ NetGraph tiny_graph(int stage_channels, int resolution = 8) {
 }
 
 TEST(ScratchBytes, FollowTheRuntimeContract) {
-  EXPECT_EQ(layer_scratch_bytes(op("conv"), 3, 224, 224, 3), 2 * 3 * 3 * 3 * 2);  // 108
-  EXPECT_EQ(layer_scratch_bytes(op("conv"), 5, 7, 7, 16), 2 * 5 * 5 * 16 * 2);
-  EXPECT_EQ(layer_scratch_bytes(op("pointwise"), 1, 56, 56, 24), 2 * 24 * 2);
-  // The runtime's tn_depthwise_scratch_bytes_k: the input plane with a k/2 border, + 4.
-  EXPECT_EQ(layer_scratch_bytes(op("depthwise"), 3, 112, 112, 96), 114 * 114 + 4);
-  EXPECT_EQ(layer_scratch_bytes(op("depthwise"), 7, 7, 9, 96), 13 * 15 + 4);
-  EXPECT_EQ(layer_scratch_bytes(op("add"), 1, 56, 56, 24), 0);
-  EXPECT_EQ(layer_scratch_bytes(op("avgpool"), 1, 7, 7, 1280), 0);
-  EXPECT_EQ(layer_scratch_bytes(op("fc"), 1, 1, 1, 1280), 0);
+  EXPECT_EQ(layer_scratch_bytes(op("conv"), 3, 3, 224, 224, 3), 2 * 3 * 3 * 3 * 2);  // 108
+  EXPECT_EQ(layer_scratch_bytes(op("conv"), 5, 5, 7, 7, 16), 2 * 5 * 5 * 16 * 2);
+  EXPECT_EQ(layer_scratch_bytes(op("conv"), 10, 4, 49, 10, 1), 2 * 10 * 4 * 1 * 2);  // DS-CNN stem
+  EXPECT_EQ(layer_scratch_bytes(op("pointwise"), 1, 1, 56, 56, 24), 2 * 24 * 2);
+  // The runtime's tn_depthwise_scratch_bytes_k: the input plane with a kh/2, kw/2 border, + 4.
+  EXPECT_EQ(layer_scratch_bytes(op("depthwise"), 3, 3, 112, 112, 96), 114 * 114 + 4);
+  EXPECT_EQ(layer_scratch_bytes(op("depthwise"), 7, 7, 7, 9, 96), 13 * 15 + 4);
+  EXPECT_EQ(layer_scratch_bytes(op("depthwise"), 4, 2, 7, 9, 96), 11 * 11 + 4);
+  EXPECT_EQ(layer_scratch_bytes(op("add"), 1, 1, 56, 56, 24), 0);
+  EXPECT_EQ(layer_scratch_bytes(op("avgpool"), 1, 1, 7, 7, 1280), 0);
+  EXPECT_EQ(layer_scratch_bytes(op("fc"), 1, 1, 1, 1, 1280), 0);
 }
 
 TEST(Alignment, OneConstantForSizesAndOffsets) {

@@ -139,26 +139,27 @@ Tensor run_layer(const Layer& l, const std::vector<int32_t>& w, const Tensor& in
                   in2->at(in2_read.y0 + y, in2_read.x0 + x, ch), -128, 127);
     return o;
   }
-  const int k = l.kernel, s = l.stride;
+  const int kh = l.kh, kw = l.kw, s = l.stride;
   const int hin = in.r.h(), win = in.r.w();
-  EXPECT_EQ((hin + pt + pb - k) / s + 1, out.h()) << l.name();
-  EXPECT_EQ((win + pl + pr - k) / s + 1, out.w()) << l.name();
-  EXPECT_LT(std::max({pt, pb, pl, pr}), k) << l.name();
+  EXPECT_EQ((hin + pt + pb - kh) / s + 1, out.h()) << l.name();
+  EXPECT_EQ((win + pl + pr - kw) / s + 1, out.w()) << l.name();
+  EXPECT_LT(std::max(pt, pb), kh) << l.name();
+  EXPECT_LT(std::max(pl, pr), kw) << l.name();
   const int cin = in.c;
   for (int oy = 0; oy < out.h(); ++oy) {
     for (int ox = 0; ox < out.w(); ++ox) {
       for (int co = 0; co < o.c; ++co) {
         int64_t acc = co % 5;  // a bias
-        for (int ky = 0; ky < k; ++ky) {
-          for (int kx = 0; kx < k; ++kx) {
+        for (int ky = 0; ky < kh; ++ky) {
+          for (int kx = 0; kx < kw; ++kx) {
             const int iy = oy * s + ky - pt, ix = ox * s + kx - pl;
             if (iy < 0 || iy >= hin || ix < 0 || ix >= win) continue;  // zero padding
             const int32_t* px = &in.v[(iy * win + ix) * cin];
             if (l.op == &op("depthwise")) {
-              acc += int64_t{px[co]} * w[(ky * k + kx) * o.c + co];
+              acc += int64_t{px[co]} * w[(ky * kw + kx) * o.c + co];
             } else {
               for (int ci = 0; ci < cin; ++ci) {
-                acc += int64_t{px[ci]} * w[((co * k + ky) * k + kx) * cin + ci];
+                acc += int64_t{px[ci]} * w[((co * kh + ky) * kw + kx) * cin + ci];
               }
             }
           }
@@ -191,10 +192,13 @@ void check_patch_execution(const NetGraph& g, const MemoryPlan& plan, const std:
     const Tensor& in = full[l.inputs[0]];
     const Tensor* in2 = l.op == &op("add") ? &full[l.inputs[1]] : nullptr;
     const Rect all{0, 0, l.out.h, l.out.w};
-    // Layer by layer: symmetric k/2 padding; the bottom/right pad is what the window reaches.
-    const int pb = std::max(0, (l.out.h - 1) * l.stride + l.kernel - l.pad - l.in.h);
-    const int pr = std::max(0, (l.out.w - 1) * l.stride + l.kernel - l.pad - l.in.w);
-    full[l.output] = run_layer(l, wts.w[i], in, in2, all, all, l.pad, l.pad, pb, pr);
+    // Layer by layer: the layer's top / left pads (ops/layer.h); the bottom / right pad is what
+    // the window reaches (at most the layer's).
+    const int pb = std::max(0, (l.out.h - 1) * l.stride + l.kh - l.pad_top - l.in.h);
+    const int pr = std::max(0, (l.out.w - 1) * l.stride + l.kw - l.pad_left - l.in.w);
+    EXPECT_LE(pb, l.pad_bottom) << l.name();
+    EXPECT_LE(pr, l.pad_right) << l.name();
+    full[l.output] = run_layer(l, wts.w[i], in, in2, all, all, l.pad_top, l.pad_left, pb, pr);
   }
   std::vector<bool> covered(static_cast<std::size_t>(full[pp.stage_output].r.h()) *
                                 full[pp.stage_output].r.w(),

@@ -32,21 +32,22 @@ struct Pads {
 
 // The runtime call's parameters for a layer of `kind` on an h x w x c_in input (geometry only;
 // the requantisation arrays are set by the caller when the kernel is run).
-tn_conv_params_t conv_params(const std::string& kind, int k, int stride, int h, int w, int c_in, int c_out,
-                             Pads p) {
+tn_conv_params_t conv_params(const std::string& kind, int kh, int kw, int stride, int h, int w, int c_in,
+                             int c_out, Pads p) {
   tn_conv_params_t q{};
   q.h_in = h;
   q.w_in = w;
   q.c_in = c_in;
   q.c_out = kind == "depthwise" ? c_in : c_out;
-  q.kh = q.kw = k;
+  q.kh = kh;
+  q.kw = kw;
   q.stride_h = q.stride_w = stride;
   q.pad_top = p.top;
   q.pad_left = p.left;
   q.pad_bottom = p.bottom;
   q.pad_right = p.right;
-  q.h_out = (h + p.top + p.bottom - k) / stride + 1;
-  q.w_out = (w + p.left + p.right - k) / stride + 1;
+  q.h_out = (h + p.top + p.bottom - kh) / stride + 1;
+  q.w_out = (w + p.left + p.right - kw) / stride + 1;
   q.act_min = -128;
   q.act_max = 127;
   return q;
@@ -90,22 +91,32 @@ int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p
 const std::vector<int> kSizes = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 28, 31, 32};
 const std::vector<int> kChannels = {1,  2,  3,  4,  5,  7,   8,   12,  15,  16,  17,  24, 31,
                                     32, 33, 48, 64, 96, 100, 127, 128, 160, 255, 256, 300};
+// Kernels (kh, kw): square odd ones and non-square even ones (TF SAME, asymmetric pads).
+const std::vector<std::pair<int, int>> kWindows = {{1, 1}, {3, 3}, {5, 5}, {7, 7},
+                                                   {2, 4}, {4, 2}, {10, 4}};
+
+// The layer's pads on an h x w input (ops/layer.h's rule).
+Pads layer_pads(int kh, int kw, int stride, int h, int w) {
+  const AxisPadding ph = same_padding(h, kh, stride), pw = same_padding(w, kw, stride);
+  return {ph.before, pw.before, ph.after, pw.after};
+}
 
 TEST(ScratchBytes, PlannerEqualsRuntimeForEveryKindAndManyShapes) {
   int64_t cases = 0;
   for (const OpDescriptor* d : all_ops()) {
     const std::string kind = d->name();
-    for (int k : {1, 3, 5, 7}) {
-      if (kind == "pointwise" && k != 1) continue;
+    for (const auto& [kh, kw] : kWindows) {
+      if (kind == "pointwise" && kh * kw != 1) continue;
       for (int stride : {1, 2}) {
         for (int h : kSizes) {
           for (int w : kSizes) {
             for (int c : kChannels) {
-              const int pad = k / 2;
-              if (h + 2 * pad < k || w + 2 * pad < k) continue;
-              const tn_conv_params_t p = conv_params(kind, k, stride, h, w, c, 10, {pad, pad, pad, pad});
-              ASSERT_EQ(layer_scratch_bytes(*d, k, h, w, c), runtime_scratch_bytes(kind, p))
-                  << kind << " k" << k << " s" << stride << " " << h << "x" << w << "x" << c;
+              const Pads pads = layer_pads(kh, kw, stride, h, w);
+              if (h + pads.top + pads.bottom < kh || w + pads.left + pads.right < kw) continue;
+              const tn_conv_params_t p = conv_params(kind, kh, kw, stride, h, w, c, 10, pads);
+              ASSERT_EQ(layer_scratch_bytes(*d, kh, kw, h, w, c), runtime_scratch_bytes(kind, p))
+                  << kind << " k" << kh << "x" << kw << " s" << stride << " " << h << "x" << w
+                  << "x" << c;
               ++cases;
             }
           }
@@ -128,7 +139,8 @@ TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
       for (const Layer& l : g.layers) {
         seen[l.op->id()] = true;
         const tn_conv_params_t p =
-            conv_params(l.op->name(), l.kernel, l.stride, l.in.h, l.in.w, l.in.c, l.out.c, {l.pad, l.pad, l.pad, l.pad});
+            conv_params(l.op->name(), l.kh, l.kw, l.stride, l.in.h, l.in.w, l.in.c, l.out.c,
+                        {l.pad_top, l.pad_left, l.pad_bottom, l.pad_right});
         if (l.op->patch_rule() == PatchRule::Spatial) {
           ASSERT_EQ(p.h_out, l.out.h) << l.name();
           ASSERT_EQ(p.w_out, l.out.w) << l.name();
@@ -161,8 +173,9 @@ class GuardedScratch {
 };
 
 // Runs conv / pointwise / depthwise on random data with random requantisation (fast and generic
-// paths, large biases that keep the doubled kernels off) and pads as layer by layer (k/2 every
-// side) or as a patch at an image corner (k/2 on two sides, 0 on the others).
+// paths, large biases that keep the doubled kernels off) and pads as layer by layer (the padding
+// rule: k/2 every side for odd kernels, TF SAME for even ones) or as a patch at an image corner
+// (the layer's pads on two sides, 0 on the others).
 TEST(ScratchBytes, KernelsStayInsideThePlannedScratch) {
   std::mt19937 rng(2024);
   auto pick = [&](const std::vector<int>& v) { return v[rng() % v.size()]; };
@@ -170,16 +183,16 @@ TEST(ScratchBytes, KernelsStayInsideThePlannedScratch) {
   int runs = 0;
   for (int n = 0; n < 1500; ++n) {
     const std::string kind = std::vector<std::string>{"conv", "pointwise", "depthwise"}[rng() % 3];
-    const int k = kind == "pointwise" ? 1 : pick({1, 3, 5, 7});
+    const auto [kh, kw] = kind == "pointwise" ? std::pair<int, int>{1, 1} : kWindows[rng() % kWindows.size()];
     const int stride = pick({1, 2});
     const int h = pick(kSizes) % 17 + 1, w = pick(kSizes) % 17 + 1;
-    const int c_in = kind == "conv" && k >= 5 ? pick({1, 2, 3, 8, 17, 64, 300}) : pick(kChannels);
+    const int c_in = kind == "conv" && kh * kw >= 25 ? pick({1, 2, 3, 8, 17, 64, 300}) : pick(kChannels);
     const int c_out = kind == "depthwise" ? c_in : 1 + static_cast<int>(rng() % 9);
-    const int pad = kind == "pointwise" ? 0 : k / 2;
-    Pads pads{pad, pad, pad, pad};
-    if (rng() % 3 == 0) pads = rng() % 2 ? Pads{pad, pad, 0, 0} : Pads{0, 0, pad, pad};
-    if (h + pads.top + pads.bottom < k || w + pads.left + pads.right < k) continue;
-    tn_conv_params_t p = conv_params(kind, k, stride, h, w, c_in, c_out, pads);
+    const Pads lp = layer_pads(kh, kw, stride, h, w);
+    Pads pads = lp;
+    if (rng() % 3 == 0) pads = rng() % 2 ? Pads{lp.top, lp.left, 0, 0} : Pads{0, 0, lp.bottom, lp.right};
+    if (h + pads.top + pads.bottom < kh || w + pads.left + pads.right < kw) continue;
+    tn_conv_params_t p = conv_params(kind, kh, kw, stride, h, w, c_in, c_out, pads);
     p.input_zero_point = byte(rng);
     p.output_zero_point = byte(rng);
     std::vector<int32_t> mult(c_out), shift(c_out), bias(c_out);
@@ -191,10 +204,10 @@ TEST(ScratchBytes, KernelsStayInsideThePlannedScratch) {
     }
     p.out_multiplier = mult.data();
     p.out_shift = shift.data();
-    const int64_t planned = layer_scratch_bytes(op(kind), k, h, w, c_in);
+    const int64_t planned = layer_scratch_bytes(op(kind), kh, kw, h, w, c_in);
     ASSERT_EQ(planned, runtime_scratch_bytes(kind, p));
-    const std::size_t taps = kind == "depthwise" ? static_cast<std::size_t>(k) * k * c_in
-                                                       : static_cast<std::size_t>(c_out) * k * k * c_in;
+    const std::size_t taps = kind == "depthwise" ? static_cast<std::size_t>(kh) * kw * c_in
+                                                       : static_cast<std::size_t>(c_out) * kh * kw * c_in;
     std::vector<int8_t> in(static_cast<std::size_t>(h) * w * c_in), weights(taps),
         out(static_cast<std::size_t>(p.h_out) * p.w_out * c_out);
     for (auto& v : in) v = static_cast<int8_t>(byte(rng));
@@ -211,7 +224,7 @@ TEST(ScratchBytes, KernelsStayInsideThePlannedScratch) {
       rc = tn_depthwise_s8(&p, in.data(), weights.data(), bias.data(), out.data(),
                            reinterpret_cast<int8_t*>(scratch.data()));
     }
-    const std::string what = kind + " k" + std::to_string(k) + " s" +
+    const std::string what = kind + " k" + std::to_string(kh) + "x" + std::to_string(kw) + " s" +
                              std::to_string(stride) + " " + std::to_string(h) + "x" + std::to_string(w) +
                              "x" + std::to_string(c_in) + " pads " + std::to_string(pads.top) +
                              std::to_string(pads.left) + std::to_string(pads.bottom) + std::to_string(pads.right);
@@ -226,9 +239,9 @@ TEST(ScratchBytes, KernelsStayInsideThePlannedScratch) {
 // and the kernels run without one.
 TEST(ScratchBytes, ElementwisePoolAndFcNeedNone) {
   for (int c : {1, 10, 300}) {
-    EXPECT_EQ(layer_scratch_bytes(op("add"), 1, 7, 5, c), 0);
-    EXPECT_EQ(layer_scratch_bytes(op("avgpool"), 1, 7, 5, c), 0);
-    EXPECT_EQ(layer_scratch_bytes(op("fc"), 1, 1, 1, c), 0);
+    EXPECT_EQ(layer_scratch_bytes(op("add"), 1, 1, 7, 5, c), 0);
+    EXPECT_EQ(layer_scratch_bytes(op("avgpool"), 1, 1, 7, 5, c), 0);
+    EXPECT_EQ(layer_scratch_bytes(op("fc"), 1, 1, 1, 1, c), 0);
   }
   std::vector<int8_t> a(7 * 5 * 3, 3), b(7 * 5 * 3, -2), out(7 * 5 * 3);
   tn_add_params_t add{};
@@ -254,7 +267,7 @@ TEST(ScratchBytes, ElementwisePoolAndFcNeedNone) {
 // The MFCC front end on a loud chirp and on silence, in exactly the planned scratch.
 TEST(ScratchBytes, FrontEndStaysInsideThePlannedScratch) {
   std::mt19937 rng(5);
-  const int64_t planned = layer_scratch_bytes(op("mfcc"), 1, 1, 16000, 1);
+  const int64_t planned = layer_scratch_bytes(op("mfcc"), 1, 1, 1, 16000, 1);
   ASSERT_EQ(planned, static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&kws_mfcc().params)));
   for (double amplitude : {0.0, 100.0, 32000.0}) {
     std::vector<int16_t> pcm(16000);

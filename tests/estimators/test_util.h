@@ -147,8 +147,7 @@ inline NetGraph in_place_over_image_graph() {
   Layer dw;
   dw.op = &op("depthwise");
   dw.in = dw.out = s;
-  dw.kernel = 3;
-  dw.pad = 1;
+  dw.set_window(3, 3, 1);
   dw.macs = s.elements() * 9;
   dw.weights = 9 * s.c;
   dw.biases = s.c;

@@ -73,11 +73,14 @@ std::string field_checks(const Int8Model& m, int i, bool patched_layer) {
       check(p + "h_out", patched_layer ? 0 : l.out.h);
       check(p + "w_out", patched_layer ? 0 : l.out.w);
       check(p + "c_out", l.out.c);
-      check(p + "kh", l.kernel);
-      check(p + "kw", l.kernel);
+      check(p + "kh", l.kh);
+      check(p + "kw", l.kw);
       check(p + "stride_h", l.stride);
       check(p + "stride_w", l.stride);
-      for (const char* pad : {"pad_top", "pad_left", "pad_bottom", "pad_right"}) check(p + pad, patched_layer ? 0 : l.pad);
+      check(p + "pad_top", patched_layer ? 0 : l.pad_top);
+      check(p + "pad_left", patched_layer ? 0 : l.pad_left);
+      check(p + "pad_bottom", patched_layer ? 0 : l.pad_bottom);
+      check(p + "pad_right", patched_layer ? 0 : l.pad_right);
       check(p + "input_zero_point", zp_in);
       check(p + "output_zero_point", zp_out);
       check(p + "act_min", q.act_min);

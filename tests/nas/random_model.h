@@ -20,7 +20,7 @@ inline std::vector<LayerWeights> random_weights(const NetGraph& g, uint64_t seed
     const Layer& l = g.layers[i];
     if (l.op == &op("add") || l.op == &op("avgpool")) continue;
     const int cin = l.op == &op("depthwise") ? 1 : l.in.c;
-    const int fan_in = cin * l.kernel * l.kernel;
+    const int fan_in = cin * l.kh * l.kw;
     const float stdev = std::sqrt(2.0f / fan_in);
     out[i].weight.resize(static_cast<std::size_t>(l.out.c) * fan_in);
     for (float& w : out[i].weight) w = normal(rng) * stdev;

@@ -28,17 +28,17 @@ TEST(Ops, RegistryNamesAreUniqueAndFound) {
   }
 }
 
-// A one-layer network of kind `d` on an h x w x c input (a front end: on 1 s of 16 kHz samples):
-// its layer, and its inputs' shapes.
-Layer one_layer(const OpDescriptor& d, int h, int w, int c, int kernel, int stride, int out_c) {
+// A one-layer network of kind `d` on an h x w x c input (a front end: on 1 s of 16 kHz samples)
+// with a kh x kw window (1 x 1 for the kinds that have none, and for pointwise) padded by the rule
+// of ops/layer.h.
+Layer one_layer(const OpDescriptor& d, int h, int w, int c, int kh, int kw, int stride, int out_c) {
   Layer l;
   l.op = &d;
   l.in = d.is_front_end() ? Shape{1, 16000, 1} : Shape{h, w, c};
   l.out_scale = 0.6f;  // a front end's fixed output quantisation (others ignore it)
   l.out_zero_point = 83;
-  l.kernel = d.patch_rule() == PatchRule::Spatial ? kernel : 1;
-  l.stride = d.patch_rule() == PatchRule::Spatial ? stride : 1;
-  l.pad = l.kernel / 2;
+  const bool window = d.patch_rule() == PatchRule::Spatial && &d != &op("pointwise");
+  l.set_window(window ? kh : 1, window ? kw : 1, d.patch_rule() == PatchRule::Spatial ? stride : 1);
   l.inputs[0] = 0;
   if (d.num_inputs() == 2) l.inputs[1] = 1;
   d.infer(&l, out_c);
@@ -48,15 +48,22 @@ Layer one_layer(const OpDescriptor& d, int h, int w, int c, int kernel, int stri
 TEST(Ops, ShapeRuleCostsAgreeWithWeightsAndLatencyFeatures) {
   for (const OpDescriptor* d : all_ops()) {
     SCOPED_TRACE(d->name());
-    for (int k : {1, 3, 5}) {
+    // Square odd kernels and non-square even ones (TF SAME padding, asymmetric).
+    for (const auto& [kh, kw] : std::vector<std::pair<int, int>>{{1, 1}, {3, 3}, {5, 5}, {4, 2}, {10, 4}}) {
       for (int stride : {1, 2}) {
-        const Layer l = one_layer(*d, 11, 7, 6, k, stride, 9);
+        const Layer l = one_layer(*d, 11, 7, 6, kh, kw, stride, 9);
         EXPECT_GT(l.out.elements(), 0);
         EXPECT_GE(l.macs, 0);
-        EXPECT_GE(d->scratch_bytes(l.kernel, l.in.h, l.in.w, l.in.c), 0);
+        EXPECT_GE(d->scratch_bytes(l.kh, l.kw, l.in.h, l.in.w, l.in.c), 0);
         EXPECT_EQ(d->has_weights(), l.weights > 0);
         // The profile's weight bytes (latency fit) are the layer's int8 weights.
-        EXPECT_EQ(d->weight_bytes(l.kernel, l.kernel, l.in.c, l.out.c), l.weights);
+        EXPECT_EQ(d->weight_bytes(l.kh, l.kw, l.in.c, l.out.c), l.weights);
+        if (d->patch_rule() == PatchRule::Spatial) {
+          // k/2 padding of odd kernels and SAME padding alike: out = ceil(in / stride).
+          EXPECT_EQ(l.out.h, (l.in.h + stride - 1) / stride);
+          EXPECT_EQ(l.out.w, (l.in.w + stride - 1) / stride);
+          EXPECT_EQ(l.macs, int64_t{l.out.h} * l.out.w * l.weights);
+        }
         if (d->patch_rule() == PatchRule::Elementwise) {
           EXPECT_EQ(l.out, l.in);
         }
@@ -68,6 +75,48 @@ TEST(Ops, ShapeRuleCostsAgreeWithWeightsAndLatencyFeatures) {
     EXPECT_GE(used, 1);
     EXPECT_GT(d->default_code_per_layer(), 0);
     EXPECT_GT(d->default_kernel_code(), 0);
+  }
+}
+
+// The padding rule by hand (ops/layer.h): odd kernels keep k/2 on both sides whatever the
+// stride; even kernels pad as TensorFlow's SAME, the extra pad at the bottom / right.
+TEST(Ops, EvenKernelsPadAsTensorFlowSame) {
+  EXPECT_EQ(same_padding(32, 3, 2).before, 1);
+  EXPECT_EQ(same_padding(32, 3, 2).after, 1);
+  EXPECT_EQ(conv_out_size(32, 3, 2), 16);
+  EXPECT_EQ(conv_out_size(28, 7, 1), 28);
+  // DS-CNN's stem on a 49 x 10 MFCC map: 10 x 4, stride 2 -> 25 x 5, pads (4, 1, 5, 1).
+  EXPECT_EQ(same_padding(49, 10, 2).before, 4);
+  EXPECT_EQ(same_padding(49, 10, 2).after, 5);
+  EXPECT_EQ(same_padding(10, 4, 2).before, 1);
+  EXPECT_EQ(same_padding(10, 4, 2).after, 1);
+  EXPECT_EQ(conv_out_size(49, 10, 2), 25);
+  EXPECT_EQ(conv_out_size(10, 4, 2), 5);
+  EXPECT_EQ(same_padding(7, 2, 1).before, 0);  // total 1: at the bottom
+  EXPECT_EQ(same_padding(7, 2, 1).after, 1);
+  EXPECT_EQ(same_padding(10, 2, 4).before + same_padding(10, 2, 4).after, 0);  // k < stride
+  EXPECT_EQ(conv_out_size(10, 2, 4), 3);
+
+  // All-ones input and weights: each output counts the taps inside the input, so a pad on the
+  // wrong side shows. 7 x 5 input, 4 x 2 kernel, stride 2: pads top 1, left 0, bottom 2, right 1.
+  for (const char* kind : {"conv", "depthwise"}) {
+    SCOPED_TRACE(kind);
+    const Layer l = one_layer(op(kind), 7, 5, 1, 4, 2, 2, 1);
+    EXPECT_EQ(l.pad_top, 1);
+    EXPECT_EQ(l.pad_left, 0);
+    EXPECT_EQ(l.pad_bottom, 2);
+    EXPECT_EQ(l.pad_right, 1);
+    ASSERT_EQ(l.out, (Shape{4, 3, 1}));
+    FloatLayer f{std::vector<float>(8, 1.0f), {0.0f}};
+    const std::vector<float> x(35, 1.0f);
+    std::vector<float> y(12);
+    const float* const in[2] = {x.data(), nullptr};
+    op(kind).run_float(l, f, in, y.data());
+    // Rows read by output row oy: 2*oy - 1 .. 2*oy + 2 inside [0, 7); columns 2*ox .. 2*ox + 1
+    // inside [0, 5).
+    const std::vector<float> want = {3 * 2, 3 * 2, 3 * 1, 4 * 2, 4 * 2, 4 * 1,
+                                     4 * 2, 4 * 2, 4 * 1, 2 * 2, 2 * 2, 2 * 1};
+    EXPECT_EQ(y, want);
   }
 }
 
@@ -86,11 +135,20 @@ QuantParams range_params(const std::vector<float>& v) {
 TEST(Ops, Int8ReferenceFollowsTheFloatReference) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  struct Window {
+    int kh, kw, stride;
+  };
+  // Square odd kernels (symmetric k/2 pads) and non-square even ones, whose TF SAME pads on a
+  // 7 x 5 input are asymmetric: 4x2 s2 pads (1, 0, 2, 1), 2x4 s1 pads (0, 1, 1, 2).
   for (const OpDescriptor* d : all_ops()) {
     if (d->is_front_end()) continue;  // FrontEndsFloatIsTheirInt8Dequantised
-    for (int k : {1, 3}) {
-      SCOPED_TRACE(std::string(d->name()) + " k" + std::to_string(k));
-      const Layer l = one_layer(*d, 6, 5, 8, k, 1, 4);
+    for (const Window& win : {Window{1, 1, 1}, Window{3, 3, 1}, Window{4, 2, 2}, Window{2, 4, 1}}) {
+      SCOPED_TRACE(std::string(d->name()) + " k" + std::to_string(win.kh) + "x" +
+                   std::to_string(win.kw) + " s" + std::to_string(win.stride));
+      const Layer l = one_layer(*d, 7, 5, 8, win.kh, win.kw, win.stride, 4);
+      if (d->patch_rule() == PatchRule::Spatial && d != &op("pointwise") && win.kh % 2 == 0) {
+        EXPECT_FALSE(l.symmetric_padding());
+      }
       FloatLayer f;
       f.weight.resize(static_cast<std::size_t>(l.weights));
       f.bias.resize(static_cast<std::size_t>(l.biases));
@@ -138,7 +196,7 @@ TEST(Ops, FrontEndsFloatIsTheirInt8Dequantised) {
     if (!d->is_front_end()) continue;
     SCOPED_TRACE(d->name());
     ++front_ends;
-    const Layer l = one_layer(*d, 0, 0, 0, 1, 1, 1);
+    const Layer l = one_layer(*d, 0, 0, 0, 1, 1, 1, 1);
     ASSERT_GT(l.out.elements(), 0);
     EXPECT_GT(l.const_bytes, 0);  // its tables, in flash
     EXPECT_EQ(l.weights, 0);

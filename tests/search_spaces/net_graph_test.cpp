@@ -114,5 +114,92 @@ TEST(NetGraph, NonSquareInputKeepsHeightAndWidthApart) {
   EXPECT_THROW(SearchSpace::from_config(ConfigNode::parse(bad, "bad.yaml")), ConfigError);
 }
 
+// An even, non-square stem: TensorFlow SAME padding, the extra row at the bottom.
+TEST(NetGraph, EvenStemKernelPadsAsTensorFlowSame) {
+  const std::string yaml =
+      "name: kws\ninput_channels: 1\ninput_size: [49, 10]\nnum_classes: 12\n"
+      "stem: {channels: 16, kernel: [10, 4], stride: 2}\n"
+      "stages:\n  - {channels: 16, stride: 1}\n"
+      "kernel_sizes: [3]\nexpand_ratios: [1]\ndepths: [1]\n"
+      "width_multipliers: [1.0]\nresolutions: [25, 49]\n";
+  const SearchSpace space = SearchSpace::from_config(ConfigNode::parse(yaml, "kws.yaml"));
+  ArchSpec a = ArchSpec::largest(space);
+  const NetGraph g = lower(space, a);
+  const Layer& stem = g.layers.front();
+  EXPECT_EQ(stem.in, (Shape{49, 10, 1}));
+  EXPECT_EQ(stem.kh, 10);
+  EXPECT_EQ(stem.kw, 4);
+  EXPECT_EQ(stem.out, (Shape{25, 5, 16}));
+  // Rows: out 25, total (25 - 1) * 2 + 10 - 49 = 9 -> 4 above, 5 below; columns: out 5, total
+  // (5 - 1) * 2 + 4 - 10 = 2 -> 1 and 1.
+  EXPECT_EQ(stem.pad_top, 4);
+  EXPECT_EQ(stem.pad_left, 1);
+  EXPECT_EQ(stem.pad_bottom, 5);
+  EXPECT_EQ(stem.pad_right, 1);
+  EXPECT_EQ(stem.macs, 25 * 5 * 16 * 40);
+  EXPECT_EQ(stem.weights, 16 * 40);
+  // The pads follow the input: at resolution 25 (25 x 5), rows total (13 - 1) * 2 + 10 - 25 = 9,
+  // columns (3 - 1) * 2 + 4 - 5 = 3 -> 1 left, 2 right.
+  a.resolution = 25;
+  const Layer small = lower(space, a).layers.front();
+  EXPECT_EQ(small.out, (Shape{13, 3, 16}));
+  EXPECT_EQ(small.pad_top, 4);
+  EXPECT_EQ(small.pad_bottom, 5);
+  EXPECT_EQ(small.pad_left, 1);
+  EXPECT_EQ(small.pad_right, 2);
+  // The odd 3x3 depthwise after it keeps symmetric k/2 pads.
+  EXPECT_EQ(g.layers[1].op, &op("depthwise"));
+  EXPECT_EQ(g.layers[1].pad_top, 1);
+  EXPECT_EQ(g.layers[1].pad_bottom, 1);
+}
+
+// MLPerf Tiny's DS-CNN (configs/spaces/kws-dscnn.yaml): the layers, shapes and costs of its
+// definition, computed here by hand.
+TEST(NetGraph, DsCnnMatchesItsDefinition) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
+  const ArchSpec a = ArchSpec::largest(space);
+  EXPECT_EQ(a, ArchSpec::smallest(space));  // a space of one member
+  const NetGraph g = lower(space, a);
+  // The MFCC front end (1 s of 16 kHz int16 samples -> 49 x 10 int8), stem, 4 x (depthwise,
+  // pointwise), pool, fc: no residual add.
+  ASSERT_EQ(g.layers.size(), 12u);
+  EXPECT_EQ(g.layers[0].op, &op("mfcc"));
+  EXPECT_EQ(g.tensors[g.input].bytes(), 32000);
+  EXPECT_EQ(g.layers[0].out, (Shape{49, 10, 1}));
+  EXPECT_EQ(g.layers[0].out_scale, 0.6f);
+  EXPECT_EQ(g.layers[0].out_zero_point, 83);
+  EXPECT_EQ(g.layers[1].op, &op("conv"));
+  EXPECT_EQ(g.layers[1].in, (Shape{49, 10, 1}));
+  EXPECT_EQ(g.layers[1].out, (Shape{25, 5, 64}));
+  for (int b = 0; b < 4; ++b) {
+    const Layer& dw = g.layers[2 + 2 * b];
+    const Layer& pw = g.layers[3 + 2 * b];
+    EXPECT_EQ(dw.op, &op("depthwise"));
+    EXPECT_EQ(dw.kh, 3);
+    EXPECT_EQ(dw.stride, 1);
+    EXPECT_TRUE(dw.relu6);
+    EXPECT_EQ(dw.out, (Shape{25, 5, 64}));
+    EXPECT_EQ(pw.op, &op("pointwise"));
+    EXPECT_EQ(pw.out, (Shape{25, 5, 64}));
+    EXPECT_TRUE(pw.relu6) << "a separable block's pointwise conv is activated";
+    EXPECT_EQ(pw.inputs[0], dw.output);
+    EXPECT_EQ(dw.inputs[0], g.layers[1 + 2 * b].output);  // the previous block's output, no add
+  }
+  for (const Layer& l : g.layers) EXPECT_NE(l.op, &op("add")) << l.name();
+  EXPECT_EQ(g.layers[10].op, &op("avgpool"));
+  EXPECT_EQ(g.layers[11].op, &op("fc"));
+  EXPECT_EQ(g.tensors[g.output].shape, (Shape{1, 1, 12}));
+
+  // By hand, batch norm folded into one bias per channel; 25 x 5 = 125 pixels after the stem.
+  const int64_t stem_macs = 125 * 64 * (10 * 4 * 1), stem_params = 64 * 10 * 4 + 64;
+  const int64_t dw_macs = 125 * 64 * 9, dw_params = 64 * 9 + 64;
+  const int64_t pw_macs = 125 * 64 * 64, pw_params = 64 * 64 + 64;
+  const int64_t fc_macs = 64 * 12, fc_params = 64 * 12 + 12;
+  EXPECT_EQ(stem_macs + 4 * (dw_macs + pw_macs) + fc_macs, 2656768);
+  EXPECT_EQ(stem_params + 4 * (dw_params + pw_params) + fc_params, 22604);
+  EXPECT_EQ(g.macs(), stem_macs + 4 * (dw_macs + pw_macs) + fc_macs);
+  EXPECT_EQ(g.params(), stem_params + 4 * (dw_params + pw_params) + fc_params);  // front end: none
+}
+
 }  // namespace
 }  // namespace tinynas

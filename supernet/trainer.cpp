@@ -103,7 +103,9 @@ std::vector<ArchSpec> SubnetSampler::sandwich(int64_t epoch, int64_t step) const
   const SearchSpace& s = phase_spaces_[phase(epoch)];
   std::vector<ArchSpec> out;
   out.push_back(ArchSpec::largest(space_));
-  out.push_back(ArchSpec::smallest(s));
+  // A space of one member (a fixed network, e.g. a baseline) trains it once per step.
+  ArchSpec smallest = ArchSpec::smallest(s);
+  if (!(smallest == out.front())) out.push_back(std::move(smallest));
   ArchSampler sampler(s, mix_seed(train_.seed, 0x5a3d, epoch, step));
   for (int i = 0; i < train_.random_subnets; ++i) out.push_back(sampler.sample());
   return out;

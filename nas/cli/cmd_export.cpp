@@ -26,6 +26,8 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, space, input);
   ExportOptions opt = options;
   opt.metric = evaluator.task().metric.name;
+  opt.class_names = evaluator.task().class_names;
+  opt.firmware_images = exp.export_.firmware_inputs;
   const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, opt);
   fmt::print("exported {} to {}\n", arch.to_string(), options.out_dir);
   if (r.float_test_accuracy && r.int8_float_agreement) {
@@ -46,6 +48,10 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   }
   if (r.qemu_instructions && r.instructions_per_mac) {
     fmt::print("  {} instructions per inference, {:.2f} per MAC\n", *r.qemu_instructions, *r.instructions_per_mac);
+  }
+  if (r.qemu_front_end_instructions && r.qemu_network_instructions) {
+    fmt::print("  of which {} front end ({}), {} network\n", *r.qemu_front_end_instructions, r.front_end,
+               *r.qemu_network_instructions);
   }
   return r;
 }

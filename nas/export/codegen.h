@@ -33,7 +33,9 @@ struct GeneratedC {
 
 // Throws std::invalid_argument if the plan does not belong to the model's graph, or keeps the
 // image outside the arena but runs a layer in place over it.
-GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan);
+// `labels`: the classes' names (empty: none), emitted as `tinynas_labels[TINYNAS_NUM_LABELS]`.
+GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan,
+                            const std::vector<std::string>& labels = {});
 
 // A test program for host and Arm: runs the model on `inputs`, compares the outputs with
 // `expected` byte for byte, prints each output as a CSV line ("out,<i>,<v0>,<v1>,...") and a
@@ -44,8 +46,11 @@ struct GeneratedTest {
   std::string main_c;       // main.c
   std::string test_data_c;  // test_data.c
 };
+// With `print_labels` (a model generated with labels) it also prints "label,<i>,<name>", the
+// predicted class of each input: a keyword spotter's output on the device.
 GeneratedTest generate_test_program(const Int8Model& model,
                                     const std::vector<std::vector<int8_t>>& inputs,
-                                    const std::vector<std::vector<int8_t>>& expected);
+                                    const std::vector<std::vector<int8_t>>& expected,
+                                    bool print_labels = false);
 
 }  // namespace tinynas

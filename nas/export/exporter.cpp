@@ -55,6 +55,9 @@ std::string ExportReport::to_json() const {
   j["qemu_equals_host"] = measured(qemu_equals_host);
   j["qemu_instructions"] = measured(qemu_instructions);
   j["instructions_per_mac"] = measured(instructions_per_mac);
+  j["front_end"] = front_end.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(front_end);
+  j["qemu_front_end_instructions"] = measured(qemu_front_end_instructions);
+  j["qemu_network_instructions"] = measured(qemu_network_instructions);
   j["seconds"] = seconds;
   return j.dump(2) + "\n";
 }
@@ -120,6 +123,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   r.arch = arch.to_string();
   const NetGraph g = lower(space, arch);
   const Shape in = g.tensors[g.input].shape;
+  r.front_end = space.front_end.kind;
   for (const LabelledImages* set : {&calibration, &test}) {
     if (set->size() > 0 && (set->h != in.h || set->w != in.w || set->c != in.c)) {
       throw ConfigError(fmt::format("export: images are {}x{}x{}, the subnet takes {}x{}x{}", set->h,
@@ -159,7 +163,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   r.estimated_flash_bytes = e.flash_bytes;
   r.estimated_latency_ms = e.latency_ms;
 
-  const GeneratedC c = generate_model_c(qm, plan);
+  const GeneratedC c = generate_model_c(qm, plan, opt.class_names);
   r.arena_bytes = c.arena_bytes;
   r.input_in_arena = plan.input_in_arena;
   r.const_bytes = c.const_bytes;
@@ -176,7 +180,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   write_file_atomic(dir + "/model.c", c.source);
   write_file_atomic(dir + "/arch.yaml", arch.to_yaml());
   if (nfw > 0) {
-    const GeneratedTest t = generate_test_program(qm, inputs, expected);
+    const GeneratedTest t = generate_test_program(qm, inputs, expected, !opt.class_names.empty());
     write_file_atomic(dir + "/main.c", t.main_c);
     write_file_atomic(dir + "/test_data.c", t.test_data_c);
   }
@@ -213,13 +217,21 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
         std::istringstream rows(csv);
         std::string line;
         std::getline(rows, line);
-        int64_t total = 0;
+        int64_t total = 0, front = 0;
         while (std::getline(rows, line)) {
           const auto comma = line.rfind(',');
-          if (comma != std::string::npos) total += std::atoll(line.c_str() + comma + 1);
+          if (comma == std::string::npos) continue;
+          const int64_t n = std::atoll(line.c_str() + comma + 1);
+          total += n;
+          if (!r.front_end.empty() && line.rfind(r.front_end + ",", 0) == 0) front += n;
         }
         r.qemu_instructions = total;
-        if (r.executed_macs) r.instructions_per_mac = static_cast<double>(total) / r.executed_macs;
+        if (!r.front_end.empty()) {
+          r.qemu_front_end_instructions = front;
+          r.qemu_network_instructions = total - front;
+        }
+        // Per MAC of the network: a front end has none.
+        if (r.executed_macs) r.instructions_per_mac = static_cast<double>(total - front) / r.executed_macs;
       }
     }
     const ProcessResult f = run_process(shell_quote(root + "/scripts/measure-flash") + " " + shell_quote(dir));

@@ -28,6 +28,9 @@ struct ExportOptions {
   // The task's metric (TaskInfo::metric.name). The export measures float and int8 top-1 on the
   // test split itself; for another metric those fields stay null (the search reports it).
   std::string metric = "top1_accuracy";
+  // The task's label names (TaskInfo::class_names): model.c gets tinynas_labels[] and the test
+  // program prints each input's predicted label. Empty: none.
+  std::vector<std::string> class_names;
 };
 
 // What was not measured (QEMU not run, no host build, no test images) is empty, and null in
@@ -52,6 +55,10 @@ struct ExportReport {
   std::optional<int> qemu_matches;             // on the Cortex-M7 (QEMU)
   std::optional<bool> qemu_equals_host;        // QEMU's outputs == the host build's, byte for byte
   std::optional<int64_t> qemu_instructions;    // profiled: whole network, one image
+  // With a front end (e.g. MFCC), the profile split: the front end's layer and the network's.
+  std::string front_end;                       // its kind, "" = none
+  std::optional<int64_t> qemu_front_end_instructions;
+  std::optional<int64_t> qemu_network_instructions;
   std::optional<double> instructions_per_mac;
   double seconds = 0;
 

@@ -74,12 +74,13 @@ SpaceSearchConfig SpaceSearchConfig::from_config(const ConfigNode& node) {
 }
 
 ExportConfig ExportConfig::from_config(const ConfigNode& node) {
-  node.check_keys({"calibration_images", "run_on_qemu", "input_in_arena"});
+  node.check_keys({"calibration_images", "run_on_qemu", "input_in_arena", "firmware_inputs"});
   ExportConfig e;
   e.calibration_images =
       static_cast<int>(node.get_int("calibration_images", e.calibration_images, 1, 60000));
   e.run_on_qemu = node.get_bool("run_on_qemu", e.run_on_qemu);
   e.input_in_arena = node.get_bool("input_in_arena", e.input_in_arena);
+  e.firmware_inputs = static_cast<int>(node.get_int("firmware_inputs", e.firmware_inputs, 1, 1000));
   return e;
 }
 

@@ -64,6 +64,7 @@ struct ExportConfig {
   // false: the image stays in the application's buffer (camera / DMA frame, flash), which the
   // generated tinynas_invoke(input) only reads; the arena holds none of it (MCUNetV2's setting).
   bool input_in_arena = true;
+  int firmware_inputs = 16;  // test-split inputs embedded in the firmware, checked byte for byte
 
   static ExportConfig from_config(const ConfigNode& node);
 };

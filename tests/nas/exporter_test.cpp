@@ -12,6 +12,7 @@
 #include "nas/export/process.h"
 #include "search_spaces/atomic_file.h"
 #include "tests/nas/random_model.h"
+#include "search_spaces/arch_spec.h"
 
 namespace tinynas {
 namespace {
@@ -186,6 +187,84 @@ TEST(Export, CortexM7UnderQemuEqualsTheHostAndTheFlashEstimate) {
                 p.patches, run.input_in_arena ? "in" : "outside", static_cast<long long>(flash),
                 static_cast<long long>(r.estimated_flash_bytes),
                 100.0 * (r.estimated_flash_bytes - flash) / flash, *r.instructions_per_mac);
+  }
+}
+
+// 1 s clips as a keyword spotter's front end takes them (int16 values as floats): tones, chirps
+// and noise at several loudnesses, silence included.
+LabelledImages random_clips(int n, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::normal_distribution<double> noise(0, 1);
+  LabelledImages s;
+  s.h = s.c = 1;
+  s.w = 16000;
+  for (int i = 0; i < n; ++i) {
+    const double amp = i % 5 == 0 ? 0.0 : 200.0 * std::pow(10.0, (rng() % 200) / 100.0);
+    const double f0 = 100 + rng() % 3000, f1 = 100 + rng() % 3000;
+    for (int k = 0; k < 16000; ++k) {
+      const double t = k / 16000.0;
+      const double v = amp * std::sin(2 * M_PI * (f0 + (f1 - f0) * t / 2) * t) + 0.05 * amp * noise(rng);
+      s.pixels.push_back(static_cast<float>(std::lround(std::clamp(v, -32768.0, 32767.0))));
+    }
+    s.labels.push_back(static_cast<int>(rng() % 12));
+  }
+  return s;
+}
+
+// A keyword spotter from samples to labels: the MFCC front end and DS-CNN in one generated C
+// model, the clips' int16 bytes in the arena (or the caller's buffer), the host build and the
+// Cortex-M7 equal to the C++ reference byte for byte, the arena equal to the estimate, and the
+// profile split into the front end's instructions and the network's.
+TEST(Export, FrontEndFromSamplesToLabels) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/kws.yaml");
+  const McuSpec mcu = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
+  const LoadedArch dscnn = load_arch_file(kRoot + "/configs/archs/dscnn.yaml", space);
+  const ArchSpec arch = dscnn.arch;
+  const NetGraph g = lower(space, arch);
+  ASSERT_TRUE(g.layers.front().op->is_front_end());
+  const bool arm = have_arm();
+  for (bool in_arena : {true, false}) {
+    SCOPED_TRACE(in_arena ? "clip in the arena" : "clip in the caller's buffer");
+    const std::string dir = (fs::temp_directory_path() / (in_arena ? "tinynas_export_kws" : "tinynas_export_kws_out")).string();
+    fs::remove_all(dir);
+    ExportOptions opt;
+    opt.out_dir = dir;
+    opt.firmware_images = 3;
+    opt.run_qemu = arm && in_arena;
+    opt.profile = opt.run_qemu;
+    opt.input_in_arena = in_arena;
+    opt.class_names = {"yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "silence", "unknown"};
+    const ExportReport r = export_model(space, arch, mcu, random_weights(g, 3), random_clips(8, 1), random_clips(6, 2), opt);
+    EXPECT_EQ(r.host_matches.value_or(-1), 3);
+    EXPECT_EQ(r.arena_bytes, r.estimated_peak_sram_bytes);
+    EXPECT_EQ(r.front_end, "mfcc");
+    // In the arena, the 1 s clip (32000 bytes) and the front end's scratch and output are the peak.
+    if (in_arena) {
+      EXPECT_GE(r.arena_bytes, 32000 + 490 + 2216);
+    } else {
+      EXPECT_LT(r.arena_bytes, 32000);
+    }
+    const std::string h = read_file(dir + "/model.h");
+    EXPECT_NE(h.find("#define TINYNAS_INPUT_SIZE 32000"), std::string::npos);
+    EXPECT_NE(h.find("#define TINYNAS_INPUT_ELEMENT_BYTES 2"), std::string::npos);
+    EXPECT_NE(h.find("#define TINYNAS_NUM_LABELS 12"), std::string::npos);
+    EXPECT_NE(read_file(dir + "/model.c").find("tn_mfcc_s8(&mfcc0_params"), std::string::npos);
+    if (opt.run_qemu) {
+      EXPECT_EQ(r.qemu_matches.value_or(-1), 3);
+      EXPECT_EQ(r.qemu_equals_host, std::optional<bool>(true));
+      ASSERT_TRUE(r.qemu_front_end_instructions && r.qemu_network_instructions && r.flash_bytes);
+      // tn_mfcc_s8 over 49 frames: 2.6-2.8 M instructions (tests/runtime MfccQemu); the network
+      // runs its 2.66 M MACs at over one instruction each.
+      EXPECT_GT(*r.qemu_front_end_instructions, 2500000);
+      EXPECT_LT(*r.qemu_front_end_instructions, 3000000);
+      EXPECT_GT(*r.qemu_network_instructions, r.macs);
+      EXPECT_NEAR(static_cast<double>(r.estimated_flash_bytes) / *r.flash_bytes, 1.0, 0.03);
+      // The firmware prints each clip's keyword.
+      const ProcessResult q = run_process(shell_quote(kRoot + "/scripts/run-on-qemu") + " " + shell_quote(dir));
+      EXPECT_NE(q.out.find("label,0,"), std::string::npos) << q.out;
+      EXPECT_NE(q.out.find("label,2,"), std::string::npos) << q.out;
+    }
+    fs::remove_all(dir);
   }
 }
 

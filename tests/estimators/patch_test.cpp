@@ -277,6 +277,61 @@ TEST(PatchExecution, SampledSubnetsMatchLayerByLayer) {
   }
 }
 
+// Non-square even kernels in the patch stage: DS-CNN's 10x4 stride-2 stem with TF SAME pads
+// (4, 1, 5, 1) on 49 x 10, and a 4x2 stride-2 stem on 49 x 9 (pads 1, 0, 2, 1: asymmetric on
+// both axes); patch counts 2-4, every split.
+TEST(PatchExecution, EvenNonSquareStemsMatchLayerByLayer) {
+  struct Case {
+    std::string kernel, input;
+  };
+  int runs = 0;
+  for (const Case& c : {Case{"[10, 4]", "[49, 10]"}, Case{"[4, 2]", "[49, 9]"}}) {
+    const std::string kernel = c.kernel;
+    const SearchSpace s = space_from_yaml(
+        "name: kws\ninput_channels: 1\ninput_size: " + c.input + "\nnum_classes: 12\n"
+        "stem: {channels: 16, kernel: " + kernel + ", stride: 2}\n"
+        "stages:\n  - {channels: 16, stride: 1, block: separable, depths: [3], expand_ratios: [1]}\n"
+        "  - {channels: 24, stride: 2, depths: [2]}\n"
+        "kernel_sizes: [3, 5]\nexpand_ratios: [2]\ndepths: [1]\nwidth_multipliers: [1.0]\n"
+        "resolutions: [49]\npatch: {patches: [1, 2, 3, 4], max_split: 5}\n");
+    for (int p : {2, 3, 4}) {
+      for (int split = 1; split <= 5; ++split) {
+        ArchSpec a = ArchSpec::largest(s);
+        a.stages[0][1].kernel = 5;
+        a.patch = {p, split};
+        const NetGraph g = lower(s, a);
+        const MemoryPlan plan = plan_memory(g);
+        if (!plan.ok) continue;  // too few rows or columns for p bands
+        check_patch_execution(g, plan, "stem " + kernel + " " + a.to_string());
+        if (HasFailure()) return;
+        ++runs;
+      }
+    }
+  }
+  EXPECT_GE(runs, 20);
+  // The 4x2 stem's layer-by-layer pads, and the first patch's: top and left as the layer's, none
+  // at the bottom / right (the image continues there).
+  const SearchSpace s = space_from_yaml(
+      "name: kws\ninput_channels: 1\ninput_size: [49, 9]\nnum_classes: 12\n"
+      "stem: {channels: 16, kernel: [4, 2], stride: 2}\n"
+      "stages:\n  - {channels: 16, stride: 1, block: separable, depths: [1], expand_ratios: [1]}\n"
+      "kernel_sizes: [3]\nexpand_ratios: [1]\ndepths: [1]\nwidth_multipliers: [1.0]\n"
+      "resolutions: [49]\npatch: {patches: [1, 2], max_split: 1}\n");
+  ArchSpec a = ArchSpec::largest(s);
+  a.patch = {2, 1};
+  const NetGraph g = lower(s, a);
+  const Layer& stem = g.layers.front();
+  EXPECT_EQ((std::vector<int>{stem.pad_top, stem.pad_left, stem.pad_bottom, stem.pad_right}),
+            (std::vector<int>{1, 0, 2, 1}));
+  const MemoryPlan plan = plan_memory(g);
+  ASSERT_TRUE(plan.ok);
+  const PatchStep first = plan.patch.step(0, 0), last = plan.patch.step(3, 0);
+  EXPECT_EQ((std::vector<int>{first.pad_top, first.pad_left, first.pad_bottom, first.pad_right}),
+            (std::vector<int>{1, 0, 0, 0}));
+  EXPECT_EQ((std::vector<int>{last.pad_top, last.pad_left, last.pad_bottom, last.pad_right}),
+            (std::vector<int>{0, 0, 2, 1}));
+}
+
 TEST(PatchExecution, MobileNetV2WithFourByFourPatches) {
   const SearchSpace none;
   const LoadedArch a = load_arch_file(kRoot + "/configs/archs/mbv2-w1.0-r224-p4.yaml", none);

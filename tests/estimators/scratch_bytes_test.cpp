@@ -152,6 +152,27 @@ TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
   for (const OpDescriptor* d : all_ops()) EXPECT_TRUE(seen[d->id()]) << "no shipped space has " << d->name();
 }
 
+// DS-CNN (configs/spaces/kws-dscnn.yaml): its 10x4 stem with asymmetric pads and its separable
+// blocks, as the planner sees them.
+TEST(ScratchBytes, PlannerEqualsRuntimeOnDsCnn) {
+  const SearchSpace space = [] {  // the network alone, on its 49 x 10 features (the MFCC front end: Export.FrontEnd*)
+    SearchSpace s = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
+    s.front_end = {};
+    return s;
+  }();
+  const NetGraph g = lower(space, ArchSpec::largest(space));
+  for (const Layer& l : g.layers) {
+    const tn_conv_params_t p = conv_params(l.op->name(), l.kh, l.kw, l.stride, l.in.h, l.in.w, l.in.c,
+                                           l.out.c, {l.pad_top, l.pad_left, l.pad_bottom, l.pad_right});
+    if (l.op->patch_rule() == PatchRule::Spatial) {
+      ASSERT_EQ(p.h_out, l.out.h) << l.name();
+      ASSERT_EQ(p.w_out, l.out.w) << l.name();
+    }
+    ASSERT_EQ(layer_scratch_bytes(l), runtime_scratch_bytes(l.op->name(), p)) << l.name();
+  }
+  EXPECT_EQ(layer_scratch_bytes(g.layers.front()), 2 * 10 * 4 * 1 * 2);
+}
+
 // A scratch buffer of exactly `bytes`, 8-byte aligned, followed by random guard bytes.
 class GuardedScratch {
  public:

@@ -62,8 +62,10 @@ struct RunResult {
   std::string out;
 };
 
-// Writes the generated files to a fresh directory, compiles them with the runtime, runs.
-RunResult compile_and_run(const GeneratedC& c, const GeneratedTest& t, const std::string& name) {
+// Writes the generated files to a fresh directory, compiles them with the runtime (`cflags`:
+// e.g. -DTN_EMULATE_DSP=1 for the Arm SMLAD path with emulated intrinsics), runs.
+RunResult compile_and_run(const GeneratedC& c, const GeneratedTest& t, const std::string& name,
+                          const std::string& cflags = "") {
   const fs::path dir =
       fs::temp_directory_path() / ("tinynas_codegen_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -77,7 +79,7 @@ RunResult compile_and_run(const GeneratedC& c, const GeneratedTest& t, const std
     if (e.path().extension() == ".c") runtime_srcs += " " + e.path().string();
   }
   const std::string exe = (dir / "model").string();
-  const std::string cc = "cc -std=c99 -O1 -Wall -Wextra -Werror -I" + dir.string() + " -I" + kRoot +
+  const std::string cc = "cc -std=c99 -O1 -Wall -Wextra -Werror " + cflags + " -I" + dir.string() + " -I" + kRoot +
                          "/runtime " + (dir / "model.c").string() + " " + (dir / "main.c").string() +
                          " " + (dir / "test_data.c").string() + runtime_srcs + " -o " + exe + " 2>&1";
   RunResult r{0, ""};
@@ -263,6 +265,64 @@ TEST(Codegen, MobileNetV2PatchesNeedASixthOfTheLayerByLayerArena) {
   const RunResult r = compile_and_run(c, generate_test_program(b.model, b.inputs, b.expected), "mbv2");
   ASSERT_EQ(r.code, 0) << r.out.substr(0, 2000);
   EXPECT_THAT(r.out, HasSubstr("match 1/1"));
+}
+
+// MLPerf Tiny's DS-CNN (configs/spaces/kws-dscnn.yaml, random weights): its 10x4 stem with
+// asymmetric TF SAME pads (4, 1, 5, 1) and its separable blocks, generated and run in C on both
+// runtime paths (portable, and the Arm SMLAD path with emulated intrinsics), layer by layer and
+// with the stem and two blocks in a 2x2 patch stage: every output byte equals the C++ int8
+// reference's.
+TEST(Codegen, DsCnnIsBitExactOnBothRuntimePaths) {
+  SearchSpace space = [] {  // the network alone, on its 49 x 10 features (the MFCC front end: Export.FrontEnd*)
+    SearchSpace s = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
+    s.front_end = {};
+    return s;
+  }();
+  space.patch.patches = {1, 2};
+  space.patch.max_split = 4;
+  ArchSpec arch = ArchSpec::largest(space);
+  const NetGraph g = lower(space, arch);
+  const Layer& stem = g.layers.front();
+  ASSERT_EQ(stem.kh * 100 + stem.kw, 1004);
+  ASSERT_EQ((std::vector<int>{stem.pad_top, stem.pad_left, stem.pad_bottom, stem.pad_right}),
+            (std::vector<int>{4, 1, 5, 1}));
+  const Built b = build_model(g, 12, 6);
+  const MemoryPlan plan = plan_memory(b.model.graph);
+  const GeneratedC c = generate_model_c(b.model, plan);
+  EXPECT_EQ(c.arena_bytes, plan.arena_bytes);
+  EXPECT_THAT(c.source, HasSubstr("{49, 10, 1, 25, 5, 64, 10, 4, 2, 2, 4, 1, 5, 1,"));
+  EXPECT_EQ(c.source.find("tn_add_s8"), std::string::npos) << "a separable block has no residual";
+  const GeneratedTest t = generate_test_program(b.model, b.inputs, b.expected);
+  for (const std::string& flags : {std::string(), std::string("-DTN_EMULATE_DSP=1")}) {
+    const RunResult r = compile_and_run(c, t, "dscnn" + std::string(flags.empty() ? "" : "_dsp"), flags);
+    ASSERT_EQ(r.code, 0) << flags << "\n" << r.out;
+    EXPECT_THAT(r.out, HasSubstr("match 6/6")) << flags;
+  }
+
+  arch.patch = {2, 2};
+  const NetGraph gp = lower(space, arch);
+  const Built bp = build_model(gp, 12, 6);
+  EXPECT_EQ(bp.expected, b.expected);  // the same model and images: the layer-by-layer reference
+  const MemoryPlan pplan = plan_memory(gp);
+  ASSERT_TRUE(pplan.ok && pplan.patched);
+  // The first patch row pads the stem's top only (4), the last row its bottom only (5: TF SAME's
+  // total pad is exactly what the last window reaches). Columns: 1 left in the first column
+  // band; the last one's stem reads from column 1, no left pad, 1 right.
+  EXPECT_EQ(pplan.patch.step(0, 0).pad_top, 4);
+  EXPECT_EQ(pplan.patch.step(0, 0).pad_bottom, 0);
+  EXPECT_EQ(pplan.patch.step(0, 0).pad_left, 1);
+  EXPECT_EQ(pplan.patch.step(3, 0).pad_top, 0);
+  EXPECT_EQ(pplan.patch.step(3, 0).pad_bottom, 5);
+  EXPECT_EQ(pplan.patch.step(3, 0).pad_left, 0);
+  EXPECT_EQ(pplan.patch.step(3, 0).pad_right, 1);
+  const GeneratedC cp = generate_model_c(bp.model, pplan);
+  EXPECT_EQ(cp.arena_bytes, pplan.arena_bytes);
+  for (const std::string& flags : {std::string(), std::string("-DTN_EMULATE_DSP=1")}) {
+    const RunResult r = compile_and_run(cp, generate_test_program(bp.model, bp.inputs, bp.expected),
+                                        "dscnn_patch" + std::string(flags.empty() ? "" : "_dsp"), flags);
+    ASSERT_EQ(r.code, 0) << flags << "\n" << r.out;
+    EXPECT_THAT(r.out, HasSubstr("match 6/6")) << flags;
+  }
 }
 
 TEST(Codegen, RefusesAPlanOfAnotherGraph) {

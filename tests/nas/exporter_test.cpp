@@ -20,18 +20,20 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kRoot = TINYNAS_SOURCE_DIR;
 
-LabelledImages random_images(int n, int res, uint64_t seed) {
+LabelledImages random_images(int n, int h, int w, uint64_t seed, int classes = 10) {
   std::mt19937 rng(static_cast<uint32_t>(seed));
   std::uniform_real_distribution<float> pixel(-0.8f, 2.0f);
   LabelledImages s;
-  s.h = s.w = res;
+  s.h = h;
+  s.w = w;
   s.c = 1;
   for (int i = 0; i < n; ++i) {
-    for (int p = 0; p < res * res; ++p) s.pixels.push_back(pixel(rng));
-    s.labels.push_back(static_cast<int>(rng() % 10));
+    for (int p = 0; p < h * w; ++p) s.pixels.push_back(pixel(rng));
+    s.labels.push_back(static_cast<int>(rng() % classes));
   }
   return s;
 }
+LabelledImages random_images(int n, int res, uint64_t seed) { return random_images(n, res, res, seed); }
 
 struct Case {
   SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
@@ -46,6 +48,12 @@ struct Case {
     dir = (fs::temp_directory_path() / ("tinynas_export_" + name)).string();
     fs::remove_all(dir);
   }
+  // Another space's largest subnet.
+  Case(const SearchSpace& other, const std::string& name) : space(other) {
+    arch = ArchSpec::largest(space);
+    dir = (fs::temp_directory_path() / ("tinynas_export_" + name)).string();
+    fs::remove_all(dir);
+  }
   ~Case() { fs::remove_all(dir); }
   ExportReport run(bool qemu, bool input_in_arena = true) {
     const NetGraph g = lower(space, arch);
@@ -55,8 +63,10 @@ struct Case {
     opt.run_qemu = qemu;
     opt.profile = qemu;
     opt.input_in_arena = input_in_arena;
-    return export_model(space, arch, mcu, random_weights(g, 5), random_images(16, 32, 1),
-                        random_images(40, 32, 2), opt);
+    const Shape in = g.tensors[g.input].shape;
+    return export_model(space, arch, mcu, random_weights(g, 5),
+                        random_images(16, in.h, in.w, 1, space.num_classes),
+                        random_images(40, in.h, in.w, 2, space.num_classes), opt);
   }
 };
 
@@ -218,7 +228,7 @@ LabelledImages random_clips(int n, uint64_t seed) {
 TEST(Export, FrontEndFromSamplesToLabels) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/kws.yaml");
   const McuSpec mcu = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
-  const LoadedArch dscnn = load_arch_file(kRoot + "/configs/archs/dscnn.yaml", space);
+  const LoadedArch dscnn = load_arch_file(kRoot + "/configs/archs/kws-dscnn-member.yaml", space);
   const ArchSpec arch = dscnn.arch;
   const NetGraph g = lower(space, arch);
   ASSERT_TRUE(g.layers.front().op->is_front_end());
@@ -266,6 +276,29 @@ TEST(Export, FrontEndFromSamplesToLabels) {
     }
     fs::remove_all(dir);
   }
+}
+
+// MLPerf Tiny's DS-CNN (configs/spaces/kws-dscnn.yaml, random weights, 49 x 10 inputs): the
+// whole export, the host build bit-exact with the C++ reference and, with the Arm toolchain and
+// QEMU, the Cortex-M7 run equal to the host (its 10x4 stem with asymmetric pads takes the Arm
+// kernels' c_in = 1 im2col path).
+TEST(Export, DsCnnRunsBitExactOnTheHostAndTheCortexM7) {
+  Case c([] {  // the network alone, on its 49 x 10 features (the MFCC front end: Export.FrontEnd*)
+    SearchSpace s = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
+    s.front_end = {};
+    return s;
+  }(), "dscnn");
+  const bool qemu = have_arm();
+  const ExportReport r = c.run(qemu);
+  EXPECT_EQ(r.host_matches.value_or(-1), 4);
+  EXPECT_EQ(r.arena_bytes, r.estimated_peak_sram_bytes);
+  EXPECT_EQ(r.macs, 2656768);
+  if (!qemu) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm not installed: host only";
+  EXPECT_EQ(r.qemu_matches.value_or(-1), 4);
+  EXPECT_EQ(r.qemu_equals_host, std::optional<bool>(true));
+  ASSERT_TRUE(r.instructions_per_mac);
+  std::printf("DS-CNN on QEMU M7: %.2f instructions/MAC, arena %lld B\n", *r.instructions_per_mac,
+              static_cast<long long>(r.arena_bytes));
 }
 
 }  // namespace

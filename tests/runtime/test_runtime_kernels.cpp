@@ -321,6 +321,21 @@ TEST(TN_S(Conv2d), FirstLayerStride2AsymmetricPadding) {
   run_conv_case(g, s);
 }
 
+// MLPerf Tiny DS-CNN's stem: 49 x 10 x 1 MFCC map, 10 x 4 kernel, stride 2, TF SAME pads
+// (4 top, 1 left, 5 bottom, 1 right) -> 25 x 5 x 64; ReLU6-like output range.
+TEST(TN_S(Conv2d), DsCnnStemTenByFourAsymmetricPadding) {
+  std::mt19937 g(49);
+  ConvShape s{};
+  s.h_in = 49; s.w_in = 10; s.c_in = 1; s.c_out = 64; s.kh = 10; s.kw = 4; s.sh = s.sw = 2;
+  s.pt = 4; s.pl = 1; s.pb = 5; s.pr = 1;
+  s.h_out = (49 + 4 + 5 - 10) / 2 + 1; s.w_out = (10 + 1 + 1 - 4) / 2 + 1;
+  ASSERT_EQ(s.h_out, 25);
+  ASSERT_EQ(s.w_out, 5);
+  s.zp_in = 7; s.zp_out = -128; s.act_min = -128; s.act_max = -128 + 100;
+  rand_requant(g, s, 64, 40);
+  run_conv_case(g, s);
+}
+
 TEST(TN_S(Conv2d), RejectsBadShapes) {
   std::mt19937 g(5);
   ConvShape s = rand_conv_shape(g, 3, false);

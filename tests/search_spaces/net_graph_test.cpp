@@ -159,6 +159,7 @@ TEST(NetGraph, DsCnnMatchesItsDefinition) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
   const ArchSpec a = ArchSpec::largest(space);
   EXPECT_EQ(a, ArchSpec::smallest(space));  // a space of one member
+  EXPECT_EQ(load("kws-dscnn.yaml").arch, a);  // configs/archs/kws-dscnn.yaml
   const NetGraph g = lower(space, a);
   // The MFCC front end (1 s of 16 kHz int16 samples -> 49 x 10 int8), stem, 4 x (depthwise,
   // pointwise), pool, fc: no residual add.

@@ -3,6 +3,7 @@
 // sorting and the exporter's weight list.
 #include <gtest/gtest.h>
 
+#include "nas/export/float_model.h"
 #include "search_spaces/arch_sampler.h"
 #include "supernet/supernet.h"
 
@@ -299,6 +300,86 @@ TEST(Supernet, SortingChannelsKeepsTheLargestSubnetAndOrdersByImportance) {
     const torch::Tensor imp = net->block(s, 0)->project->weight.abs().sum({0, 2, 3});
     const torch::Tensor sorted = std::get<0>(imp.sort(0, /*descending=*/true));
     EXPECT_TRUE(torch::equal(imp, sorted)) << "stage " << s;
+  }
+}
+
+// MLPerf Tiny's DS-CNN (configs/spaces/kws-dscnn.yaml): the supernet's subnet is the definition
+// written out in plain torch (TF SAME padding of the 10x4 stem, ReLU6 after each separable block's
+// pointwise conv, no residual), and the exporter's float reference computes the same.
+TEST(Supernet, DsCnnIsItsDefinition) {
+  const SearchSpace space = [] {  // the network alone, on its 49 x 10 features (the MFCC front end: Export.FrontEnd*)
+    SearchSpace s = SearchSpace::load(kRoot + "/configs/spaces/kws-dscnn.yaml");
+    s.front_end = {};
+    return s;
+  }();
+  torch::manual_seed(6);
+  Supernet net(space);
+  randomize_bn(net);
+  const ArchSpec arch = ArchSpec::largest(space);
+  net->set_active(arch);
+  // Modules: a 10x4 stem; separable blocks have no expand conv.
+  EXPECT_EQ(net->named_parameters()["stem.weight"].sizes(), (std::vector<int64_t>{64, 1, 10, 4}));
+  for (int b = 0; b < 4; ++b) {
+    EXPECT_TRUE(net->block(0, b)->expand.is_empty()) << b;
+    EXPECT_EQ(net->block(0, b)->dw->active_kernel, 3);
+  }
+  const torch::Tensor x = torch::randn({3, 1, 49, 10});
+  {
+    // It trains: gradients reach the stem through the asymmetric padding.
+    net->train();
+    net->forward(x).square().sum().backward();
+    const torch::Tensor grad = net->named_parameters()["stem.weight"].grad();
+    ASSERT_TRUE(grad.defined());
+    EXPECT_GT(grad.abs().sum().item<double>(), 0.0);
+  }
+  // Statistics of the data (as after training), so the logits depend on the input: a padding on
+  // the wrong side or a missing activation shows. Leaves eval mode.
+  net->recalibrate_bn({torch::randn({32, 1, 49, 10})});
+  torch::NoGradGuard g;
+  const torch::Tensor got = net->forward(x);
+  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{3, 12}));
+  ASSERT_GT((got[0] - got[1]).abs().max().item<double>(), 2e-3) << "logits independent of the input";
+
+  const std::vector<LayerWeights> w = net->extract_weights(arch);
+  ASSERT_EQ(w.size(), 11u);  // stem, 4 x (depthwise, pointwise), pool, fc
+  auto t = [](const std::vector<float>& v, const std::vector<int64_t>& shape) {
+    return torch::tensor(v).view(shape);
+  };
+  auto conv_bn_relu6 = [&](const torch::Tensor& in, const LayerWeights& lw, int64_t stride,
+                           int64_t pad, int64_t groups) {
+    const int64_t c = lw.weight_shape[0];
+    const torch::Tensor y = torch::conv2d(in, t(lw.weight, lw.weight_shape), {}, stride, pad, 1, groups);
+    return torch::hardtanh(torch::batch_norm(y, t(lw.bn_gamma, {c}), t(lw.bn_beta, {c}),
+                                             t(lw.bn_mean, {c}), t(lw.bn_var, {c}), false, 0.1,
+                                             lw.bn_eps, false),
+                           0.0, 6.0);
+  };
+  // Stem: TF SAME on 49 x 10 with 10 x 4 / 2 = 4 rows above, 5 below, 1 column each side.
+  EXPECT_EQ(w[0].weight_shape, (std::vector<int64_t>{64, 1, 10, 4}));
+  torch::Tensor y = conv_bn_relu6(torch::constant_pad_nd(x, {1, 1, 4, 5}, 0), w[0], 2, 0, 1);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{3, 64, 25, 5}));
+  for (int b = 0; b < 4; ++b) {
+    y = conv_bn_relu6(y, w[1 + 2 * b], 1, 1, 64);  // depthwise 3x3
+    y = conv_bn_relu6(y, w[2 + 2 * b], 1, 0, 1);   // pointwise, activated, no residual
+  }
+  y = torch::linear(y.mean({2, 3}), t(w[10].weight, w[10].weight_shape), t(w[10].bias, {12}));
+  EXPECT_TRUE(torch::allclose(got, y, 1e-4, 1e-5)) << "max diff " << (got - y).abs().max().item<double>();
+
+  // The extracted subnet and the channels-last supernet compute the same.
+  Subnet sub = Subnet(net->extract(arch));
+  EXPECT_TRUE(torch::allclose(sub->forward(x), got, 1e-4, 1e-5));
+  net->set_channels_last(true);
+  EXPECT_TRUE(torch::allclose(net->forward(x), got, 1e-4, 1e-5));
+  net->set_channels_last(false);
+
+  // The exporter's float reference (nas/export, HWC, batch norm folded): same logits.
+  const FloatModel fm = FloatModel::fold(net->active_graph(), w);
+  for (int n = 0; n < 3; ++n) {
+    const torch::Tensor img = x[n][0].contiguous();  // 49 x 10, C = 1: HWC is this order
+    const std::vector<float> in(img.data_ptr<float>(), img.data_ptr<float>() + img.numel());
+    const std::vector<float> logits = fm.run(in);
+    ASSERT_EQ(logits.size(), 12u);
+    for (int k = 0; k < 12; ++k) EXPECT_NEAR(logits[k], got[n][k].item<float>(), 1e-4) << n << " " << k;
   }
 }
 

@@ -13,6 +13,7 @@
 #include "search_spaces/atomic_file.h"
 #include "tests/nas/random_model.h"
 #include "search_spaces/arch_spec.h"
+#include "tests/wav_writer.h"
 
 namespace tinynas {
 namespace {
@@ -273,6 +274,23 @@ TEST(Export, FrontEndFromSamplesToLabels) {
       const ProcessResult q = run_process(shell_quote(kRoot + "/scripts/run-on-qemu") + " " + shell_quote(dir));
       EXPECT_NE(q.out.find("label,0,"), std::string::npos) << q.out;
       EXPECT_NE(q.out.find("label,2,"), std::string::npos) << q.out;
+      // The same firmware on WAV files (scripts/run-kws-on-qemu): a short clip (zero-padded to 1 s)
+      // and a full one; a stereo file is refused by name.
+      const LabelledImages clips = random_clips(2, 9);
+      std::vector<int16_t> a(clips.pixels.begin(), clips.pixels.begin() + 12000);
+      std::vector<int16_t> b(clips.pixels.begin() + 16000, clips.pixels.begin() + 32000);
+      write_file_atomic(dir + "/a.wav", wav_bytes(a));
+      write_file_atomic(dir + "/b.wav", wav_bytes(b));
+      WavSpec stereo;
+      stereo.channels = 2;
+      write_file_atomic(dir + "/stereo.wav", wav_bytes(a, stereo));
+      const std::string script = shell_quote(kRoot + "/scripts/run-kws-on-qemu") + " " + shell_quote(dir);
+      const ProcessResult w = run_process(script + " " + shell_quote(dir + "/a.wav") + " " + shell_quote(dir + "/b.wav"));
+      EXPECT_EQ(w.exit_code, 0) << w.out << w.err;
+      EXPECT_NE(w.out.find("equals the host on 2/2 clips"), std::string::npos) << w.out;
+      const ProcessResult bad = run_process(script + " " + shell_quote(dir + "/stereo.wav"));
+      EXPECT_EQ(bad.exit_code, 2);
+      EXPECT_NE(bad.err.find("stereo.wav: 16000 Hz, 2 channel(s)"), std::string::npos) << bad.err;
     }
     fs::remove_all(dir);
   }

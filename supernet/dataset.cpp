@@ -115,6 +115,13 @@ std::unique_ptr<Dataset> create(const DataConfig& data, const TrainConfig& train
     throw ConfigError(key + ": missing; expected the dataset's name, one of: " + known);
   }
   const TaskInfo& info = task_info(data.dataset, key);
+  // The dataset's own keys (checked here too: a DataConfig read where no dataset was registered
+  // could not tell them from typos).
+  if (data.node) {
+    std::vector<std::string> keys = DataConfig::common_keys();
+    keys.insert(keys.end(), info.options.begin(), info.options.end());
+    data.node->check_keys(keys);
+  }
   return factories().at(info.dataset)({data, train, num_classes, input_channels, front_end});
 }
 

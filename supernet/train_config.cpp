@@ -4,9 +4,14 @@
 
 namespace tinynas {
 
+const std::vector<std::string>& DataConfig::common_keys() {
+  static const std::vector<std::string> keys = {"dataset", "path", "val_size", "split_seed",
+                                                "train_images", "workers"};
+  return keys;
+}
+
 DataConfig DataConfig::from_config(const ConfigNode& node) {
-  std::vector<std::string> keys = {"dataset", "path", "val_size", "split_seed", "train_images",
-                                   "workers"};
+  std::vector<std::string> keys = common_keys();
   if (const auto n = node.find("dataset")) {
     if (const TaskInfo* t = find_task_info(n->as_string())) {
       keys.insert(keys.end(), t->options.begin(), t->options.end());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "search_spaces/config_node.h"
 
@@ -23,6 +24,8 @@ struct DataConfig {
   std::optional<ConfigNode> node;
 
   static DataConfig from_config(const ConfigNode& node);
+  // The data.* keys every dataset takes (a dataset adds its own: TaskInfo::options).
+  static const std::vector<std::string>& common_keys();
 };
 
 struct TrainConfig {

@@ -49,7 +49,10 @@ int run_search_command(const SearchArgs& args) {
                a.estimate.macs / 1e6, a.arch.to_string());
   };
   show("searched", s.best);
-  if (!s.baseline.arch.stages.empty()) show("MbV2", s.baseline);
+  if (!s.baseline.arch.stages.empty()) {
+    fmt::print("  baseline: {}\n", s.baseline_name);
+    show("baseline", s.baseline);
+  }
   if (s.predictor_kendall_tau > -2) {
     fmt::print("  accuracy predictor: Kendall tau {:.3f} on {} held-out subnets ({} measured)\n",
                s.predictor_kendall_tau, s.predictor_holdout, s.measured);

@@ -45,8 +45,10 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
   std::vector<std::string> keys;
   SearchConfig s;
   fields(s, [&](const char* key, const auto&...) { keys.push_back(key); });
+  keys.push_back("baseline");
   node.check_keys(keys);
   fields(s, FieldReader{node});
+  if (node.has("baseline")) s.baseline = node.at("baseline").as_path();
   if (s.mutations + s.crossovers == 0) {
     node.fail("expected mutations + crossovers > 0, or the search cannot make children");
   }
@@ -56,6 +58,7 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
 nlohmann::ordered_json SearchConfig::to_json() const {
   nlohmann::ordered_json j;
   fields(*this, [&](const char* key, const auto& v, auto...) { j[key] = v; });
+  if (!baseline.empty()) j["baseline"] = baseline;
   return j;
 }
 

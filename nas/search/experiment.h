@@ -31,6 +31,9 @@ struct SearchConfig {
   int measure_subnets = 100;    // fitting subnets measured to fit the predictor
   int finalists = 10;           // top candidates re-measured on the supernet
   double predictor_l2 = 1e-3;   // ridge penalty
+  // The baseline measured beside the winner: an ArchSpec file of the space (e.g. MLPerf Tiny's
+  // DS-CNN for keyword spotting); empty = the scaled MobileNetV2 of the space that fits.
+  std::string baseline;
 
   static SearchConfig from_config(const ConfigNode& node);
   // Every setting by its config key, in declaration order (a sweep's run settings and labels).

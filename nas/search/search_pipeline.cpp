@@ -109,6 +109,7 @@ std::string SearchSummary::to_json(const McuSpec& mcu) const {
   j["sram_budget_bytes"] = mcu.sram_budget();
   j["flash_budget_bytes"] = mcu.flash_budget();
   j["baseline"] = baseline.to_json();
+  j["baseline_name"] = baseline_name;
   j["test_accuracy_gain_over_baseline"] =
       baseline.test_accuracy >= 0 ? nlohmann::json(best.test_accuracy - baseline.test_accuracy) : nlohmann::json();
   j["measured_subnets"] = measured;
@@ -293,14 +294,27 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   summary.best.estimate = estimate_of(summary.best.arch);
   summary.best.test_accuracy = test_score(summary.best.arch);
 
-  // 4. The scaled MobileNetV2 baseline, same constraints, same pipeline.
-  if (auto b = scaled_mobilenet_v2(space, estimator)) {
+  // 4. The baseline through the same pipeline: the config's (search.baseline, measured whether
+  // or not it fits: its estimate says), else the scaled MobileNetV2 of the same constraints.
+  std::optional<ArchSpec> b;
+  if (!exp.search.baseline.empty()) {
+    const LoadedArch la = load_arch_file(exp.search.baseline, space);
+    if (la.space.fingerprint() != space.fingerprint()) {
+      throw ConfigError(exp.search.baseline + ": search.baseline is an architecture of the space '" +
+                        la.space.name + "', not of '" + space.name + "'");
+    }
+    b = la.arch;
+    summary.baseline_name = std::filesystem::path(exp.search.baseline).stem().string();
+  } else {
+    b = scaled_mobilenet_v2(space, estimator);
+    summary.baseline_name = "scaled MobileNetV2";
+    if (!b) spdlog::warn("no scaled MobileNetV2 of the space fits {}: no baseline", exp.mcu.name);
+  }
+  if (b) {
     summary.baseline.arch = *b;
     summary.baseline.val_accuracy = measure(*b);
     summary.baseline.test_accuracy = test_score(*b);
     summary.baseline.estimate = estimate_of(*b);
-  } else {
-    spdlog::warn("no scaled MobileNetV2 of the space fits {}: no baseline", exp.mcu.name);
   }
   collect_measured();
   summary.measured = static_cast<int>(measured.size());

@@ -42,6 +42,7 @@ struct ScoredArch {
 struct SearchSummary {
   Metric metric;                    // what val_accuracy / test_accuracy measure
   ScoredArch best, baseline;
+  std::string baseline_name;        // "scaled MobileNetV2", or the search.baseline file's stem
   int measured = 0;                 // subnets measured on the supernet
   double predictor_kendall_tau = -2;  // on held-out measured subnets (-2: no predictor)
   int predictor_holdout = 0;

@@ -1,5 +1,7 @@
 #include "nas/search/experiment.h"
 
+#include <nlohmann/json.hpp>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -56,6 +58,24 @@ TEST(Experiment, TheDefaultConfigLoads) {
   EXPECT_EQ(e.search.generations, 30);
   EXPECT_DOUBLE_EQ(e.search.mutation_prob, 0.1);
   EXPECT_EQ(e.data.path, "/usr/share/datasets/fashion-mnist");
+}
+
+// The keyword-spotting experiments: the MFCC front end before the space's stem, the dataset's own
+// keys, DS-CNN as the search's baseline, the tight target's latency limit.
+TEST(Experiment, TheKeywordSpottingConfigsLoad) {
+  for (const char* f : {"kws-stm32f746.yaml", "kws-stm32l432.yaml", "kws-dscnn.yaml"}) {
+    SCOPED_TRACE(f);
+    const Experiment e = Experiment::load(kRoot + "/configs/" + f);
+    EXPECT_EQ(e.space.front_end.kind, "mfcc");
+    EXPECT_EQ(e.data.dataset, "speech-commands");
+    ASSERT_TRUE(e.data.node);
+    EXPECT_TRUE(e.data.node->get_bool("synthesize", false));
+    EXPECT_EQ(e.export_.firmware_inputs, 48);
+  }
+  const Experiment l432 = Experiment::load(kRoot + "/configs/kws-stm32l432.yaml");
+  EXPECT_DOUBLE_EQ(l432.search.latency_limit_ms, 100);
+  EXPECT_NE(l432.search.baseline.find("archs/kws-dscnn-member.yaml"), std::string::npos);
+  EXPECT_EQ(l432.search.to_json()["baseline"], l432.search.baseline);
 }
 
 TEST(Experiment, EveryMcuConfigLoads) {

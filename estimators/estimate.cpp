@@ -72,11 +72,13 @@ const Estimate& Estimator::estimate(const NetGraph& g) {
   e.fits_flash = e.flash_bytes <= e.flash_budget_bytes;
   e.fits_latency =
       opt_.latency_limit_ms <= 0 || (latency && e.latency_ms <= opt_.latency_limit_ms);
-  e.fits = e.feasible && e.fits_sram && e.fits_flash && e.fits_latency;
+  e.fits_macs = opt_.macs_limit <= 0 || e.macs <= opt_.macs_limit;
+  e.fits = e.feasible && e.fits_sram && e.fits_flash && e.fits_latency && e.fits_macs;
   return e;
 }
 
 bool Estimator::fits(const NetGraph& g) {
+  if (opt_.macs_limit > 0 && g.macs() > opt_.macs_limit) return false;
   if (flash_bytes(g, mcu_) > mcu_.flash_budget()) return false;
   const bool check_latency = opt_.latency_limit_ms > 0;
   if (check_latency && !g.patch.enabled() &&

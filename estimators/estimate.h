@@ -17,6 +17,7 @@ namespace tinynas {
 
 struct EstimateOptions {
   double latency_limit_ms = 0;  // 0 = no latency constraint
+  int64_t macs_limit = 0;       // 0 = no compute constraint (layer-by-layer MACs)
   PlanOptions plan;
 };
 
@@ -32,7 +33,7 @@ struct Estimate {
   double cycles = 0;
   double latency_ms = 0;
   bool feasible = true;  // false: the patch schedule cannot be cut (fewer rows than patches)
-  bool fits_sram = false, fits_flash = false, fits_latency = true;
+  bool fits_sram = false, fits_flash = false, fits_latency = true, fits_macs = true;
   bool fits = false;
 };
 

@@ -68,6 +68,7 @@ int run_estimate(const EstimateArgs& args) {
     j["fits_detail"] = {{"sram", e.fits_sram},
                         {"flash", e.fits_flash},
                         {"latency", e.fits_latency},
+                        {"macs", e.fits_macs},
                         {"patch_schedule", e.feasible}};
     j["sram_budget_bytes"] = e.sram_budget_bytes;
     j["flash_budget_bytes"] = e.flash_budget_bytes;
@@ -197,6 +198,7 @@ int run_estimate(const EstimateArgs& args) {
   if (!e.fits_sram) why += fmt::format(" sram {:.1f} KB > {:.1f} KB;", kb(e.peak_sram_bytes), kb(e.sram_budget_bytes));
   if (!e.fits_flash) why += fmt::format(" flash {:.1f} KB > {:.1f} KB;", kb(e.flash_bytes), kb(e.flash_budget_bytes));
   if (!e.fits_latency) why += fmt::format(" latency {:.2f} ms > {:.2f} ms;", e.latency_ms, opt.latency_limit_ms);
+  if (!e.fits_macs) why += fmt::format(" {} MACs > {};", e.macs, opt.macs_limit);
   if (!why.empty()) why.pop_back();
   fmt::print("fits {}: {}{}\n", exp.mcu.name, e.fits ? "yes" : "no", why.empty() ? "" : " (" + why.substr(1) + ")");
   return 0;

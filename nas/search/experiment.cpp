@@ -14,6 +14,7 @@ void SearchConfig::fields(Self& s, Visitor&& visit) {
   visit("generations", s.generations, 1, 100000);
   visit("seed", s.seed, 0, INT64_MAX);
   visit("latency_limit_ms", s.latency_limit_ms, 0.0, 1e9);
+  visit("macs_limit", s.macs_limit, 0.0, 1e15);
   visit("val_images", s.val_images, 0, 1000000);
   visit("search_patches", s.search_patches, false, true);
   visit("use_predictor", s.use_predictor, false, true);
@@ -106,6 +107,7 @@ Experiment Experiment::load(const std::string& path) {
 EstimateOptions Experiment::estimate_options() const {
   EstimateOptions o;
   o.latency_limit_ms = search.latency_limit_ms;
+  o.macs_limit = static_cast<int64_t>(search.macs_limit);
   o.plan.input_in_arena = export_.input_in_arena;
   return o;
 }

@@ -25,6 +25,7 @@ struct SearchConfig {
   int generations = 30;
   uint64_t seed = 0;
   double latency_limit_ms = 0;  // 0 = no latency constraint
+  double macs_limit = 0;        // 0 = none; else at most this many MACs (a baseline's compute)
   int val_images = 0;           // 0 = the whole validation split
   bool search_patches = true;   // choose a patch schedule per candidate (MCUNetV2)
   bool use_predictor = true;    // evolve on an accuracy predictor fitted to measured subnets

@@ -90,6 +90,16 @@ TEST(Estimate, LatencyFromTheCalibration) {
   opt.latency_limit_ms = 100;
   EXPECT_THROW(Estimator(test_mcu(1 << 20, 1 << 20), opt), ConfigError);
   EXPECT_FALSE(Estimator(m, opt).estimate(g).fits_latency);
+  // A MACs cap: just above the network fits, just below does not, and only that fails.
+  EstimateOptions cap;
+  cap.macs_limit = e.macs;
+  EXPECT_TRUE(Estimator(m, cap).estimate(g).fits_macs);
+  cap.macs_limit = e.macs - 1;
+  const Estimate over = Estimator(m, cap).estimate(g);
+  EXPECT_FALSE(over.fits_macs);
+  EXPECT_FALSE(over.fits);
+  Estimator capped(m, cap);
+  EXPECT_FALSE(capped.fits(g));
 }
 
 TEST(Estimate, FitsAgreesWithTheFullEstimate) {
@@ -104,6 +114,7 @@ TEST(Estimate, FitsAgreesWithTheFullEstimate) {
       m.reserved_sram_bytes = 0;
       EstimateOptions opt;
       opt.latency_limit_ms = limit;
+      opt.macs_limit = limit > 0 ? 0 : 4000000;  // and a compute cap (a baseline's MACs)
       Estimator full(m, opt), fast(m, opt);
       for (int n = 0; n < 300; ++n) {
         ArchSpec a = sampler.sample();

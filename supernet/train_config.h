@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "search_spaces/arch_spec.h"
 #include "search_spaces/config_node.h"
 
 namespace tinynas {
@@ -55,6 +56,9 @@ struct TrainConfig {
   int log_every = 20;          // steps between progress lines
   int checkpoint_every = 100;  // steps between mid-epoch checkpoints; 0 = at epoch ends only
   std::string checkpoint;      // where the trained supernet is written and read
+  // Train only this subnet of the space, from scratch (`tinynas train --arch`): the searched
+  // network's stand-alone training, with the baseline's schedule. Unset: the whole supernet.
+  std::optional<ArchSpec> only_arch;
 
   static TrainConfig from_config(const ConfigNode& node);
 };

@@ -100,6 +100,7 @@ int SubnetSampler::phase(int64_t epoch) const {
 }
 
 std::vector<ArchSpec> SubnetSampler::sandwich(int64_t epoch, int64_t step) const {
+  if (train_.only_arch) return {*train_.only_arch};  // one network, trained alone
   const SearchSpace& s = phase_spaces_[phase(epoch)];
   std::vector<ArchSpec> out;
   out.push_back(ArchSpec::largest(space_));
@@ -516,13 +517,24 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
   } else if (options.resume) {
     fmt::print(stderr, "no checkpoint at {}; starting from scratch\n", report.checkpoint);
   }
-  fmt::print(stderr,
-             "training supernet of '{}': {} epochs x {} steps, batch {}, {} subnets per step, "
-             "{} threads, {} training images\n",
-             space.name, train.epochs, spe, train.batch_size, 2 + train.random_subnets,
-             torch::get_num_threads(), dataset->split(Split::Train).size());
+  if (train.only_arch) {
+    train.only_arch->validate(space);
+    fmt::print(stderr,
+               "training the subnet {} of '{}' alone: {} epochs x {} steps, batch {}, {} threads, "
+               "{} training images\n",
+               train.only_arch->to_string(), space.name, train.epochs, spe, train.batch_size,
+               torch::get_num_threads(), dataset->split(Split::Train).size());
+  } else {
+    fmt::print(stderr,
+               "training supernet of '{}': {} epochs x {} steps, batch {}, {} subnets per step, "
+               "{} threads, {} training images\n",
+               space.name, train.epochs, spe, train.batch_size, 2 + train.random_subnets,
+               torch::get_num_threads(), dataset->split(Split::Train).size());
+  }
 
-  const ArchSpec big = ArchSpec::largest(space), small = ArchSpec::smallest(space);
+  // Alone, "largest" and "smallest" in the reports are that one subnet.
+  const ArchSpec big = train.only_arch ? *train.only_arch : ArchSpec::largest(space);
+  const ArchSpec small = train.only_arch ? *train.only_arch : ArchSpec::smallest(space);
   ProgressLog log(train, spe);
   for (int epochs_this_run = 0; !trainer.finished(); ++epochs_this_run) {
     if (options.stop_after_epochs > 0 && epochs_this_run >= options.stop_after_epochs) break;

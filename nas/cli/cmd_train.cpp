@@ -2,6 +2,7 @@
 // distillation), resumable with --resume. Needs the LibTorch build.
 #include <fmt/core.h>
 
+#include "nas/cli/arch_arg.h"
 #include "nas/cli/cli.h"
 #include "nas/search/experiment.h"
 #ifdef TINYNAS_WITH_TORCH
@@ -18,6 +19,7 @@ struct TrainArgs {
   int epochs = 0;
   int stop_after = 0;
   std::string checkpoint;
+  std::string arch;
 };
 
 int run_train(const TrainArgs& args) {
@@ -28,7 +30,15 @@ int run_train(const TrainArgs& args) {
   o.epochs = args.epochs;
   o.stop_after_epochs = args.stop_after;
   o.checkpoint = args.checkpoint;
-  const TrainReport r = train_supernet(exp.space, exp.data, exp.train, o);
+  TrainConfig train = exp.train;
+  if (!args.arch.empty()) {
+    if (args.checkpoint.empty()) {
+      throw ConfigError("--arch trains one subnet alone: give it its own --checkpoint (not the "
+                        "supernet's train.checkpoint)");
+    }
+    train.only_arch = resolve_arch(args.arch, exp.space).arch;
+  }
+  const TrainReport r = train_supernet(exp.space, exp.data, train, o);
   if (!r.finished) {
     fmt::print("stopped after epoch {} ({} steps, {:.1f} images/s); continue with --resume\n",
                r.epoch, r.steps, r.images_per_second);
@@ -60,6 +70,9 @@ void add_train_command(CLI::App& app, CommandFn* run) {
                   "stop after this many epochs of this run (continue later with --resume)")
       ->check(CLI::Range(1, 100000));
   sub->add_option("--checkpoint", args->checkpoint, "checkpoint path, overriding train.checkpoint");
+  sub->add_option("--arch", args->arch,
+                  "train only this subnet (ArchSpec file), from scratch, with the config's schedule "
+                  "(needs --checkpoint); eval / export it with that --checkpoint");
   sub->callback([run, args] { *run = [args] { return run_train(*args); }; });
 }
 

@@ -321,5 +321,32 @@ TEST(Trainer, StepsAndEpochsOnSyntheticData) {
   }
 }
 
+// The sandwich: largest, smallest and N random subnets; a space of one member trains it once per
+// step; `tinynas train --arch` (TrainConfig::only_arch) trains exactly that subnet and nothing else.
+TEST(SubnetSampler, SandwichOneMemberAndOneSubnetAlone) {
+  const std::string root = TINYNAS_SOURCE_DIR;
+  const SearchSpace space = SearchSpace::load(root + "/configs/spaces/tiny.yaml");
+  TrainConfig t;
+  t.random_subnets = 2;
+  const std::vector<ArchSpec> s = SubnetSampler(space, t).sandwich(0, 3);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[0], ArchSpec::largest(space));
+  EXPECT_EQ(s[1], ArchSpec::smallest(space));
+
+  const SearchSpace one = SearchSpace::load(root + "/configs/spaces/kws-dscnn.yaml");
+  t.random_subnets = 0;
+  EXPECT_EQ(SubnetSampler(one, t).sandwich(0, 0).size(), 1u);
+
+  ArchSpec pick = ArchSpec::smallest(space);
+  pick.width = space.max_width();
+  t.random_subnets = 2;
+  t.only_arch = pick;
+  for (int step : {0, 1, 7}) {
+    const std::vector<ArchSpec> alone = SubnetSampler(space, t).sandwich(1, step);
+    ASSERT_EQ(alone.size(), 1u);
+    EXPECT_EQ(alone[0], pick);
+  }
+}
+
 }  // namespace
 }  // namespace tinynas

@@ -63,6 +63,24 @@ int run_search_command(const SearchArgs& args) {
   o.out_dir = args.out + "/export";
   o.run_qemu = args.qemu || exp.export_.run_on_qemu;
   o.input_in_arena = exp.export_.input_in_arena;
+  if (exp.search.retrain_winner) {
+    // The winner alone, from scratch, with the config's schedule (resumable); its weights are
+    // what gets exported.
+    TrainConfig t = exp.train;
+    t.only_arch = s.best.arch;
+    TrainOptions to;
+    to.checkpoint = args.out + "/winner.pt";
+    to.resume = true;
+    const TrainReport tr = train_supernet(exp.space, exp.data, t, to);
+    if (!tr.finished) return 1;
+    fmt::print("  retrained alone ({} epochs): val {:.4f} test {:.4f} (with the supernet's weights: "
+               "val {:.4f} test {:.4f}); {}\n",
+               tr.epoch, tr.largest.val, tr.largest.test, s.best.val_accuracy, s.best.test_accuracy,
+               tr.checkpoint);
+    SupernetEvaluator winner(exp.space, exp.data, exp.train, to.checkpoint);
+    const ExportReport r = export_subnet(exp, exp.space, s.best.arch, winner, o);
+    return r.host_matches == r.firmware_images ? 0 : 1;
+  }
   const ExportReport r = export_subnet(exp, exp.space, s.best.arch, evaluator, o);
   return r.host_matches == r.firmware_images ? 0 : 1;
 #else

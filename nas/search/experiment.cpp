@@ -21,6 +21,7 @@ void SearchConfig::fields(Self& s, Visitor&& visit) {
   visit("measure_subnets", s.measure_subnets, 4, 100000);
   visit("finalists", s.finalists, 1, 10000);
   visit("predictor_l2", s.predictor_l2, 0.0, 1e6);
+  visit("retrain_winner", s.retrain_winner, false, true);
 }
 
 namespace {

@@ -32,6 +32,9 @@ struct SearchConfig {
   int measure_subnets = 100;    // fitting subnets measured to fit the predictor
   int finalists = 10;           // top candidates re-measured on the supernet
   double predictor_l2 = 1e-3;   // ridge penalty
+  // After the search, train the winner alone from scratch with the train section's schedule (as
+  // MCUNet retrains its searched model) and export those weights; out/winner.pt, resumable.
+  bool retrain_winner = false;
   // The baseline measured beside the winner: an ArchSpec file of the space (e.g. MLPerf Tiny's
   // DS-CNN for keyword spotting); empty = the scaled MobileNetV2 of the space that fits.
   std::string baseline;

@@ -74,6 +74,9 @@ TEST(Experiment, TheKeywordSpottingConfigsLoad) {
   }
   const Experiment l432 = Experiment::load(kRoot + "/configs/kws-stm32l432.yaml");
   EXPECT_DOUBLE_EQ(l432.search.latency_limit_ms, 100);
+  EXPECT_TRUE(l432.search.retrain_winner);  // the main job exports the winner trained alone
+  EXPECT_EQ(l432.search.to_json()["retrain_winner"], true);
+  EXPECT_FALSE(Experiment::load(kRoot + "/configs/stm32f746.yaml").search.retrain_winner);
   EXPECT_NE(l432.search.baseline.find("archs/kws-dscnn-member.yaml"), std::string::npos);
   EXPECT_EQ(l432.search.to_json()["baseline"], l432.search.baseline);
 }

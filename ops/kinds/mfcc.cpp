@@ -8,46 +8,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <stdexcept>
 
+#include "ops/mfcc_tables.h"
 #include "ops/op.h"
 
-extern "C" {
-#include "tn_mfcc_tables.h"
-}
 
 namespace tinynas {
 namespace {
 
-// The tables of one output quantisation, built once (the int8 reference runs thousands of clips).
-const tn_mfcc_params_t& kws_params(float scale, int zero_point) {
-  struct Tables {
-    tn_mfcc_tables_t t{};
-    ~Tables() { tn_mfcc_tables_free(&t); }
-  };
-  static std::mutex mutex;
-  static std::map<std::pair<float, int>, std::unique_ptr<Tables>> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  std::unique_ptr<Tables>& slot = cache[{scale, zero_point}];
-  if (!slot) {
-    tn_mfcc_config_t cfg = tn_mfcc_config_kws();
-    cfg.output_scale = scale;
-    cfg.output_zero_point = zero_point;
-    auto t = std::make_unique<Tables>();
-    if (tn_mfcc_tables_build(&cfg, &t->t) != 0) {
-      throw std::invalid_argument(fmt::format("mfcc: no tables for output scale {} zero point {}",
-                                              scale, zero_point));
-    }
-    slot = std::move(t);
-  }
-  return slot->t.params;
-}
-
 // The default quantisation only sizes things (shapes and byte counts do not depend on it).
-const tn_mfcc_params_t& shape_params() { return kws_params(1.0f, 0); }
+const tn_mfcc_params_t& shape_params() { return kws_mfcc_params(1.0f, 0); }
 
 int64_t table_bytes(const tn_mfcc_params_t& p) {
   int64_t weights = 0;
@@ -60,7 +31,7 @@ int64_t table_bytes(const tn_mfcc_params_t& p) {
 void run(const Layer& l, float scale, int zero_point, const void* pcm_bytes, int8_t* y) {
   std::vector<int16_t> pcm(static_cast<std::size_t>(l.in.elements()));
   std::memcpy(pcm.data(), pcm_bytes, pcm.size() * sizeof(int16_t));
-  const tn_mfcc_params_t& p = kws_params(scale, zero_point);
+  const tn_mfcc_params_t& p = kws_mfcc_params(scale, zero_point);
   std::vector<uint64_t> scratch((tn_mfcc_s8_scratch_bytes(&p) + 7) / 8);
   const int rc = tn_mfcc_s8(&p, pcm.data(), static_cast<int32_t>(pcm.size()), y, scratch.data());
   if (rc != TN_OK) throw std::invalid_argument(fmt::format("mfcc {}: tn_mfcc_s8 returned {}", l.name(), rc));
@@ -113,7 +84,7 @@ class Mfcc final : public OpDescriptor {
   // Its tables depend on the output quantisation: emitted with the call (emit_call).
   void emit_call(EmitContext& c, int i, const Layer& l, const Int8Layer&, const std::string in[2],
                  const std::string& out) const override {
-    const tn_mfcc_params_t& p = kws_params(c.quant(l.output).scale, c.quant(l.output).zero_point);
+    const tn_mfcc_params_t& p = kws_mfcc_params(c.quant(l.output).scale, c.quant(l.output).zero_point);
     const std::string n = fmt::format("mfcc{}", i);
     c.array(n + "_window", std::vector<int32_t>(p.window, p.window + p.frame_length));
     c.array(n + "_twiddle", std::vector<int32_t>(p.twiddle, p.twiddle + p.fft_length));

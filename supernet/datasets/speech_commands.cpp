@@ -35,7 +35,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint64_t kCacheVersion = 1;
+constexpr uint64_t kCacheVersion = 2;  // 2: tables from the float scale (ops/mfcc_tables.h)
 
 TaskInfo speech_commands_info() {
   TaskInfo t;
@@ -251,7 +251,9 @@ class SpeechCommands : public Dataset {
         variants_(std::move(variants)),
         corpus_(std::move(corpus)) {
     for (int s = 0; s < 3; ++s) keep_[s] = std::move(keep[s]);
-    for (int q = -128; q < 128; ++q) lut_[q + 128] = static_cast<float>(scale * (q - zero_point));
+    // In float, as the exported model's reference dequantises (QuantParams, Layer::out_scale).
+    const float s = static_cast<float>(scale);
+    for (int q = -128; q < 128; ++q) lut_[q + 128] = s * static_cast<float>(q - zero_point);
     lut_tensor_ = at::from_blob(lut_, {256}, at::kFloat).clone();
   }
 

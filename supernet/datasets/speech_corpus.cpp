@@ -11,10 +11,7 @@
 
 #include "supernet/datasets/wav.h"
 
-extern "C" {
-#include "tn_mfcc_tables.h"
-#include "tn_runtime.h"
-}
+#include "ops/mfcc_tables.h"
 
 namespace tinynas {
 
@@ -222,29 +219,29 @@ void augment_clip(const SpeechCorpus& corpus, const SpeechAugment& a, std::mt199
   }
 }
 
+// The operator's own tables (ops/mfcc_tables.h), with the scale rounded to the float a layer's
+// quantisation holds: the exported model computes these very bytes.
 struct KwsFrontEnd::Impl {
-  tn_mfcc_tables_t tables{};
+  const tn_mfcc_params_t* params = nullptr;
   std::vector<uint64_t> scratch;  // 8-byte aligned, as tn_mfcc_s8 requires
 };
 
 KwsFrontEnd::KwsFrontEnd(double scale, int zero_point)
     : impl_(std::make_unique<Impl>()), scale_(scale), zero_point_(zero_point) {
-  tn_mfcc_config_t cfg = tn_mfcc_config_kws();
-  cfg.output_scale = scale;
-  cfg.output_zero_point = zero_point;
-  if (!(scale > 0) || zero_point < -128 || zero_point > 127 ||
-      tn_mfcc_tables_build(&cfg, &impl_->tables) != 0) {
+  try {
+    impl_->params = &kws_mfcc_params(static_cast<float>(scale), zero_point);
+  } catch (const std::invalid_argument&) {
     throw ConfigError(fmt::format("MFCC front end: output scale {} and zero point {} are not a "
                                   "valid int8 quantisation (scale > 0, zero point in [-128, 127])",
                                   scale, zero_point));
   }
-  impl_->scratch.resize((tn_mfcc_s8_scratch_bytes(&impl_->tables.params) + 7) / 8);
+  impl_->scratch.resize((tn_mfcc_s8_scratch_bytes(impl_->params) + 7) / 8);
 }
 
-KwsFrontEnd::~KwsFrontEnd() { tn_mfcc_tables_free(&impl_->tables); }
+KwsFrontEnd::~KwsFrontEnd() = default;
 
 void KwsFrontEnd::features(const int16_t* pcm, int8_t* out) {
-  const int rc = tn_mfcc_s8(&impl_->tables.params, pcm, kKwsClipSamples, out, impl_->scratch.data());
+  const int rc = tn_mfcc_s8(impl_->params, pcm, kKwsClipSamples, out, impl_->scratch.data());
   if (rc != 0) throw std::runtime_error(fmt::format("tn_mfcc_s8 failed ({})", rc));
 }
 

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "search_spaces/atomic_file.h"
+#include "ops/op.h"
 #include "supernet/dataset.h"
 #include "supernet/datasets/speech_corpus.h"
 #include "tests/config_error.h"
@@ -130,6 +131,16 @@ TEST(SpeechCommands, SplitsClassesAndFeaturesAreTheRuntimeMfcc) {
   const at::Tensor got = t.inputs[yes].contiguous();
   ASSERT_EQ(got.numel(), kKwsFeatureBytes);
   EXPECT_EQ(std::memcmp(got.data_ptr<int8_t>(), expect.data(), kKwsFeatureBytes), 0);
+  // And the exported model's front end (the mfcc operator's int8 reference) computes the same.
+  Layer mfcc;
+  mfcc.op = &op("mfcc");
+  mfcc.in = {1, kKwsClipSamples, 1};
+  mfcc.op->infer(&mfcc, 1);
+  std::vector<int8_t> device(kKwsFeatureBytes);
+  const int8_t* const in[2] = {reinterpret_cast<const int8_t*>(pcm.data()), nullptr};
+  const QuantParams none[2];
+  mfcc.op->run_int8(mfcc, Int8Layer{}, none, QuantParams{0.6f, 83}, in, device.data());
+  EXPECT_EQ(device, expect);
   // The tone is not silence: its features vary over the coefficients.
   std::set<int> distinct(expect.begin(), expect.end());
   EXPECT_GT(distinct.size(), 10u);

@@ -54,6 +54,8 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
 
 // A trained supernet loaded once, answering for many subnets: each query recalibrates the
 // subnet's batch norms on train.bn_calibration_batches training batches first.
+class Dataset;
+
 class SupernetEvaluator {
  public:
   // Loads the data and the checkpoint (train.checkpoint unless `checkpoint` is given); a
@@ -75,6 +77,8 @@ class SupernetEvaluator {
   // The subnet's float weights after BN recalibration, one entry per lower(space, arch) layer.
   std::vector<LayerWeights> weights(const ArchSpec& arch);
   int64_t split_size(Split split) const;
+  // The data it loaded (for the exporter's images: supernet/labelled_images.h), not loaded again.
+  const Dataset& dataset() const;
 
  private:
   struct Impl;

@@ -9,10 +9,9 @@
 
 namespace tinynas {
 
-LabelledImages load_labelled_images(const DataConfig& data, Split split, int64_t max_images,
-                                    const SearchSpace& space, const Shape& input) {
-  const std::unique_ptr<Dataset> dataset = make_dataset(data, TrainConfig{}, space);
-  const Examples& set = dataset->split(split);
+LabelledImages labelled_images(const Dataset& dataset, Split split, int64_t max_images,
+                               const SearchSpace& space, const Shape& input) {
+  const Examples& set = dataset.split(split);
   const int64_t n = max_images > 0 ? std::min<int64_t>(max_images, set.size()) : set.size();
   LabelledImages out;
   if (space.front_end.enabled()) {
@@ -22,9 +21,9 @@ LabelledImages load_labelled_images(const DataConfig& data, Split split, int64_t
     out.c = 1;
     out.pixels.reserve(static_cast<std::size_t>(n) * out.w);
     for (int64_t i = 0; i < n; ++i) {
-      const std::vector<float> raw = dataset->raw_example(split, i);
+      const std::vector<float> raw = dataset.raw_example(split, i);
       if (static_cast<int64_t>(raw.size()) != out.w) {
-        throw ConfigError(data.where + ": example " + std::to_string(i) + " has " +
+        throw ConfigError(dataset.info().dataset + ": example " + std::to_string(i) + " has " +
                           std::to_string(raw.size()) + " samples, the front end takes " +
                           std::to_string(out.w));
       }
@@ -32,7 +31,7 @@ LabelledImages load_labelled_images(const DataConfig& data, Split split, int64_t
     }
   } else {
     torch::NoGradGuard no_grad;
-    torch::Tensor x = resize_to(dataset->prepare(set.inputs.narrow(0, 0, n)), input.h, input.w);
+    torch::Tensor x = resize_to(dataset.prepare(set.inputs.narrow(0, 0, n)), input.h, input.w);
     x = x.permute({0, 2, 3, 1}).contiguous().to(torch::kFloat32);  // NHWC
     out.h = static_cast<int>(x.size(1));
     out.w = static_cast<int>(x.size(2));

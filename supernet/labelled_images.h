@@ -21,11 +21,13 @@ struct LabelledImages {
   }
 };
 
-// The first `max_images` (0 = all) of a split of data.dataset, prepared (normalised) and resized
-// to the subnet's input H x W (SearchSpace::input_shape) as the supernet's forward does; labels
-// checked against the dataset's classes. For a space with a front end: the raw samples it takes
-// (1 x samples x 1, e.g. int16 PCM values as floats). Needs the LibTorch build (supernet/images.cpp).
-LabelledImages load_labelled_images(const DataConfig& data, Split split, int64_t max_images,
-                                    const SearchSpace& space, const Shape& input);
+class Dataset;
+
+// The first `max_images` (0 = all) of a split of a loaded dataset (SupernetEvaluator::dataset()),
+// prepared (normalised) and resized to the subnet's input H x W (SearchSpace::input_shape) as the
+// supernet's forward does. For a space with a front end: the raw samples it takes (1 x samples x
+// 1, e.g. int16 PCM values as floats). Needs the LibTorch build (supernet/images.cpp).
+LabelledImages labelled_images(const Dataset& dataset, Split split, int64_t max_images,
+                               const SearchSpace& space, const Shape& input);
 
 }  // namespace tinynas

@@ -612,6 +612,8 @@ SupernetEvaluator::~SupernetEvaluator() = default;
 
 const TaskInfo& SupernetEvaluator::task() const { return impl_->task->info(); }
 
+const Dataset& SupernetEvaluator::dataset() const { return *impl_->dataset; }
+
 double SupernetEvaluator::score(const ArchSpec& arch, Split split, int64_t max_examples) {
   return evaluate(impl_->net, arch, *impl_->dataset, split, *impl_->task, impl_->calib,
                   impl_->train, impl_->device, max_examples);

@@ -22,8 +22,8 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   const std::vector<LayerWeights> weights = evaluator.weights(arch);
   const Shape input = space.input_shape(arch.resolution);
   const LabelledImages calib =
-      load_labelled_images(exp.data, Split::Train, exp.export_.calibration_images, space, input);
-  const LabelledImages test = load_labelled_images(exp.data, Split::Test, 0, space, input);
+      labelled_images(evaluator.dataset(), Split::Train, exp.export_.calibration_images, space, input);
+  const LabelledImages test = labelled_images(evaluator.dataset(), Split::Test, 0, space, input);
   ExportOptions opt = options;
   opt.metric = evaluator.task().metric.name;
   opt.class_names = evaluator.task().class_names;

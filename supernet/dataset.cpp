@@ -44,6 +44,14 @@ uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
   return h;
 }
 
+std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
+  std::vector<int64_t> order(static_cast<std::size_t>(std::max<int64_t>(n, 0)));
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  std::mt19937_64 rng(seed);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+  return order;
+}
+
 Examples Examples::subset(const at::Tensor& index) const {
   return {inputs.index_select(0, index), targets.index_select(0, index)};
 }
@@ -182,11 +190,7 @@ void split_train_val(const Examples& full, const DataConfig& data, Examples* tra
     throw ConfigError(fmt::format("data.val_size: {} leaves no training images of {}",
                                   data.val_size, n));
   }
-  // Seeded Fisher-Yates with our own index picking: the same split on every standard library.
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  std::mt19937_64 rng(mix_seed(data.split_seed, 0x5917));
-  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+  const std::vector<int64_t> order = seeded_permutation(n, mix_seed(data.split_seed, 0x5917));
   std::vector<int64_t> v(order.begin(), order.begin() + data.val_size);
   std::vector<int64_t> t(order.begin() + data.val_size, order.end());
   std::sort(v.begin(), v.end());
@@ -223,10 +227,7 @@ BatchStream::BatchStream(const Dataset& dataset, const TrainConfig& train, int w
   }
   const int64_t n = set_.size();
   steps_ = steps_per_epoch(n, train.batch_size);
-  order_.resize(n);
-  for (int64_t i = 0; i < n; ++i) order_[i] = i;
-  std::mt19937_64 rng(mix_seed(seed, 0x5ff1e, epoch));
-  for (int64_t i = n - 1; i > 0; --i) std::swap(order_[i], order_[rng() % (i + 1)]);
+  order_ = seeded_permutation(n, mix_seed(seed, 0x5ff1e, epoch));
   if (workers_ > 0 && step_ < steps_) {
     pending_ = std::async(std::launch::async, [this, s = step_] { return build(s); });
   }

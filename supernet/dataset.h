@@ -98,6 +98,10 @@ void split_train_val(const Examples& full, const DataConfig& data, Examples* tra
 // Deterministic (seed, a, b, c) -> 64-bit seed.
 uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t b = 0, uint64_t c = 0);
 
+// 0..n-1 in a seeded order: Fisher-Yates with our own index picking (mt19937_64, rng() % (i + 1)),
+// so the same on every standard library (splits, epochs, calibration batches).
+std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
+
 // This process's part of data-parallel training: rank r of w takes the r-th contiguous slice of
 // every global batch; w = 1 is the whole batch.
 struct Shard {

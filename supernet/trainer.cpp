@@ -260,10 +260,7 @@ std::vector<torch::Tensor> calibration_batches(const Dataset& dataset, const Tra
                                                const torch::Device& device) {
   const Examples& set = dataset.split(Split::Train);
   const int64_t n = set.size();
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  std::mt19937_64 rng(mix_seed(train.seed, 0xca11b));
-  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+  std::vector<int64_t> order = seeded_permutation(n, mix_seed(train.seed, 0xca11b));
   std::vector<torch::Tensor> out;
   const int64_t b = std::min<int64_t>(train.batch_size, n);
   for (int i = 0; i < train.bn_calibration_batches && (i + 1) * b <= n; ++i) {

@@ -308,10 +308,7 @@ Examples to_examples(const Features& f, int s, const std::vector<int64_t>& keep)
 // corpus lists examples word by word; shuffled, the first few of a split (the exporter's
 // calibration and firmware clips) cover every class.
 std::vector<int64_t> seeded_order(int64_t n, int64_t limit, uint64_t seed) {
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  std::mt19937_64 rng(seed);
-  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+  std::vector<int64_t> order = seeded_permutation(n, seed);
   if (limit > 0 && limit < n) order.resize(limit);
   return order;
 }

@@ -115,7 +115,8 @@ std::unique_ptr<Task> make_task(const TaskInfo& info, const TrainConfig& train) 
 namespace {
 
 std::unique_ptr<Dataset> create(const DataConfig& data, const TrainConfig& train, int num_classes,
-                                int input_channels, const FrontEndSpec& front_end = {}) {
+                                int input_channels, const FrontEndSpec& front_end = {},
+                                Shape input = {0, 0, 0}) {
   const std::string key = data.where.empty() ? "data.dataset" : data.where;
   if (data.dataset.empty()) {
     std::string known;
@@ -130,7 +131,8 @@ std::unique_ptr<Dataset> create(const DataConfig& data, const TrainConfig& train
     keys.insert(keys.end(), info.options.begin(), info.options.end());
     data.node->check_keys(keys);
   }
-  return factories().at(info.dataset)({data, train, num_classes, input_channels, front_end});
+  return factories().at(info.dataset)(
+      {data, train, num_classes, input_channels, front_end, input.h, input.w});
 }
 
 }  // namespace
@@ -154,7 +156,7 @@ std::unique_ptr<Dataset> make_dataset(const DataConfig& data, const TrainConfig&
     }
   }
   std::unique_ptr<Dataset> d = create(data, train, space.num_classes, space.input_channels,
-                                      space.front_end);
+                                      space.front_end, space.input_shape(space.max_resolution()));
   const TaskInfo& info = d->info();
   if (info.input.channels != space.input_channels) {
     throw ConfigError(fmt::format(

@@ -75,6 +75,9 @@ struct DatasetRequest {
   // The space's front end (its kind and the fixed quantisation of its features), for a dataset
   // whose examples are that front end's output (TaskInfo::front_end).
   FrontEndSpec front_end;
+  // The space's input at its largest resolution, for a dataset that stores its images at the
+  // size the network takes (a user's class folders); 0 without a space.
+  int input_height = 0, input_width = 0;
 };
 using DatasetFactory = std::function<std::unique_ptr<Dataset>(const DatasetRequest&)>;
 

@@ -1,14 +1,14 @@
 // Fashion-MNIST (Zalando's 28x28 grey clothing images, 10 classes) from Debian's
 // dataset-fashion-mnist: gzip IDX files, preloaded into memory (47 MB as uint8), the seeded
-// validation hold-out of the 60k training images, normalisation by the training set's mean and
-// standard deviation, and random-crop + horizontal-flip augmentation. Classified, scored by
-// top-1 accuracy.
+// validation hold-out of the 60k training images; normalised by the training set's mean and
+// standard deviation and augmented as every stored-image dataset (stored_images.h). Classified,
+// scored by top-1 accuracy.
 #include <ATen/ATen.h>
 
 #include <cstring>
 
-#include "supernet/dataset.h"
 #include "supernet/datasets/idx.h"
+#include "supernet/datasets/stored_images.h"
 
 namespace tinynas {
 
@@ -41,49 +41,6 @@ Examples to_examples(const IdxImages& idx) {
   return e;
 }
 
-class FashionMnist : public Dataset {
- public:
-  FashionMnist(TaskInfo info, Examples train, Examples val, Examples test, const TrainConfig& t)
-      : Dataset(std::move(info), std::move(train), std::move(val), std::move(test)),
-        crop_padding_(t.crop_padding),
-        hflip_(t.hflip) {
-    for (int v = 0; v < 256; ++v) lut_[v] = static_cast<float>((v / 255.0 - kMean) / kStd);
-  }
-
-  at::Tensor prepare(const at::Tensor& u8) const override {
-    return (u8.to(at::kFloat).div_(255.0).sub_(kMean)).div_(kStd);
-  }
-
-  // Random crop of the zero-padded image (padding train.crop_padding), then a horizontal flip
-  // (train.hflip).
-  void augmented(const Examples& set, int64_t k, std::mt19937_64& rng, float* out) const override {
-    const int pad = crop_padding_;
-    const int dy = pad > 0 ? static_cast<int>(rng() % (2 * pad + 1)) - pad : 0;
-    const int dx = pad > 0 ? static_cast<int>(rng() % (2 * pad + 1)) - pad : 0;
-    const bool flip = hflip_ && (rng() & 1);
-    if (!out) return;
-    const int64_t c = set.inputs.size(1), h = set.inputs.size(2), w = set.inputs.size(3);
-    const uint8_t* src = set.inputs.data_ptr<uint8_t>();
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const uint8_t* s = src + ((k * c + ch) * h) * w;
-      float* d = out + ch * h * w;
-      for (int64_t y = 0; y < h; ++y) {
-        const int64_t sy = y + dy;
-        for (int64_t x = 0; x < w; ++x) {
-          const int64_t sx = (flip ? w - 1 - x : x) + dx;
-          const bool inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
-          d[y * w + x] = lut_[inside ? s[sy * w + sx] : 0];
-        }
-      }
-    }
-  }
-
- private:
-  int crop_padding_;
-  bool hflip_;
-  float lut_[256];
-};
-
 std::unique_ptr<Dataset> load(const DatasetRequest& r) {
   const std::string dir = r.data.path.empty() ? kDefaultPath : r.data.path;
   const IdxImages full = read_idx_pair(dir + "/train-images-idx3-ubyte.gz",
@@ -92,8 +49,8 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
                                        dir + "/t10k-labels-idx1-ubyte.gz", r.num_classes, kPackageHint);
   Examples train, val;
   split_train_val(to_examples(full), r.data, &train, &val);
-  return std::make_unique<FashionMnist>(fashion_mnist_info(), std::move(train), std::move(val),
-                                        to_examples(test), r.train);
+  return std::make_unique<StoredImages>(fashion_mnist_info(), std::move(train), std::move(val),
+                                        to_examples(test), r.train, Normalization{{kMean}, {kStd}});
 }
 
 }  // namespace

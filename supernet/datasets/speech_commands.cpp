@@ -23,11 +23,8 @@
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/hash.h"
 #include "supernet/dataset.h"
+#include "supernet/datasets/data_script.h"
 #include "supernet/datasets/speech_corpus.h"
-
-#ifndef TINYNAS_SOURCE_DIR
-#define TINYNAS_SOURCE_DIR "."
-#endif
 
 namespace tinynas {
 
@@ -83,23 +80,6 @@ SpeechOptions read_options(const DataConfig& data, const FrontEndSpec& fe) {
   o.augment.background_volume = n.get_double("background_volume", 0.1, 0, 1);
   o.corpus.background_volume = o.augment.background_volume;
   return o;
-}
-
-// Builds the synthetic corpus at `path` (scripts/make-speech-corpus shows its own progress and
-// resumes from path.partial).
-void synthesize_corpus(const std::string& path) {
-  const std::string script = std::string(TINYNAS_SOURCE_DIR) + "/scripts/make-speech-corpus";
-  if (!fs::exists(script)) {
-    throw ConfigError("data.synthesize: " + script + " not found (run from a source checkout)");
-  }
-  fmt::print(stderr, "speech-commands: {} missing; synthesising it with {}\n", path, script);
-  std::string quoted = "'";
-  for (char ch : path) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  quoted += "'";
-  const int rc = std::system((script + " " + quoted).c_str());
-  if (rc != 0 || !fs::is_directory(path)) {
-    throw std::runtime_error(fmt::format("{} {} failed (status {})", script, path, rc));
-  }
 }
 
 // A digest of everything the cached features depend on: the examples (paths, sizes and
@@ -328,7 +308,7 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
       throw ConfigError(o.corpus.path + ": no such folder (data.path); point it at Speech Commands "
                         "v2, or set data.synthesize: true to build the synthetic corpus there");
     }
-    synthesize_corpus(o.corpus.path);
+    make_data_with_script("make-speech-corpus", {o.corpus.path}, o.corpus.path, "data.synthesize");
   }
   SpeechCorpus corpus = scan_speech_corpus(o.corpus);
   fmt::print(stderr, "speech-commands {}: {}\n", o.corpus.path, corpus.summary());

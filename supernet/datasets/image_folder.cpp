@@ -62,16 +62,17 @@ FolderOptions read_options(const DataConfig& data, int channels) {
   }
   if (n.has("fit")) o.crop = n.at("fit").as_choice({"stretch", "crop"}) == "crop";
   if (n.has("bad_files")) o.fail_on_bad = n.at("bad_files").as_choice({"skip", "fail"}) == "fail";
-  for (const char* key : {"mean", "std"}) {
-    if (!n.has(key)) continue;
+  // One value for every channel, or one per channel; a standard deviation must be positive.
+  auto per_channel = [&](const char* key, double min, std::vector<double>* out) {
+    if (!n.has(key)) return;
     const ConfigNode v = n.at(key);
-    std::vector<double> values = v.is_sequence() ? v.as_double_list(key == std::string("std") ? 1e-6 : -1e6, 1e6)
-                                                 : std::vector<double>{v.as_double(key == std::string("std") ? 1e-6 : -1e6, 1e6)};
-    if (values.size() != 1 && static_cast<int>(values.size()) != channels) {
-      v.fail(fmt::format("expected one value or one per input channel ({}), got {}", channels, values.size()));
+    *out = v.is_sequence() ? v.as_double_list(min, 1e6) : std::vector<double>{v.as_double(min, 1e6)};
+    if (out->size() != 1 && static_cast<int>(out->size()) != channels) {
+      v.fail(fmt::format("expected one value or one per input channel ({}), got {}", channels, out->size()));
     }
-    (key == std::string("mean") ? o.mean : o.std) = std::move(values);
-  }
+  };
+  per_channel("mean", -1e6, &o.mean);
+  per_channel("std", 1e-6, &o.std);
   if (o.mean.empty() != o.std.empty()) {
     n.at(o.mean.empty() ? "std" : "mean")
         .fail("give data.mean and data.std together (or neither: the training split's statistics)");
@@ -293,10 +294,10 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
   for (double s : norm.std) std_list += fmt::format("{}{:.4f}", std_list.empty() ? "" : " ", s);
   fmt::print(stderr,
              "image-folder: {}: {} classes; train {}, val {}{}, test {}{}; {} unreadable, {} other "
-             "files skipped\nimage-folder: sizes (w x h): {}; stored at {}x{}x{} ({}); mean {} std {}{}\n",
+             "files skipped, {} hidden ignored\nimage-folder: sizes (w x h): {}; stored at {}x{}x{} ({}); mean {} std {}{}\n",
              r.data.path, classes, train.size(), val.size(), layout.has_val ? " (val/)" : " (held out)",
              test.size(), layout.has_test ? " (test/)" : fmt::format(" ({:g} of each class)", o.test_fraction),
-             bad.size(), layout.skipped.size(), size_list, w, h, channels,
+             bad.size(), layout.skipped.size(), layout.hidden, size_list, w, h, channels,
              sizes.size() == 1 && sizes.begin()->first == std::make_pair(h, w) ? "as the files are"
              : o.crop ? "centre-cropped and resized" : "resized",
              mean_list, std_list, o.mean.empty() ? " (training split)" : " (data.mean, data.std)");

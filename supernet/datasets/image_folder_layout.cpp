@@ -30,16 +30,20 @@ bool is_dir(const fs::path& p) {
 }
 
 // The images under a class folder, recursively in sorted order; anything else into `skipped`.
-void collect(const fs::path& dir, int label, std::vector<ImageFile>* files,
-             std::vector<std::string>* skipped) {
+bool hidden(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return !name.empty() && name[0] == '.';
+}
+
+void collect(const fs::path& dir, int label, ImageFolderLayout* out, std::vector<ImageFile>* files) {
   for (const fs::path& p : sorted_entries(dir)) {
     const std::string name = p.filename().string();
-    if (is_dir(p)) {
-      collect(p, label, files, skipped);
-    } else if (!name.empty() && name[0] == '.') {
-      skipped->push_back(p.string() + ": hidden file, not read");
+    if (hidden(p)) {
+      ++out->hidden;
+    } else if (is_dir(p)) {
+      collect(p, label, out, files);
     } else if (!has_image_extension(name)) {
-      skipped->push_back(p.string() + ": not an image (expected .png, .jpg or .jpeg)");
+      out->skipped.push_back(p.string() + ": not an image (expected .png, .jpg or .jpeg)");
     } else {
       files->push_back({p.string(), label});
     }
@@ -47,15 +51,15 @@ void collect(const fs::path& dir, int label, std::vector<ImageFile>* files,
 }
 
 // The class folders of `dir` (sorted names); plain files there go to `skipped`.
-std::vector<std::string> class_folders(const fs::path& dir, std::vector<std::string>* skipped) {
+std::vector<std::string> class_folders(const fs::path& dir, ImageFolderLayout* layout) {
   std::vector<std::string> out;
   for (const fs::path& p : sorted_entries(dir)) {
-    if (is_dir(p)) {
+    if (hidden(p)) {
+      ++layout->hidden;
+    } else if (is_dir(p)) {
       out.push_back(p.filename().string());
-    } else if (p.filename().string()[0] == '.') {
-      skipped->push_back(p.string() + ": hidden file, not read");
     } else {
-      skipped->push_back(p.string() + ": not in a class folder, not read");
+      layout->skipped.push_back(p.string() + ": not in a class folder, not read");
     }
   }
   return out;
@@ -77,18 +81,21 @@ ImageFolderLayout scan_image_folder(const std::string& root_path) {
     for (const fs::path& p : sorted_entries(root)) {
       const std::string name = p.filename().string();
       if (name == "train" || name == "val" || name == "test") continue;
-      out.skipped.push_back(p.string() + (name[0] == '.' ? ": hidden file, not read"
-                                                         : ": not train/, val/ or test/, not read"));
+      if (hidden(p)) {
+        ++out.hidden;
+      } else {
+        out.skipped.push_back(p.string() + ": not train/, val/ or test/, not read");
+      }
     }
   }
-  out.classes = class_folders(train_dir, &out.skipped);
+  out.classes = class_folders(train_dir, &out);
   if (out.classes.empty()) {
     throw ConfigError(train_dir.string() + ": no class folders; expected one folder of images per "
                       "class (<class>/*.png|jpg)");
   }
   for (int c = 0; c < static_cast<int>(out.classes.size()); ++c) {
     const std::size_t before = out.split[0].size();
-    collect(train_dir / out.classes[c], c, &out.split[0], &out.skipped);
+    collect(train_dir / out.classes[c], c, &out, &out.split[0]);
     if (out.split[0].size() == before) {
       throw ConfigError((train_dir / out.classes[c]).string() + ": class '" + out.classes[c] +
                         "' has no images (.png, .jpg, .jpeg); add some or remove the folder");
@@ -100,13 +107,13 @@ ImageFolderLayout scan_image_folder(const std::string& root_path) {
     const fs::path dir = root / names[s - 1];
     if (!is_dir(dir)) continue;
     (s == 1 ? out.has_val : out.has_test) = true;
-    for (const std::string& cls : class_folders(dir, &out.skipped)) {
+    for (const std::string& cls : class_folders(dir, &out)) {
       const auto it = std::find(out.classes.begin(), out.classes.end(), cls);
       if (it == out.classes.end()) {
         throw ConfigError((dir / cls).string() + ": class '" + cls + "' is not in " +
                           train_dir.string() + " (the classes are the training folders)");
       }
-      collect(dir / cls, static_cast<int>(it - out.classes.begin()), &out.split[s], &out.skipped);
+      collect(dir / cls, static_cast<int>(it - out.classes.begin()), &out, &out.split[s]);
     }
   }
   return out;

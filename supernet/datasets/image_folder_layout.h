@@ -7,8 +7,8 @@
 //
 // Class names are the train folders' names, sorted (label = position). Files in class folders
 // are read recursively in sorted order. Anything that is not an image by its name (.png, .jpg,
-// .jpeg) is listed in `skipped` with the reason, so the log can name it; nothing is dropped
-// silently. A class folder without an image, a val/test class that training does not have, or a
+// .jpeg) is listed in `skipped` with the reason, so the log can name it; hidden entries (dot
+// files such as .DS_Store, a generator's stamp) are counted; nothing is dropped silently. A class folder without an image, a val/test class that training does not have, or a
 // root with no class folder is a ConfigError naming the folder.
 #pragma once
 
@@ -29,6 +29,7 @@ struct ImageFolderLayout {
   bool has_val = false, has_test = false;
   std::vector<ImageFile> split[3];     // train, val, test (Split order); flat: all in train
   std::vector<std::string> skipped;    // "<path>: <why>"
+  int hidden = 0;                      // dot files and folders (.DS_Store, stamps): not read
 };
 
 ImageFolderLayout scan_image_folder(const std::string& root);

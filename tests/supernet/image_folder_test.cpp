@@ -170,10 +170,10 @@ TEST(ImageFolderLayout, FlatAndSplitLayoutsAndWhatIsSkipped) {
   EXPECT_EQ(f.split[0][0].label, 0);
   EXPECT_EQ(fs::path(f.split[0][1].path).filename(), "b.png");  // sorted: b.png before sub/
   EXPECT_EQ(f.split[0][2].label, 1);
-  ASSERT_EQ(f.skipped.size(), 3u);
+  ASSERT_EQ(f.skipped.size(), 2u);
   EXPECT_EQ(f.skipped[0], (flat_root / "labels.csv").string() + ": not in a class folder, not read");
-  EXPECT_EQ(f.skipped[1], (flat_root / "ant" / ".DS_Store").string() + ": hidden file, not read");
-  EXPECT_EQ(f.skipped[2], (flat_root / "ant" / "notes.txt").string() + ": not an image (expected .png, .jpg or .jpeg)");
+  EXPECT_EQ(f.skipped[1], (flat_root / "ant" / "notes.txt").string() + ": not an image (expected .png, .jpg or .jpeg)");
+  EXPECT_EQ(f.hidden, 1);  // .DS_Store
 
   const fs::path s = fs::path(dir.path) / "split";
   for (const char* c : {"a", "b"}) png_at(s / "train" / c / "1.png", flat(2, 2, 1, 1));
@@ -309,7 +309,7 @@ TEST(ImageFolder, RefusesWhatCannotBeTrained) {
   const auto ds = make_dataset(folder_config(root.string(), "  val_size: 2\n"), TrainConfig{}, two);
   const std::string log = testing::internal::GetCapturedStderr();
   EXPECT_NE(log.find("unreadable, left out: " + (root / "a" / "bad.png").string()), std::string::npos) << log;
-  EXPECT_NE(log.find("1 unreadable, 0 other files skipped"), std::string::npos) << log;
+  EXPECT_NE(log.find("1 unreadable, 0 other files skipped, 0 hidden ignored"), std::string::npos) << log;
   EXPECT_EQ(ds->split(Split::Train).size() + ds->split(Split::Val).size() + ds->split(Split::Test).size(), 10);
   // The space's classes must be the folder's.
   const std::string classes = error_of([&] { make_dataset(folder_config(root.string()), TrainConfig{}, space(1, 16, 3)); });

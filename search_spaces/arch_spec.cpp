@@ -41,6 +41,7 @@ std::string ArchSpec::to_string() const {
   ss << "r" << resolution << " w" << format_double(width);
   for (const auto& st : stages) {
     ss << " |";
+    if (st.empty()) ss << " -";  // an optional stage, skipped
     for (const auto& b : st) ss << " " << b.kernel << "e" << b.expand;
   }
   if (patch.enabled()) ss << " | p" << patch.patches << "s" << patch.split;
@@ -176,8 +177,10 @@ ArchSpec ArchSpec::from_config(const ConfigNode& node, const SearchSpace& space)
   a.width = node.at("width").as_double(0.0, 16.0);
   for (const ConfigNode& st : node.at("stages").items()) {
     st.check_keys({"kernels", "expands"});
-    const auto ks = st.at("kernels").as_int_list(1, 15);
-    const auto es = st.at("expands").as_int_list(1, 16);
+    // Empty lists: an optional stage skipped (validate() checks the stage allows depth 0).
+    std::vector<int64_t> ks, es;
+    for (const ConfigNode& k : st.at("kernels").items()) ks.push_back(k.as_int(1, 15));
+    for (const ConfigNode& e : st.at("expands").items()) es.push_back(e.as_int(1, 16));
     if (ks.size() != es.size()) {
       st.at("expands").fail("expected as many expand ratios as kernels (" +
                             std::to_string(ks.size()) + "), got " + std::to_string(es.size()));

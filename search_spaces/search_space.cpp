@@ -108,7 +108,9 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
       spec.block = kind == block_kind_name(BlockKind::Separable) ? BlockKind::Separable
                                                                   : BlockKind::InvertedResidual;
     }
-    spec.depths = st.has("depths") ? int_choices(st.at("depths"), 1, 16) : depths;
+    // Depth 0 (an optional stage, skipped with its stride) only in the stage's own list: a
+    // subnet then has fewer downsamplings, as DS-CNN (no stride-2 stage) beside a pyramid.
+    spec.depths = st.has("depths") ? int_choices(st.at("depths"), 0, 16) : depths;
     spec.kernel_sizes = st.has("kernel_sizes") ? int_choices(st.at("kernel_sizes"), 1, 11) : kernels;
     if (st.has("kernel_sizes")) check_odd(st.at("kernel_sizes"), spec.kernel_sizes);
     spec.expand_ratios =
@@ -231,6 +233,15 @@ Shape SearchSpace::input_shape(int resolution) const {
 
 int SearchSpace::stem_width(double width) const {
   return make_divisible(stem_channels * width, channel_divisor);
+}
+
+int SearchSpace::max_stage_input(std::size_t stage, double width) const {
+  int widest = 0;
+  for (std::size_t t = stage; t-- > 0;) {
+    widest = std::max(widest, stage_width(t, width));
+    if (stages[t].min_depth() > 0) return widest;
+  }
+  return std::max(widest, stem_width(width));
 }
 
 int SearchSpace::stage_width(std::size_t stage, double width) const {

@@ -30,7 +30,8 @@ struct StageSpec {
   int stride = 1;    // stride of the stage's first block
   BlockKind block = BlockKind::InvertedResidual;
   // Choice sets of this stage; a stage may fix them (MobileNetV2's t=1 first block:
-  // depths [1], expand_ratios [1]).
+  // depths [1], expand_ratios [1]). A stage's own depths may include 0: the stage is optional
+  // (skipped with its stride and channel change).
   std::vector<int> depths;
   std::vector<int> kernel_sizes;
   std::vector<int> expand_ratios;
@@ -88,6 +89,10 @@ struct SearchSpace {
   // Channels at a width multiplier.
   int stem_width(double width) const;
   int stage_width(std::size_t stage, double width) const;
+  // The widest input stage `stage`'s first block can get at this width (stages.size(): what the
+  // head, or the pool, gets): the previous stage's output, or, past optional stages (depth 0),
+  // an earlier one's or the stem's.
+  int max_stage_input(std::size_t stage, double width) const;
   int head_width(double width) const;
   // Hidden channels of an inverted-residual block with `in` inputs and expand ratio `t`.
   int hidden_width(int in, int expand) const;

@@ -235,7 +235,6 @@ SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
                                                  sp.stem_stride)
                                 .kernel_w(sp.stem_kernel_w)));
   stem_bn_ = register_module("stem_bn", ElasticBatchNorm(ElasticBatchNormOptions(stem_max)));
-  int prev_max = stem_max;
   for (std::size_t s = 0; s < sp.stages.size(); ++s) {
     const StageSpec& st = sp.stages[s];
     const int out_max = max_over_widths(sp, [&](double w) { return sp.stage_width(s, w); });
@@ -245,23 +244,23 @@ SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
     for (int i = 0; i < st.max_depth(); ++i) {
       int hidden_max = 0, in_max = 0;
       for (double w : sp.width_multipliers) {
-        const int in = i == 0 ? (s == 0 ? sp.stem_width(w) : sp.stage_width(s - 1, w))
-                              : sp.stage_width(s, w);
+        const int in = i == 0 ? sp.max_stage_input(s, w) : sp.stage_width(s, w);
         in_max = std::max(in_max, in);
         for (int e : st.expand_ratios) hidden_max = std::max(hidden_max, sp.hidden_width(in, e));
       }
-      (void)prev_max;
       auto block = SupernetBlock(in_max, hidden_max, out_max, to_i64(st.kernel_sizes),
                                  i == 0 ? st.stride : 1, has_expand);
       stage.push_back(register_module("s" + std::to_string(s) + "b" + std::to_string(i), block));
     }
     blocks_.push_back(std::move(stage));
-    prev_max = out_max;
   }
-  int feat_max = prev_max;
+  // Past optional last stages the head (or the classifier) may get an earlier stage's output.
+  const int last_max =
+      max_over_widths(sp, [&](double w) { return sp.max_stage_input(sp.stages.size(), w); });
+  int feat_max = last_max;
   if (sp.head_channels > 0) {
     const int head_max = max_over_widths(sp, [&](double w) { return sp.head_width(w); });
-    head_ = register_module("head", ElasticConv2d(ElasticConv2dOptions(prev_max, head_max)));
+    head_ = register_module("head", ElasticConv2d(ElasticConv2dOptions(last_max, head_max)));
     head_bn_ = register_module("head_bn", ElasticBatchNorm(ElasticBatchNormOptions(head_max)));
     feat_max = head_max;
   }

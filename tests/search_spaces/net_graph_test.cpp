@@ -204,3 +204,35 @@ TEST(NetGraph, DsCnnMatchesItsDefinition) {
 
 }  // namespace
 }  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+// A skipped stage takes its stride and channel change with it: the next block reads the output
+// of the stage before, at that stage's resolution.
+TEST(NetGraph, SkippedStageLeavesNoLayerAndNoStride) {
+  const SearchSpace s = SearchSpace::from_config(ConfigNode::parse(
+      "name: t\ninput_channels: 1\nnum_classes: 4\nstem: {channels: 16, kernel: 3, stride: 2}\n"
+      "stages:\n  - {channels: 8, stride: 1}\n  - {channels: 32, stride: 2, depths: [0, 1]}\n"
+      "  - {channels: 24, stride: 2, depths: [0, 1]}\n"
+      "kernel_sizes: [3]\nexpand_ratios: [1]\ndepths: [1]\nwidth_multipliers: [1.0]\nresolutions: [16]\n",
+      "s.yaml"));
+  ArchSpec a = ArchSpec::largest(s);
+  a.stages[1].clear();
+  const NetGraph g = lower(s, a);
+  EXPECT_EQ(g.num_blocks, 2);
+  const Layer* first_of_stage2 = nullptr;
+  for (const Layer& l : g.layers) {
+    EXPECT_NE(l.stage, 1) << l.name();
+    if (l.stage == 2 && !first_of_stage2) first_of_stage2 = &l;
+  }
+  ASSERT_NE(first_of_stage2, nullptr);
+  EXPECT_EQ(first_of_stage2->in.c, 8);  // stage 0's output
+  EXPECT_EQ(first_of_stage2->in.h, 8);  // after the stem's stride only
+  EXPECT_EQ(g.layers.back().in.c, 24);
+  a.stages[2].clear();
+  EXPECT_EQ(lower(s, a).layers.back().in.c, 8);  // the classifier reads stage 0
+}
+
+}  // namespace
+}  // namespace tinynas

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "search_spaces/arch_spec.h"
 #include "tests/config_error.h"
 
 namespace tinynas {
@@ -127,6 +128,48 @@ TEST(SearchSpace, KwsDsCnnSpaceFile) {
   const SearchSpace back = round_trip(s);
   EXPECT_EQ(back.fingerprint(), s.fingerprint());
   EXPECT_EQ(back.to_yaml(), s.to_yaml());
+}
+
+}  // namespace
+}  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+// A stage's own depths may include 0 (an optional stage); the space-wide depths may not.
+TEST(SearchSpace, OptionalStagesAreAStagesOwnDepthZero) {
+  const std::string yaml =
+      "name: t\ninput_channels: 1\nnum_classes: 4\nstem: {channels: 16, kernel: 3, stride: 2}\n"
+      "stages:\n  - {channels: 8, stride: 1}\n  - {channels: 32, stride: 2, depths: [0, 1]}\n"
+      "  - {channels: 24, stride: 2, depths: [0, 2]}\n"
+      "kernel_sizes: [3]\nexpand_ratios: [1]\ndepths: [1, 2]\nwidth_multipliers: [0.5, 1.0]\n"
+      "resolutions: [16]\n";
+  const SearchSpace s = parse(yaml);
+  EXPECT_EQ(s.stages[1].min_depth(), 0);
+  EXPECT_EQ(round_trip(s).fingerprint(), s.fingerprint());
+  // What each stage's first block (and the head) can receive: past optional stages, the widest
+  // of the stages it may follow.
+  EXPECT_EQ(s.max_stage_input(0, 1.0), 16);  // the stem
+  EXPECT_EQ(s.max_stage_input(1, 1.0), 8);
+  EXPECT_EQ(s.max_stage_input(2, 1.0), 32);  // stage 1 or, skipped, stage 0
+  EXPECT_EQ(s.max_stage_input(3, 1.0), 32);  // stage 2 (24), stage 1 (32) or stage 0 (8)
+  EXPECT_EQ(s.max_stage_input(3, 0.5), 16);
+  // The smallest subnet skips them; ArchSpec names a skipped stage with empty lists.
+  const ArchSpec small = ArchSpec::smallest(s);
+  EXPECT_EQ(small.to_string(), "r16 w0.5 | 3e1 | - | -");
+  EXPECT_EQ(ArchSpec::from_config(ConfigNode::parse(small.to_yaml(), "a.yaml"), s), small);
+  EXPECT_EQ(ArchSpec::from_json(small.to_json(), s), small);
+  EXPECT_THAT(error_of([&] {
+                parse("name: t\ninput_channels: 1\nnum_classes: 4\nstem: {channels: 16, kernel: 3}\n"
+                      "stages:\n  - {channels: 8, stride: 1}\nkernel_sizes: [3]\nexpand_ratios: [1]\n"
+                      "depths: [0, 1]\nwidth_multipliers: [1.0]\nresolutions: [16]\n");
+              }),
+              HasSubstr("s.yaml: depths[0]: expected an integer in [1, 16], got 0"));
+  // A stage that is not optional refuses an empty list, naming it.
+  ArchSpec bad = small;
+  bad.stages[0].clear();
+  EXPECT_THAT(error_of([&] { bad.validate(s); }),
+              HasSubstr("stages[0].kernels: stage depth (list length) must be one of {1, 2}, got 0"));
 }
 
 }  // namespace

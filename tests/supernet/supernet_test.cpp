@@ -385,3 +385,41 @@ TEST(Supernet, DsCnnIsItsDefinition) {
 
 }  // namespace
 }  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+// Optional stages: the first block after a skipped stage, and the classifier after a skipped
+// last stage, get a wider input than the stage before would give (the skipped stage's
+// predecessor); the supernet sizes its weights for the widest, runs every combination with the
+// NetGraph's shapes, and an extracted subnet computes the same.
+TEST(Supernet, OptionalStagesRunSkippedOrNot) {
+  const SearchSpace space = SearchSpace::from_config(ConfigNode::parse(
+      "name: opt\ninput_channels: 1\nnum_classes: 5\nstem: {channels: 16, kernel: 3, stride: 2}\n"
+      "stages:\n  - {channels: 24, stride: 1}\n  - {channels: 8, stride: 2, depths: [0, 1]}\n"
+      "  - {channels: 16, stride: 2, depths: [0, 1, 2]}\n"
+      "kernel_sizes: [3, 5]\nexpand_ratios: [1, 3]\ndepths: [1, 2]\nwidth_multipliers: [0.5, 1.0]\n"
+      "resolutions: [16, 20]\n",
+      "opt.yaml"));
+  torch::manual_seed(3);
+  Supernet net(space);
+  randomize_bn(net);
+  net->eval();
+  torch::NoGradGuard g;
+  // Stage 2's first block can get stage 0's 24 channels (stage 1 skipped); the classifier too.
+  EXPECT_EQ(net->named_parameters()["fc.weight"].size(1), 24);
+  const torch::Tensor x = torch::randn({2, 1, 20, 20});
+  int skipped = 0;
+  for (const ArchSpec& arch : some_archs(space, 24, 11)) {
+    skipped += arch.stages[1].empty() + arch.stages[2].empty();
+    net->set_active(arch);
+    const torch::Tensor want = net->forward(x);
+    EXPECT_EQ(want.sizes(), (std::vector<int64_t>{2, 5})) << arch.to_string();
+    const torch::Tensor got = Subnet(net->extract(arch))->forward(x);
+    EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5)) << arch.to_string();
+  }
+  EXPECT_GT(skipped, 4);  // the sample did skip stages
+}
+
+}  // namespace
+}  // namespace tinynas

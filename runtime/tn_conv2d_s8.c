@@ -31,8 +31,8 @@ size_t tn_conv2d_s8_scratch_bytes(const tn_conv_params_t *p)
  * every frame input gather this way, then lay the window out for the matrix
  * kernel in one pass. At most TN_WIN_MAX taps (on the stack). */
 #define TN_WIN_MAX (8 * 8 * 3)
-static void gather_window(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *f, int32_t oy,
-                          int32_t ox, int8_t *win)
+TN_INLINE void gather_window(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *f, int32_t oy,
+                       int32_t ox, int8_t *win)
 {
     const int32_t C = p->c_in, row = p->kw * C;
     const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
@@ -451,7 +451,7 @@ TN_INLINE void rgb3_frame_rows(const tn_frame_t *f, int32_t iy0, int32_t ix0, in
 /* The interleaved kernel over every pixel pair, the rows built from dense
  * windows (the RGB stem: c_in = 3; any frame input). k = kh * kw * c_in <=
  * TN_WIN_MAX; k = 27 (3x3 RGB) is spelt out so the layout unrolls. */
-static void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *f, tn__il_t *L,
+TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *f, tn__il_t *L,
                             int16_t *col, int8_t *output)
 {
     const int32_t k = p->kh * p->kw * p->c_in, off = -p->input_zero_point, C = p->c_out;
@@ -479,10 +479,7 @@ static void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, cons
                 put_window_il(col, win, 27, off, i);
             } else {
                 gather_window(p, input, f, oy, ox, win);
-                if (k == 27)
-                    put_window_il(col, win, 27, off, i);
-                else
-                    put_window_il(col, win, k, off, i);
+                put_window_il(col, win, k, off, i);
             }
             if (++ox == p->w_out) ox = 0, ++oy;
         }
@@ -492,7 +489,7 @@ static void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, cons
 #endif
 
 /* Shared by tn_conv2d_s8 (frame NULL) and tn_conv2d_frame_s8 (input NULL). */
-static int conv2d(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *frame, const int8_t *weights,
+TN_INLINE int conv2d(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *frame, const int8_t *weights,
                   const int32_t *bias, int8_t *output, int16_t *scratch)
 {
 #if TN_USE_DSP

@@ -432,16 +432,29 @@ TN_INLINE void put_window_il(int16_t *col, const int8_t *win, int32_t k, int32_t
 }
 
 /* Three frame rows of 3 RGB pixels from (iy0, ix0) -> 27 int8 through the
- * table (tn__frame_row spelt out for the stem's interior windows). */
-TN_INLINE void rgb3_frame_rows(const tn_frame_t *f, int32_t iy0, int32_t ix0, int8_t *win)
+ * table (tn__frame_row spelt out for the stem's interior windows). RGB565
+ * looks its fields up in t565 (32 red, 64 green, 32 blue entries: the table
+ * at the widened byte), so a pixel is one halfword load, three field
+ * extractions and three lookups. */
+TN_INLINE void rgb3_frame_rows(const tn_frame_t *f, const int8_t *t565, int32_t iy0, int32_t ix0, int8_t *win)
 {
-    const int8_t *const lr = f->lut, *const lg = f->lut + 256, *const lb = f->lut + 512;
     if (f->format == TN_FRAME_RGB888) {
+        const int8_t *const lr = f->lut, *const lg = f->lut + 256, *const lb = f->lut + 512;
         const uint8_t *s = f->pixels + (ptrdiff_t)iy0 * f->pitch + 3 * (ptrdiff_t)ix0;
         for (int32_t r = 0; r < 3; ++r, s += f->pitch, win += 9) {
             win[0] = lr[s[0]], win[1] = lg[s[1]], win[2] = lb[s[2]];
             win[3] = lr[s[3]], win[4] = lg[s[4]], win[5] = lb[s[5]];
             win[6] = lr[s[6]], win[7] = lg[s[7]], win[8] = lb[s[8]];
+        }
+    } else if (f->format == TN_FRAME_RGB565) {
+        const uint8_t *s = f->pixels + (ptrdiff_t)iy0 * f->pitch + 2 * (ptrdiff_t)ix0;
+        for (int32_t r = 0; r < 3; ++r, s += f->pitch) {
+            for (int32_t x = 0; x < 3; ++x, win += 3) {
+                const uint32_t v = (uint32_t)s[2 * x] | ((uint32_t)s[2 * x + 1] << 8);
+                win[0] = t565[v >> 11];
+                win[1] = t565[32 + ((v >> 5) & 63u)];
+                win[2] = t565[96 + (v & 31u)];
+            }
         }
     } else {
         for (int32_t r = 0; r < 3; ++r, win += 9) tn__frame_row(f, iy0 + r, ix0, 3, win);
@@ -459,6 +472,14 @@ TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, c
     int32_t win_words[(TN_WIN_MAX + 4) / 4]; /* word-aligned: put_window_il reads words */
     int8_t *const win = (int8_t *)win_words;
     const int rgb3 = p->kh == 3 && p->kw == 3 && p->c_in == 3;
+    int8_t t565[128];
+    if (rgb3 && f && f->format == TN_FRAME_RGB565) {
+        for (uint32_t v = 0; v < 32; ++v) {
+            t565[v] = f->lut[(v << 3) | (v >> 2)];
+            t565[96 + v] = f->lut[512 + ((v << 3) | (v >> 2))];
+        }
+        for (uint32_t v = 0; v < 64; ++v) t565[32 + v] = f->lut[256 + ((v << 2) | (v >> 4))];
+    }
     int32_t oy = 0, ox = 0;
     for (int32_t px = 0; px < n_pix; px += 2) {
         const int two = px + 1 < n_pix;
@@ -468,7 +489,7 @@ TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, c
             if (rgb3 && iy0 >= 0 && iy0 + 3 <= p->h_in && ix0 >= 0 && ix0 + 3 <= p->w_in) {
                 /* RGB 3x3 inside the image: three rows of 9 bytes, no border test */
                 if (f) {
-                    rgb3_frame_rows(f, iy0, ix0, win);
+                    rgb3_frame_rows(f, t565, iy0, ix0, win);
                 } else {
                     const int8_t *x = input + ((size_t)iy0 * p->w_in + ix0) * 3;
                     const size_t pitch = (size_t)p->w_in * 3;

@@ -462,8 +462,9 @@ TN_INLINE void rgb3_frame_rows(const tn_frame_t *f, const int8_t *t565, int32_t 
 }
 
 /* The interleaved kernel over every pixel pair, the rows built from dense
- * windows (the RGB stem: c_in = 3; any frame input). k = kh * kw * c_in <=
- * TN_WIN_MAX; k = 27 (3x3 RGB) is spelt out so the layout unrolls. */
+ * windows: the 3x3 RGB stem's (27 taps, spelt out so the layout unrolls; a
+ * border window of an int8 image is gathered tap by tap) and every window of
+ * a frame input (k = kh * kw * c_in <= TN_WIN_MAX). */
 TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *f, tn__il_t *L,
                             int16_t *col, int8_t *output)
 {
@@ -486,21 +487,32 @@ TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, c
         int8_t *out0 = output + (size_t)px * C;
         for (int32_t i = 0; i <= two; ++i) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
-            if (rgb3 && iy0 >= 0 && iy0 + 3 <= p->h_in && ix0 >= 0 && ix0 + 3 <= p->w_in) {
-                /* RGB 3x3 inside the image: three rows of 9 bytes, no border test */
+            const int inside = iy0 >= 0 && iy0 + 3 <= p->h_in && ix0 >= 0 && ix0 + 3 <= p->w_in;
+            if (f && !(rgb3 && inside)) {
+                gather_window(p, input, f, oy, ox, win);
+                put_window_il(col, win, k, off, i);
+            } else {
+                /* RGB 3x3: inside the image three rows of 9 bytes, no border test */
                 if (f) {
                     rgb3_frame_rows(f, t565, iy0, ix0, win);
-                } else {
+                } else if (inside) {
                     const int8_t *x = input + ((size_t)iy0 * p->w_in + ix0) * 3;
                     const size_t pitch = (size_t)p->w_in * 3;
                     memcpy(win, x, 9);
                     memcpy(win + 9, x + pitch, 9);
                     memcpy(win + 18, x + 2 * pitch, 9);
+                } else { /* a border window of the int8 image: tap by tap, the zero point outside */
+                    int8_t *w = win;
+                    for (int32_t ky = 0; ky < 3; ++ky)
+                        for (int32_t kx = 0; kx < 3; ++kx, w += 3) {
+                            const int32_t iy = iy0 + ky, ix = ix0 + kx;
+                            if (iy >= 0 && iy < p->h_in && ix >= 0 && ix < p->w_in)
+                                memcpy(w, input + ((size_t)iy * p->w_in + ix) * 3, 3);
+                            else
+                                w[0] = w[1] = w[2] = (int8_t)p->input_zero_point;
+                        }
                 }
                 put_window_il(col, win, 27, off, i);
-            } else {
-                gather_window(p, input, f, oy, ox, win);
-                put_window_il(col, win, k, off, i);
             }
             if (++ox == p->w_out) ox = 0, ++oy;
         }
@@ -530,7 +542,7 @@ TN_INLINE int conv2d(const tn_conv_params_t *p, const int8_t *input, const tn_fr
             const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
             tn__il_t L;
             tn__il_init(&L, weights, bias, p->c_out, k, scratch, p->out_multiplier, p->out_shift, K2, H4, L4);
-            if (frame || (p->c_in == 3 && k <= TN_WIN_MAX)) {
+            if (frame || (p->c_in == 3 && p->kh == 3 && p->kw == 3)) {
                 conv_windows_il(p, input, frame, &L, scratch, output);
                 return TN_OK;
             }

@@ -24,6 +24,45 @@ size_t tn_conv2d_s8_scratch_bytes(const tn_conv_params_t *p)
     return p ? tn_conv2d_scratch_bytes_hw(p->kh, p->kw, p->c_in) : 0;
 }
 
+/* ---- the input window of one output pixel, as dense int8 ----
+ * win[ky][kx][ic] (the OHWI weight order) of output pixel (oy, ox), read from
+ * the int8 input or through a camera frame's table (tn_conv2d_frame_s8);
+ * padding taps hold the input zero point, i.e. contribute 0. The RGB stem and
+ * every frame input gather this way, then lay the window out for the matrix
+ * kernel in one pass. At most TN_WIN_MAX taps (on the stack). */
+#define TN_WIN_MAX (8 * 8 * 3)
+TN_INLINE void gather_window(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *f, int32_t oy,
+                       int32_t ox, int8_t *win)
+{
+    const int32_t C = p->c_in, row = p->kw * C;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx_hi = p->w_in - ix0 < p->kw ? p->w_in - ix0 : p->kw;
+    const int zp = (int)(int8_t)p->input_zero_point;
+    for (int32_t ky = 0; ky < p->kh; ++ky, win += row) {
+        const int32_t iy = iy0 + ky;
+        if (iy < 0 || iy >= p->h_in || kx_lo >= kx_hi) {
+            memset(win, zp, (size_t)row);
+            continue;
+        }
+        if (kx_lo == 0 && kx_hi == p->kw) { /* the whole row lies inside the input */
+            if (f)
+                tn__frame_row(f, iy, ix0, p->kw, win);
+            else if (row == 9) /* 3 RGB pixels: a constant-size copy (two words and a byte) */
+                memcpy(win, input + ((size_t)iy * p->w_in + ix0) * C, 9);
+            else
+                memcpy(win, input + ((size_t)iy * p->w_in + ix0) * C, (size_t)row);
+            continue;
+        }
+        memset(win, zp, (size_t)(kx_lo * C));
+        if (f)
+            tn__frame_row(f, iy, ix0 + kx_lo, kx_hi - kx_lo, win + kx_lo * C);
+        else
+            memcpy(win + kx_lo * C, input + ((size_t)iy * p->w_in + ix0 + kx_lo) * C, (size_t)((kx_hi - kx_lo) * C));
+        memset(win + kx_hi * C, zp, (size_t)((p->kw - kx_hi) * C));
+    }
+}
+
 #if TN_USE_DSP
 /* q15 im2col row of output pixel (oy, ox): [ky][kx][ic] order (= OHWI weights),
  * reordered in groups of four for SMLAD (see tn_matmul_q15.c). */
@@ -245,8 +284,8 @@ static int stem_ok(const tn_conv_params_t *p)
            p->w_in + p->pad_left + p->pad_right <= TN_STEM_BAND_W;
 }
 
-static void conv_stem(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
-                      int8_t *output)
+static void conv_stem(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *frame, const int8_t *weights,
+                      const int32_t *bias, int8_t *output)
 {
     const int32_t wb = p->w_in + p->pad_left + p->pad_right, C = p->c_out, off = -p->input_zero_point;
     const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
@@ -279,7 +318,9 @@ static void conv_stem(const tn_conv_params_t *p, const int8_t *input, const int8
             for (int32_t r = 0; r < 3; ++r) { /* band row r = input row oy - pad_top + r */
                 const int32_t iy = oy - p->pad_top + r;
                 int8_t *d = band + r * wb + p->pad_left;
-                if (iy >= 0 && iy < p->h_in)
+                if (iy >= 0 && iy < p->h_in && frame)
+                    tn__frame_row(frame, iy, 0, p->w_in, d); /* a grey frame through its table */
+                else if (iy >= 0 && iy < p->h_in)
                     memcpy(d, input + (size_t)iy * p->w_in, (size_t)p->w_in);
                 else
                     memset(d, (int)(int8_t)p->input_zero_point, (size_t)p->w_in);
@@ -367,15 +408,123 @@ static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int3
     }
     (void)k4;
 }
+
+/* A dense window (gather_window) of k taps into slot `which` of an
+ * interleaved pair (tn__il_pos), doubled: 2 * (x + off). Groups of four taps
+ * are one word: SXTAB16 twice gives (2x0 + 2off, 2x2 + 2off) and, rotated,
+ * (2x1 + 2off, 2x3 + 2off), the (x0, x2) (x1, x3) order the kernel wants; the
+ * k % 4 tail goes one by one. For the RGB 3x3 stem (k = 27) six words and
+ * three halfwords. */
+TN_INLINE void put_window_il(int16_t *col, const int8_t *win, int32_t k, int32_t off, int32_t which)
+{
+    const int32_t k4 = k & ~3;
+    const int32_t off4 = (int32_t)(((uint32_t)(2 * off) & 0xFFFFu) | ((uint32_t)(2 * off) << 16));
+    int16_t *c = col + 4 * which;
+    for (int32_t j = 0; j < k4; j += 4, c += 8) {
+        const int32_t w = tn__read_s8x4(win + j);
+        const int32_t v02 = tn__sxtab16(tn__sxtab16(off4, w), w);
+        const int32_t v13 = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w), w);
+        memcpy(c, &v02, 4);
+        memcpy(c + 2, &v13, 4);
+    }
+    int16_t *t = col + 2 * k4 + which * (k - k4);
+    for (int32_t j = k4; j < k; ++j) t[j - k4] = (int16_t)(2 * (win[j] + off));
+}
+
+/* Three frame rows of 3 RGB pixels from (iy0, ix0) -> 27 int8 through the
+ * table (tn__frame_row spelt out for the stem's interior windows). RGB565
+ * looks its fields up in t565 (32 red, 64 green, 32 blue entries: the table
+ * at the widened byte), so a pixel is one halfword load, three field
+ * extractions and three lookups. */
+TN_INLINE void rgb3_frame_rows(const tn_frame_t *f, const int8_t *t565, int32_t iy0, int32_t ix0, int8_t *win)
+{
+    if (f->format == TN_FRAME_RGB888) {
+        const int8_t *const lr = f->lut, *const lg = f->lut + 256, *const lb = f->lut + 512;
+        const uint8_t *s = f->pixels + (ptrdiff_t)iy0 * f->pitch + 3 * (ptrdiff_t)ix0;
+        for (int32_t r = 0; r < 3; ++r, s += f->pitch, win += 9) {
+            win[0] = lr[s[0]], win[1] = lg[s[1]], win[2] = lb[s[2]];
+            win[3] = lr[s[3]], win[4] = lg[s[4]], win[5] = lb[s[5]];
+            win[6] = lr[s[6]], win[7] = lg[s[7]], win[8] = lb[s[8]];
+        }
+    } else if (f->format == TN_FRAME_RGB565) {
+        const uint8_t *s = f->pixels + (ptrdiff_t)iy0 * f->pitch + 2 * (ptrdiff_t)ix0;
+        for (int32_t r = 0; r < 3; ++r, s += f->pitch) {
+            for (int32_t x = 0; x < 3; ++x, win += 3) {
+                const uint32_t v = (uint32_t)s[2 * x] | ((uint32_t)s[2 * x + 1] << 8);
+                win[0] = t565[v >> 11];
+                win[1] = t565[32 + ((v >> 5) & 63u)];
+                win[2] = t565[96 + (v & 31u)];
+            }
+        }
+    } else {
+        for (int32_t r = 0; r < 3; ++r, win += 9) tn__frame_row(f, iy0 + r, ix0, 3, win);
+    }
+}
+
+/* The interleaved kernel over every pixel pair, the rows built from dense
+ * windows: the 3x3 RGB stem's (27 taps, spelt out so the layout unrolls; a
+ * border window of an int8 image is gathered tap by tap) and every window of
+ * a frame input (k = kh * kw * c_in <= TN_WIN_MAX). */
+TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *f, tn__il_t *L,
+                            int16_t *col, int8_t *output)
+{
+    const int32_t k = p->kh * p->kw * p->c_in, off = -p->input_zero_point, C = p->c_out;
+    const int32_t n_pix = p->h_out * p->w_out;
+    int32_t win_words[(TN_WIN_MAX + 4) / 4]; /* word-aligned: put_window_il reads words */
+    int8_t *const win = (int8_t *)win_words;
+    const int rgb3 = p->kh == 3 && p->kw == 3 && p->c_in == 3;
+    int8_t t565[128];
+    if (rgb3 && f && f->format == TN_FRAME_RGB565) {
+        for (uint32_t v = 0; v < 32; ++v) {
+            t565[v] = f->lut[(v << 3) | (v >> 2)];
+            t565[96 + v] = f->lut[512 + ((v << 3) | (v >> 2))];
+        }
+        for (uint32_t v = 0; v < 64; ++v) t565[32 + v] = f->lut[256 + ((v << 2) | (v >> 4))];
+    }
+    int32_t oy = 0, ox = 0;
+    for (int32_t px = 0; px < n_pix; px += 2) {
+        const int two = px + 1 < n_pix;
+        int8_t *out0 = output + (size_t)px * C;
+        for (int32_t i = 0; i <= two; ++i) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+            const int inside = iy0 >= 0 && iy0 + 3 <= p->h_in && ix0 >= 0 && ix0 + 3 <= p->w_in;
+            if (f && !(rgb3 && inside)) {
+                gather_window(p, input, f, oy, ox, win);
+                put_window_il(col, win, k, off, i);
+            } else {
+                /* RGB 3x3: inside the image three rows of 9 bytes, no border test */
+                if (f) {
+                    rgb3_frame_rows(f, t565, iy0, ix0, win);
+                } else if (inside) {
+                    const int8_t *x = input + ((size_t)iy0 * p->w_in + ix0) * 3;
+                    const size_t pitch = (size_t)p->w_in * 3;
+                    memcpy(win, x, 9);
+                    memcpy(win + 9, x + pitch, 9);
+                    memcpy(win + 18, x + 2 * pitch, 9);
+                } else { /* a border window of the int8 image: tap by tap, the zero point outside */
+                    int8_t *w = win;
+                    for (int32_t ky = 0; ky < 3; ++ky)
+                        for (int32_t kx = 0; kx < 3; ++kx, w += 3) {
+                            const int32_t iy = iy0 + ky, ix = ix0 + kx;
+                            if (iy >= 0 && iy < p->h_in && ix >= 0 && ix < p->w_in)
+                                memcpy(w, input + ((size_t)iy * p->w_in + ix) * 3, 3);
+                            else
+                                w[0] = w[1] = w[2] = (int8_t)p->input_zero_point;
+                        }
+                }
+                put_window_il(col, win, 27, off, i);
+            }
+            if (++ox == p->w_out) ox = 0, ++oy;
+        }
+        tn__il_run(L, two, out0, two ? out0 + C : out0);
+    }
+}
 #endif
 
-int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
-                 const int32_t *bias, int8_t *output, int16_t *scratch)
+/* Shared by tn_conv2d_s8 (frame NULL) and tn_conv2d_frame_s8 (input NULL). */
+TN_INLINE int conv2d(const tn_conv_params_t *p, const int8_t *input, const tn_frame_t *frame, const int8_t *weights,
+                  const int32_t *bias, int8_t *output, int16_t *scratch)
 {
-    int rc = tn__check_conv_params(p);
-    if (rc != TN_OK) return rc;
-    if (!input || !weights || !output || tn__scratch_misaligned(scratch)) return TN_ERR_ARG;
-
 #if TN_USE_DSP
     /* Two output pixels at a time share every weight load (the scratch holds
      * their two im2col rows). Pixels are taken in raster order, so a pair may
@@ -386,11 +535,17 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
         const int32_t n_pix = p->h_out * p->w_out;
         if (tn__il_ok(p->out_multiplier, p->out_shift, bias, p->c_out, k)) {
             if (stem_ok(p)) {
-                conv_stem(p, input, weights, bias, output);
+                conv_stem(p, input, frame, weights, bias, output);
                 return TN_OK;
             }
             const int32_t K2 = 1 + 2 * (p->output_zero_point - p->act_min);
             const uint32_t H4 = tn__rep8(p->act_max - p->act_min), L4 = tn__rep8(p->act_min);
+            tn__il_t L;
+            tn__il_init(&L, weights, bias, p->c_out, k, scratch, p->out_multiplier, p->out_shift, K2, H4, L4);
+            if (frame || (p->c_in == 3 && p->kh == 3 && p->kw == 3)) {
+                conv_windows_il(p, input, frame, &L, scratch, output);
+                return TN_OK;
+            }
             /* c_in == 1 (a first layer): tap -> slot tables for both pixels. */
             uint8_t pos[2][TN_CONV_C1_MAX_K];
             const uint8_t *pos0 = NULL, *pos1 = NULL;
@@ -402,8 +557,6 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
                 pos0 = pos[0];
                 pos1 = pos[1];
             }
-            tn__il_t L;
-            tn__il_init(&L, weights, bias, p->c_out, k, scratch, p->out_multiplier, p->out_shift, K2, H4, L4);
             int32_t px = 0;
             for (; px + 2 <= n_pix; px += 2) {
                 im2col_pixel_il(p, input, px / p->w_out, px % p->w_out, scratch, 0, pos0);
@@ -418,21 +571,49 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
         }
         const int fast = tn__rq_all_fast(p->out_multiplier, p->out_shift, p->c_out);
         int16_t *col0 = scratch, *col1 = scratch + k;
-        int32_t px = 0;
-        for (; px + 2 <= n_pix; px += 2) {
-            im2col_pixel(p, input, px / p->w_out, px % p->w_out, col0);
-            im2col_pixel(p, input, (px + 1) / p->w_out, (px + 1) % p->w_out, col1);
-            tn__mat_mult_q15(weights, bias, p->c_out, k, col0, col1, p,
-                             output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out, fast);
-        }
-        if (px < n_pix) {
-            im2col_pixel(p, input, px / p->w_out, px % p->w_out, col0);
-            tn__mat_mult_q15(weights, bias, p->c_out, k, col0, NULL, p,
-                             output + (size_t)px * p->c_out, NULL, fast);
+        /* A frame: each window gathered through the table, then laid out as
+         * the im2col of a kh x kw input without padding. */
+        int8_t win[TN_WIN_MAX + 4];
+        tn_conv_params_t wp = *p;
+        wp.h_in = p->kh;
+        wp.w_in = p->kw;
+        wp.stride_h = wp.stride_w = 1;
+        wp.pad_top = wp.pad_left = wp.pad_bottom = wp.pad_right = 0;
+        for (int32_t px = 0; px < n_pix; px += 2) {
+            const int two = px + 1 < n_pix;
+            for (int32_t i = 0; i <= two; ++i) {
+                const int32_t oy = (px + i) / p->w_out, ox = (px + i) % p->w_out;
+                if (frame) {
+                    gather_window(p, NULL, frame, oy, ox, win);
+                    im2col_pixel(&wp, win, 0, 0, i ? col1 : col0);
+                } else {
+                    im2col_pixel(p, input, oy, ox, i ? col1 : col0);
+                }
+            }
+            tn__mat_mult_q15(weights, bias, p->c_out, k, col0, two ? col1 : NULL, p, output + (size_t)px * p->c_out,
+                             two ? output + (size_t)(px + 1) * p->c_out : NULL, fast);
         }
     }
 #else
     (void)scratch;
+    if (frame) { /* each window gathered through the table, then the same sums */
+        const int32_t k = p->kh * p->kw * p->c_in, off = -p->input_zero_point;
+        int8_t win[TN_WIN_MAX + 4];
+        for (int32_t oy = 0; oy < p->h_out; ++oy) {
+            for (int32_t ox = 0; ox < p->w_out; ++ox) {
+                gather_window(p, NULL, frame, oy, ox, win);
+                int8_t *out = output + ((size_t)oy * p->w_out + ox) * p->c_out;
+                for (int32_t oc = 0; oc < p->c_out; ++oc) {
+                    const int8_t *w = weights + (size_t)oc * k;
+                    int32_t acc = bias ? bias[oc] : 0;
+                    for (int32_t j = 0; j < k; ++j) acc += (win[j] + off) * w[j];
+                    out[oc] = tn__requant(acc, p->out_multiplier[oc], p->out_shift[oc], p->output_zero_point,
+                                          p->act_min, p->act_max);
+                }
+            }
+        }
+        return TN_OK;
+    }
     {
         const int32_t off = -p->input_zero_point;
         for (int32_t oy = 0; oy < p->h_out; ++oy) {
@@ -462,4 +643,24 @@ int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *w
     }
 #endif
     return TN_OK;
+}
+
+int tn_conv2d_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t *weights,
+                 const int32_t *bias, int8_t *output, int16_t *scratch)
+{
+    int rc = tn__check_conv_params(p);
+    if (rc != TN_OK) return rc;
+    if (!input || !weights || !output || tn__scratch_misaligned(scratch)) return TN_ERR_ARG;
+    return conv2d(p, input, NULL, weights, bias, output, scratch);
+}
+
+int tn_conv2d_frame_s8(const tn_conv_params_t *p, const tn_frame_t *frame, const int8_t *weights,
+                       const int32_t *bias, int8_t *output, int16_t *scratch)
+{
+    int rc = tn__check_conv_params(p);
+    if (rc != TN_OK) return rc;
+    if (!frame || !frame->pixels || !frame->lut || !weights || !output || tn__scratch_misaligned(scratch) ||
+        tn_frame_channels(frame->format) != p->c_in || p->kh * p->kw * p->c_in > TN_WIN_MAX)
+        return TN_ERR_ARG;
+    return conv2d(p, NULL, frame, weights, bias, output, scratch);
 }

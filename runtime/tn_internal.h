@@ -313,5 +313,8 @@ TN_INLINE int tn__scratch_misaligned(const void *scratch) { return ((uintptr_t)s
 
 /* Common validation of conv-like parameters; returns TN_OK or an error. */
 int tn__check_conv_params(const tn_conv_params_t *p);
+/* n pixels of frame row iy from column ix -> n * channels int8 through the
+ * table (tn_patch_s8.c). */
+void tn__frame_row(const tn_frame_t *f, int32_t iy, int32_t ix, int32_t n, int8_t *dst);
 
 #endif /* TN_INTERNAL_H */

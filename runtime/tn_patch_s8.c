@@ -41,3 +41,58 @@ void tn_crop_s8(const int8_t *src, int32_t src_h, int32_t src_w, int32_t c,
         memset(d + left + mid, fill, (size_t)w * c - left - mid);
     }
 }
+
+/* ---- camera frames ----
+ * A frame pixel becomes its int8 input values by one table lookup per channel
+ * (lut[c][v] = quantised (v/255 - mean_c) / std_c, see tn_runtime.h), so a
+ * crop reads the frame directly: the image is never held as int8. */
+int32_t tn_frame_channels(int32_t format)
+{
+    return format == TN_FRAME_GRAY8 ? 1 : format == TN_FRAME_RGB888 || format == TN_FRAME_RGB565 ? 3 : 0;
+}
+
+void tn__frame_row(const tn_frame_t *f, int32_t iy, int32_t ix, int32_t n, int8_t *dst)
+{
+    const int8_t *const lut = f->lut;
+    if (f->format == TN_FRAME_GRAY8) {
+        const uint8_t *s = f->pixels + (ptrdiff_t)iy * f->pitch + ix;
+        for (int32_t i = 0; i < n; ++i) dst[i] = lut[s[i]];
+    } else if (f->format == TN_FRAME_RGB888) {
+        const uint8_t *s = f->pixels + (ptrdiff_t)iy * f->pitch + 3 * (ptrdiff_t)ix;
+        for (int32_t i = 0; i < n; ++i, s += 3, dst += 3) {
+            dst[0] = lut[s[0]];
+            dst[1] = lut[256 + s[1]];
+            dst[2] = lut[512 + s[2]];
+        }
+    } else { /* RGB565, little-endian: byte 0 = gggbbbbb, byte 1 = rrrrrggg */
+        const uint8_t *s = f->pixels + (ptrdiff_t)iy * f->pitch + 2 * (ptrdiff_t)ix;
+        for (int32_t i = 0; i < n; ++i, s += 2, dst += 3) {
+            const uint32_t v = (uint32_t)s[0] | ((uint32_t)s[1] << 8);
+            const uint32_t r = v >> 11, g = (v >> 5) & 63u, b = v & 31u;
+            dst[0] = lut[(r << 3) | (r >> 2)];
+            dst[1] = lut[256 + ((g << 2) | (g >> 4))];
+            dst[2] = lut[512 + ((b << 3) | (b >> 2))];
+        }
+    }
+}
+
+void tn_crop_frame_s8(const tn_frame_t *f, int32_t src_h, int32_t src_w, int32_t y0, int32_t x0,
+                      int32_t h, int32_t w, int8_t fill, int8_t *dst)
+{
+    const int32_t c = f ? tn_frame_channels(f->format) : 0;
+    if (!f || !f->pixels || !f->lut || !dst || c == 0 || h <= 0 || w <= 0) return;
+    const int32_t xa = x0 < 0 ? 0 : (x0 > src_w ? src_w : x0);
+    const int32_t xb = x0 + w > src_w ? src_w : (x0 + w < 0 ? 0 : x0 + w);
+    for (int32_t y = 0; y < h; ++y) {
+        int8_t *d = dst + (size_t)y * w * c;
+        const int32_t sy = y0 + y;
+        if (sy < 0 || sy >= src_h || xa >= xb) {
+            memset(d, fill, (size_t)w * c);
+            continue;
+        }
+        const size_t left = (size_t)(xa - x0) * c, mid = (size_t)(xb - xa) * c;
+        memset(d, fill, left);
+        tn__frame_row(f, sy, xa, xb - xa, d + left);
+        memset(d + left + mid, fill, (size_t)w * c - left - mid);
+    }
+}

@@ -219,6 +219,45 @@ void tn_copy_patch_s8(const int8_t *src, int32_t src_w, int32_t src_y0, int32_t 
 void tn_crop_s8(const int8_t *src, int32_t src_h, int32_t src_w, int32_t c,
                 int32_t y0, int32_t x0, int32_t h, int32_t w, int8_t fill, int8_t *dst);
 
+/* ---- camera frames: uint8 pixels -> the int8 input through a table ------- */
+/* A window of a camera frame as the camera delivers it: `pixels` points at the
+ * window's top-left pixel and `pitch` is the distance in bytes from one row to
+ * the next (>= width * bytes per pixel: the window may be part of a larger
+ * frame). Pixel formats:
+ *   TN_FRAME_GRAY8   1 byte, one channel;
+ *   TN_FRAME_RGB888  3 bytes R, G, B;
+ *   TN_FRAME_RGB565  a little-endian 16-bit word rrrrrggg gggbbbbb, each field
+ *                    widened to 8 bits by repeating its top bits
+ *                    (r8 = r5 << 3 | r5 >> 2, g8 = g6 << 2 | g6 >> 4, b8 as r8).
+ * `lut` [channels][256] maps byte v of channel c to the int8 input value
+ * lut[c*256 + v]; the code generator fills it with the model's input
+ * quantisation of the dataset's normalisation:
+ *   lut[c][v] = clamp(round(((v/255 - mean_c) / std_c) / input_scale) + input_zero_point, -128, 127).
+ * The kernels below read frames through it, so the int8 input tensor never
+ * exists. */
+typedef enum { TN_FRAME_GRAY8 = 0, TN_FRAME_RGB888 = 1, TN_FRAME_RGB565 = 2 } tn_frame_format_t;
+typedef struct {
+    const uint8_t *pixels; /* the window's top-left pixel */
+    int32_t pitch;         /* bytes from a row to the next */
+    int32_t format;        /* tn_frame_format_t */
+    const int8_t *lut;     /* [channels][256] */
+} tn_frame_t;
+/* Channels of a format: 1 (grey), 3 (RGB); 0 for an unknown format. */
+int32_t tn_frame_channels(int32_t format);
+/* tn_conv2d_s8 with the frame window (h_in x w_in pixels, c_in = the
+ * format's channels) as its input: the same outputs as tn_conv2d_s8 on the
+ * int8 image lut[c][byte], byte for byte, with the same scratch
+ * (tn_conv2d_s8_scratch_bytes) and a window of at most 8 x 8 taps on the
+ * stack (TN_ERR_ARG for larger kernels, a NULL frame or table, or a format
+ * whose channels are not c_in). */
+int tn_conv2d_frame_s8(const tn_conv_params_t *p, const tn_frame_t *frame, const int8_t *weights,
+                       const int32_t *bias, int8_t *output, int16_t *scratch);
+/* tn_crop_s8 of the int8 image lut[c][byte] of a src_h x src_w frame window:
+ * the patch crop of patch-based inference read straight from the camera
+ * frame (no int8 copy of the whole image). */
+void tn_crop_frame_s8(const tn_frame_t *frame, int32_t src_h, int32_t src_w, int32_t y0, int32_t x0,
+                      int32_t h, int32_t w, int8_t fill, int8_t *dst);
+
 /* ---- argmax ----------------------------------------------------------------- */
 /* Index of the largest value (first one on ties); -1 if n <= 0. */
 int32_t tn_argmax_s8(const int8_t *x, int32_t n);

@@ -15,12 +15,14 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "search_spaces/search_space.h"
 #include "supernet/api.h"
+#include "supernet/normalization.h"
 #include "supernet/task_info.h"
 #include "supernet/train_config.h"
 
@@ -57,6 +59,11 @@ class Dataset {
   // as the front end takes it (raw samples, e.g. int16 PCM as floats), for the exporter's
   // calibration and firmware test inputs. ConfigError for other datasets.
   virtual std::vector<float> raw_example(Split s, int64_t k) const;
+
+  // For stored uint8 pixels that prepare() normalises as (x / 255 - mean_c) / std_c: those values,
+  // so that the exported firmware can take a camera's bytes (its per-channel frame table); nullopt
+  // for other inputs (features, samples).
+  virtual std::optional<Normalization> pixel_normalization() const { return std::nullopt; }
 
  protected:
   Dataset(TaskInfo info, Examples train, Examples val, Examples test);

@@ -37,10 +37,20 @@ LabelledImages labelled_images(const Dataset& dataset, Split split, int64_t max_
     out.w = static_cast<int>(x.size(2));
     out.c = static_cast<int>(x.size(3));
     out.pixels.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+    if (dataset.pixel_normalization() && set.inputs.scalar_type() == torch::kByte) {
+      torch::Tensor u8 = set.inputs.narrow(0, 0, n);
+      if (u8.size(2) != input.h || u8.size(3) != input.w) {
+        u8 = resize_to(u8.to(torch::kFloat32), input.h, input.w).round_().clamp_(0, 255).to(torch::kByte);
+      }
+      u8 = u8.permute({0, 2, 3, 1}).contiguous();
+      out.frames.assign(u8.data_ptr<uint8_t>(), u8.data_ptr<uint8_t>() + u8.numel());
+    }
   }
   const torch::Tensor labels = set.targets.narrow(0, 0, n).to(torch::kInt64).contiguous();
   for (int64_t i = 0; i < n; ++i) out.labels.push_back(static_cast<int>(labels[i].item<int64_t>()));
   return out;
 }
+
+std::optional<Normalization> pixel_normalization(const Dataset& dataset) { return dataset.pixel_normalization(); }
 
 }  // namespace tinynas

@@ -28,6 +28,7 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   opt.metric = evaluator.task().metric.name;
   opt.class_names = evaluator.task().class_names;
   opt.firmware_images = exp.export_.firmware_inputs;
+  opt.normalization = pixel_normalization(evaluator.dataset());
   const ExportReport r = export_model(space, arch, exp.mcu, weights, calib, test, opt);
   fmt::print("exported {} to {}\n", arch.to_string(), options.out_dir);
   if (r.float_test_accuracy && r.int8_float_agreement) {
@@ -42,6 +43,12 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
              r.flash_bytes ? fmt::format("{} B measured", *r.flash_bytes) : std::string("not measured"),
              r.estimated_flash_bytes);
   if (r.host_matches) fmt::print("  host build == C++ reference on {}/{} images\n", *r.host_matches, r.firmware_images);
+  if (r.frame_matches && r.frame_runs) {
+    fmt::print("  camera frames (tinynas_invoke_frame) == the int8 path on {}/{} runs{}\n", *r.frame_matches,
+               *r.frame_runs,
+               r.frame_api_flash_bytes ? fmt::format(", the frame API adds {} B of flash", *r.frame_api_flash_bytes)
+                                       : std::string());
+  }
   if (r.qemu_matches) {
     fmt::print("  Cortex-M7 (QEMU) == C++ reference on {}/{} images, == host: {}\n", *r.qemu_matches,
                r.firmware_images, !r.qemu_equals_host ? "not measured" : *r.qemu_equals_host ? "yes" : "NO");
@@ -75,7 +82,7 @@ int run_export(const ExportArgs& args) {
   o.profile = args.profile;
   o.input_in_arena = exp.export_.input_in_arena;
   const ExportReport r = export_subnet(exp, la.space, la.arch, evaluator, o);
-  const bool ok = r.host_matches == r.firmware_images &&
+  const bool ok = r.host_matches == r.firmware_images && r.frame_matches == r.frame_runs &&
                   (!o.run_qemu || (r.qemu_matches == r.firmware_images && r.qemu_equals_host == true)) &&
                   r.arena_bytes == r.estimated_peak_sram_bytes;
   if (!ok) fmt::print(stderr, "export: verification FAILED (see {}/report.json)\n", args.out);

@@ -32,6 +32,9 @@ struct Emitter final : EmitContext {
   std::ostringstream body_;  // tinynas_invoke()
   int64_t const_bytes = 0;
 
+  // Frame API: how the frame reaches the network (FrameRead), set before the layers are emitted.
+  enum class FrameRead { None, StemConv, PatchCrop, IntoArenaImage } frame = FrameRead::None;
+
   Emitter(const Int8Model& model, const MemoryPlan& p) : m(model), plan(p) {}
 
   std::ostringstream& data() override { return data_; }
@@ -87,7 +90,19 @@ struct Emitter final : EmitContext {
     body_ << fmt::format("  /* {}: {} */\n", i, l.name());
     body_ << fmt::format("  TN_PROFILE_BEGIN({});\n", i);
     const std::string ins[2] = {in, l.inputs[1] >= 0 ? tensor_at(l.inputs[1]) : std::string()};
-    l.op->emit_call(*this, i, l, m.layers[i], ins, out);
+    if (frame == FrameRead::StemConv && i == 0) {
+      // The stem reads a frame through the table (ConvFamily's p<i> / w<i> / b<i>), else the image.
+      std::ostringstream call;
+      call.swap(body_);
+      l.op->emit_call(*this, i, l, m.layers[i], ins, out);
+      call.swap(body_);
+      const std::string plain = call.str(), head = fmt::format("  rc = tn_conv2d_s8(&p{}, {}, ", i, in);
+      if (plain.rfind(head, 0) != 0) throw std::logic_error("codegen: unexpected stem call " + plain);
+      body_ << fmt::format("  if (frame) rc = tn_conv2d_frame_s8(&p{}, frame, ", i)
+            << plain.substr(head.size()) << "  else" << plain.substr(1);
+    } else {
+      l.op->emit_call(*this, i, l, m.layers[i], ins, out);
+    }
     body_ << profile_end(i, std::to_string(i), std::to_string(l.in.h), std::to_string(l.in.w),
                          std::to_string(l.out.h), std::to_string(l.out.w), std::to_string(l.macs));
     body_ << "  if (rc != TN_OK) return rc;\n";
@@ -155,6 +170,10 @@ struct Emitter final : EmitContext {
     body_ << fmt::format("  /* patch stage: layers 0..{} run on {} patches */\n", end - 1, P);
     body_ << fmt::format("  for (q = 0; q < {}; ++q) {{\n", P);
     body_ << "    const int16_t *c = patch_crop + 4 * q, *t = patch_tile + 4 * q;\n";
+    if (frame == FrameRead::PatchCrop) {  // the patch straight from the camera frame
+      body_ << fmt::format("    if (frame) tn_crop_frame_s8(frame, {}, {}, c[0], c[1], c[2], c[3], {}, {});\n    else",
+                           img.h, img.w, q(0).zero_point, arena_at(pp.crop.offset));
+    }
     body_ << fmt::format("    tn_crop_s8({}, {}, {}, {}, c[0], c[1], c[2], c[3], {}, {});\n",
                          tensor_at(0), img.h, img.w, img.c, q(0).zero_point,
                          arena_at(pp.crop.offset));
@@ -191,8 +210,45 @@ std::string c_string(const std::string& v) {
 
 }  // namespace
 
+std::vector<int8_t> frame_lut(const QuantParams& input, const Normalization& norm, int channels) {
+  std::vector<int8_t> lut(static_cast<std::size_t>(channels) * 256);
+  for (int c = 0; c < channels; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      const double x = (v / 255.0 - norm.mean_of(c)) / norm.std_of(c);
+      lut[static_cast<std::size_t>(c) * 256 + v] = input.quantize(static_cast<float>(x));
+    }
+  }
+  return lut;
+}
+
+namespace {
+
+// How a frame can reach the network (see codegen.h), or None.
+int frame_read(const Int8Model& model, const MemoryPlan& plan) {
+  const NetGraph& g = model.graph;
+  const TensorInfo& t = g.tensors[g.input];
+  if (t.element_bytes != 1 || (t.shape.c != 1 && t.shape.c != 3)) return 0;
+  if (plan.patched) return 2;
+  std::vector<int> readers;
+  for (int i = 0; i < static_cast<int>(g.layers.size()); ++i) {
+    for (int k = 0; k < g.layers[i].num_inputs(); ++k) {
+      if (g.layers[i].inputs[k] == g.input) readers.push_back(i);
+    }
+  }
+  const bool stem = readers.size() == 1 && readers[0] == 0;
+  const Layer& l0 = g.layers[0];
+  if (stem && std::string(l0.op->name()) == "conv" && l0.kh <= 8 && l0.kw <= 8) return 1;
+  return plan.input_in_arena ? 3 : 0;
+}
+
+}  // namespace
+
+bool frame_api_possible(const Int8Model& model, const MemoryPlan& plan) {
+  return frame_read(model, plan) != 0;
+}
+
 GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan,
-                            const std::vector<std::string>& labels) {
+                            const std::vector<std::string>& labels, const Normalization* norm) {
   const NetGraph& g = model.graph;
   if (!plan.ok || plan.tensors.size() != g.tensors.size() || plan.scratch.size() != g.layers.size()) {
     throw std::invalid_argument("the memory plan does not belong to this graph");
@@ -212,6 +268,18 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan,
     }
   }
   Emitter e(model, plan);
+  const int how = norm ? frame_read(model, plan) : 0;
+  e.frame = static_cast<Emitter::FrameRead>(how);
+  const bool frame_api = how != 0;
+  const int frame_channels = g.tensors[g.input].shape.c;
+  if (frame_api) {
+    for (const auto* v : {&norm->mean, &norm->std}) {
+      if (v->size() != 1 && static_cast<int>(v->size()) != frame_channels) {
+        throw std::invalid_argument(fmt::format("codegen: {} normalisation values for {} channels", v->size(),
+                                                frame_channels));
+      }
+    }
+  }
   for (int i = 0; i < static_cast<int>(g.layers.size()); ++i) e.emit_constants(i);
   if (plan.patched) e.emit_patch_stage();
   for (int i = first_layer; i < static_cast<int>(g.layers.size()); ++i) e.emit_layer(i);
@@ -220,6 +288,12 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan,
   const QuantParams qi = model.tensor_quant[g.input], qo = model.tensor_quant[g.output];
   GeneratedC out;
   out.arena_bytes = plan.arena_bytes;
+  out.frame_api = frame_api;
+  std::vector<int8_t> lut;
+  if (frame_api) {
+    lut = frame_lut(qi, *norm, frame_channels);
+    e.const_bytes += static_cast<int64_t>(lut.size());
+  }
   out.const_bytes = e.const_bytes;
   std::ostringstream h;
   h << "/* Generated by tinynas: do not edit. */\n#ifndef TINYNAS_MODEL_H\n#define TINYNAS_MODEL_H\n\n"
@@ -246,6 +320,33 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan,
     h << "/* The name of each output class (index = logit). */\n"
       << "#define TINYNAS_NUM_LABELS " << labels.size() << "\n"
       << "extern const char *const tinynas_labels[TINYNAS_NUM_LABELS];\n";
+  }
+  if (frame_api) {
+    std::string mean, stdev;
+    for (int c = 0; c < frame_channels; ++c) {
+      mean += fmt::format("{}{:.6g}", c ? ", " : "", norm->mean_of(c));
+      stdev += fmt::format("{}{:.6g}", c ? ", " : "", norm->std_of(c));
+    }
+    const char* how_text =
+        e.frame == Emitter::FrameRead::StemConv    ? "the stem convolution reads the pixels through it: no int8 copy of the image"
+        : e.frame == Emitter::FrameRead::PatchCrop ? "each patch is cropped through it: no int8 copy of the image"
+                                                   : "converted into the input buffer in the arena";
+    h << "\n/* Camera frames. The network was trained on (v / 255 - mean_c) / std_c of a pixel byte v,\n"
+      << " * mean {" << mean << "}, std {" << stdev << "}; tinynas_frame_lut[c * 256 + v] is that value\n"
+      << " * quantised to the int8 input. */\n"
+      << "#define TINYNAS_FRAME_CHANNELS " << frame_channels << "\n"
+      << "#define TINYNAS_FRAME_GRAY8 0  /* = TN_FRAME_GRAY8: 1 byte per pixel */\n"
+      << "#define TINYNAS_FRAME_RGB888 1 /* = TN_FRAME_RGB888: R, G, B bytes */\n"
+      << "#define TINYNAS_FRAME_RGB565 2 /* = TN_FRAME_RGB565: little-endian rrrrrggg gggbbbbb */\n"
+      << "extern const int8_t tinynas_frame_lut[TINYNAS_FRAME_CHANNELS * 256];\n"
+      << "/* Runs the network on a TINYNAS_INPUT_H x TINYNAS_INPUT_W window of a uint8 camera frame:\n"
+      << " * `pixels` its top-left pixel, `pitch` the bytes from one row to the next (of a larger frame\n"
+      << " * when the window is part of one), `format` "
+      << (frame_channels == 3 ? "TINYNAS_FRAME_RGB888 or TINYNAS_FRAME_RGB565" : "TINYNAS_FRAME_GRAY8")
+      << ". Quantised on the fly\n * through tinynas_frame_lut (" << how_text << ");\n"
+      << " * the frame is only read. 0, or the failing kernel's negative tn_status_t (TN_ERR_ARG for a\n"
+      << " * NULL frame or a format of another channel count). */\n"
+      << "int tinynas_invoke_frame(const uint8_t *pixels, int32_t pitch, int32_t format);\n";
   }
   h << "/* The int8 logits of the last tinynas_invoke(). */\n"
     << "const int8_t *tinynas_output(void);\n";
@@ -279,11 +380,43 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan,
   }
   c << "const int8_t *tinynas_output(void) { return " << arena_at(plan.tensors[g.output].offset)
     << "; }\n\n";
-  c << (in_arena ? "int tinynas_invoke(void) {\n" : "int tinynas_invoke(const int8_t *input) {\n")
-    << "  int rc;\n";
-  if (plan.patched) c << "  int q;\n  int32_t slot = " << g.layers.size() << ";\n  (void)slot;\n";
-  if (!in_arena) c << "  if (input == 0) return TN_ERR_ARG;\n";
-  c << e.body_.str() << "  return TN_OK;\n}\n";
+  if (!frame_api) {
+    c << (in_arena ? "int tinynas_invoke(void) {\n" : "int tinynas_invoke(const int8_t *input) {\n")
+      << "  int rc;\n";
+    if (plan.patched) c << "  int q;\n  int32_t slot = " << g.layers.size() << ";\n  (void)slot;\n";
+    if (!in_arena) c << "  if (input == 0) return TN_ERR_ARG;\n";
+    c << e.body_.str() << "  return TN_OK;\n}\n";
+  } else {
+    // One body for both inputs: `frame` non-null reads the camera frame, else the int8 image.
+    c << "/* The header's formats are the runtime's. */\n"
+      << "typedef char tn_frame_formats_match[TINYNAS_FRAME_GRAY8 == TN_FRAME_GRAY8 && "
+         "TINYNAS_FRAME_RGB888 == TN_FRAME_RGB888 && TINYNAS_FRAME_RGB565 == TN_FRAME_RGB565 ? 1 : -1];\n";
+    c << "const int8_t tinynas_frame_lut[TINYNAS_FRAME_CHANNELS * 256] = {";
+    for (std::size_t i = 0; i < lut.size(); ++i) {
+      if (i % 24 == 0) c << "\n  ";
+      c << static_cast<int>(lut[i]) << (i + 1 < lut.size() ? "," : "");
+    }
+    c << "\n};\n\n";
+    c << "static int tn_invoke(const int8_t *input, const tn_frame_t *frame) {\n  int rc;\n";
+    if (plan.patched) c << "  int q;\n  int32_t slot = " << g.layers.size() << ";\n  (void)slot;\n";
+    c << "  (void)input;\n";
+    if (e.frame == Emitter::FrameRead::IntoArenaImage) {
+      c << fmt::format("  if (frame) tn_crop_frame_s8(frame, {0}, {1}, 0, 0, {0}, {1}, {2}, {3});\n", in.h, in.w,
+                       qi.zero_point, arena_at(plan.tensors[g.input].offset));
+    }
+    c << e.body_.str() << "  return TN_OK;\n}\n\n";
+    if (in_arena) {
+      c << "int tinynas_invoke(void) { return tn_invoke(0, 0); }\n\n";
+    } else {
+      c << "int tinynas_invoke(const int8_t *input) {\n  if (input == 0) return TN_ERR_ARG;\n"
+        << "  return tn_invoke(input, 0);\n}\n\n";
+    }
+    c << "int tinynas_invoke_frame(const uint8_t *pixels, int32_t pitch, int32_t format) {\n"
+      << "  tn_frame_t frame;\n"
+      << "  if (pixels == 0 || tn_frame_channels(format) != TINYNAS_FRAME_CHANNELS) return TN_ERR_ARG;\n"
+      << "  frame.pixels = pixels;\n  frame.pitch = pitch;\n  frame.format = format;\n"
+      << "  frame.lut = tinynas_frame_lut;\n  return tn_invoke(0, &frame);\n}\n";
+  }
   out.source = c.str();
   return out;
 }
@@ -291,9 +424,13 @@ GeneratedC generate_model_c(const Int8Model& model, const MemoryPlan& plan,
 GeneratedTest generate_test_program(const Int8Model& model,
                                     const std::vector<std::vector<int8_t>>& inputs,
                                     const std::vector<std::vector<int8_t>>& expected,
-                                    bool print_labels) {
+                                    bool print_labels,
+                                    const std::vector<std::vector<uint8_t>>& frames) {
   if (inputs.size() != expected.size() || inputs.empty()) {
     throw std::invalid_argument("the test program needs as many expected outputs as inputs");
+  }
+  if (!frames.empty() && frames.size() != inputs.size()) {
+    throw std::invalid_argument("the test program needs a frame per input, or none");
   }
   GeneratedTest t;
   std::ostringstream d;
@@ -305,18 +442,26 @@ GeneratedTest generate_test_program(const Int8Model& model,
   for (const auto& v : expected) all_out.insert(all_out.end(), v.begin(), v.end());
   emit_array(d, "int8_t", "tn_test_inputs_", all_in, &unused);
   emit_array(d, "int8_t", "tn_test_expected_", all_out, &unused);
+  if (!frames.empty()) {
+    std::vector<uint8_t> all_frames;
+    for (const auto& v : frames) all_frames.insert(all_frames.end(), v.begin(), v.end());
+    emit_array(d, "uint8_t", "tn_test_frames_", all_frames, &unused);
+    d << "const uint8_t *const tn_test_frames = tn_test_frames_;\n";
+  }
   d << "const int8_t *const tn_test_inputs = tn_test_inputs_;\n"
     << "const int8_t *const tn_test_expected = tn_test_expected_;\n"
     << "const int tn_test_count = " << inputs.size() << ";\n";
   t.test_data_c = d.str();
   (void)model;
-  t.main_c = std::string(print_labels ? "#define TN_PRINT_LABELS 1\n" : "") + R"(/* Generated by tinynas: runs the model on the test images and checks every output byte
+  t.main_c = std::string(print_labels ? "#define TN_PRINT_LABELS 1\n" : "") +
+             (frames.empty() ? "" : "#define TN_TEST_FRAMES 1\n") + R"(/* Generated by tinynas: runs the model on the test images and checks every output byte
  * against the C++ reference. The same file builds for the host and for Cortex-M (QEMU). */
 #include <stdio.h>
 #include <string.h>
 
 #include "model.h"
 #include "tn_profile.h"
+#include "tn_runtime.h"
 
 extern const int8_t *const tn_test_inputs;
 extern const int8_t *const tn_test_expected;
@@ -332,8 +477,83 @@ static int8_t *const tn_frame = (int8_t *)tn_frame_storage + TINYNAS_INPUT_ELEME
 
 static void write_text(const char *s) { fputs(s, stdout); }
 
+#if defined(TN_TEST_FRAMES) && defined(TINYNAS_FRAME_CHANNELS) && !defined(TN_TEST_NO_FRAMES)
+/* Runs the int8 path on `image` (TINYNAS_INPUT_SIZE bytes): 0 or the kernel's status. */
+static int run_int8(const int8_t *image) {
+#if TINYNAS_INPUT_IN_ARENA
+  memcpy(tinynas_input(), image, TINYNAS_INPUT_SIZE);
+  return tinynas_invoke();
+#else
+  return tinynas_invoke(image);
+#endif
+}
+
+/* Camera frames: each test image's uint8 pixels as a window at (1, 1) of a larger frame (rows
+ * TN_PITCH bytes apart, the rest 0xA5), through tinynas_invoke_frame. */
+extern const uint8_t *const tn_test_frames;
+#define TN_PITCH ((TINYNAS_INPUT_W + 3) * 3 + 1)
+static uint8_t tn_camera[(TINYNAS_INPUT_H + 2) * TN_PITCH], tn_camera_copy[sizeof tn_camera];
+static int8_t tn_frame_image[TINYNAS_INPUT_SIZE], tn_frame_out[TINYNAS_OUTPUT_SIZE];
+
+/* Image i in `format` in the camera frame (RGB565 packed from the RGB888 pixels); its window. */
+static const uint8_t *put_frame(int i, int format) {
+  const uint8_t *src = tn_test_frames + (long)i * TINYNAS_INPUT_SIZE;
+  uint8_t *win = tn_camera + TN_PITCH + 3;
+  int y, x;
+  memset(tn_camera, 0xA5, sizeof tn_camera);
+  for (y = 0; y < TINYNAS_INPUT_H; ++y) {
+    for (x = 0; x < TINYNAS_INPUT_W; ++x) {
+      const uint8_t *s = src + ((long)y * TINYNAS_INPUT_W + x) * TINYNAS_INPUT_C;
+      uint8_t *d = win + (long)y * TN_PITCH;
+      if (format == TINYNAS_FRAME_RGB565) {
+        const unsigned v = ((unsigned)(s[0] >> 3) << 11) | ((unsigned)(s[1] >> 2) << 5) | (unsigned)(s[2] >> 3);
+        d[2 * x] = (uint8_t)(v & 255u);
+        d[2 * x + 1] = (uint8_t)(v >> 8);
+      } else {
+        memcpy(d + x * TINYNAS_INPUT_C, s, TINYNAS_INPUT_C);
+      }
+    }
+  }
+  memcpy(tn_camera_copy, tn_camera, sizeof tn_camera);
+  return win;
+}
+
+/* 1 if the frame path gives the int8 path's logits on the image the table makes of the frame
+ * (and `ref`'s, when given) and leaves the frame unchanged. Prints the frame path's logits. */
+static int check_frame(int i, int format, const int8_t *ref) {
+  const uint8_t *win = put_frame(i, format);
+  tn_frame_t f;
+  int k, rc = tinynas_invoke_frame(win, TN_PITCH, format);
+  if (rc != 0) {
+    printf("error: tinynas_invoke_frame returned %d on image %d, format %d\n", rc, i, format);
+    return 0;
+  }
+  memcpy(tn_frame_out, tinynas_output(), TINYNAS_OUTPUT_SIZE);
+  printf("frame,%d,%d", i, format);
+  for (k = 0; k < TINYNAS_OUTPUT_SIZE; ++k) printf(",%d", tn_frame_out[k]);
+  printf("\n");
+  if (memcmp(tn_camera, tn_camera_copy, sizeof tn_camera) != 0) {
+    printf("error: tinynas_invoke_frame wrote to its frame on image %d\n", i);
+    return 0;
+  }
+  f.pixels = win;
+  f.pitch = TN_PITCH;
+  f.format = format;
+  f.lut = tinynas_frame_lut;
+  tn_crop_frame_s8(&f, TINYNAS_INPUT_H, TINYNAS_INPUT_W, 0, 0, TINYNAS_INPUT_H, TINYNAS_INPUT_W, 0, tn_frame_image);
+  if (run_int8(tn_frame_image) != 0) return 0;
+  return memcmp(tn_frame_out, tinynas_output(), TINYNAS_OUTPUT_SIZE) == 0 &&
+         (ref == 0 || memcmp(tn_frame_out, ref, TINYNAS_OUTPUT_SIZE) == 0);
+}
+#define TN_RUN_FRAMES 1
+#endif
+
 int main(void) {
-  int i, k, matches = 0;
+  int i, k, matches = 0, frames_ok = 1;
+#ifdef TN_RUN_FRAMES
+  int frames_equal = 0, frames_run = 0;
+  static int8_t int8_out[TINYNAS_OUTPUT_SIZE];
+#endif
   for (i = 0; i < tn_test_count; ++i) {
     const int8_t *image = tn_test_inputs + (long)i * TINYNAS_INPUT_SIZE;
     const int8_t *out;
@@ -369,8 +589,23 @@ int main(void) {
     if (memcmp(out, tn_test_expected + (long)i * TINYNAS_OUTPUT_SIZE, TINYNAS_OUTPUT_SIZE) == 0) {
       ++matches;
     }
+#ifdef TN_RUN_FRAMES
+    memcpy(int8_out, out, TINYNAS_OUTPUT_SIZE);
+#if TINYNAS_FRAME_CHANNELS == 3
+    frames_equal += check_frame(i, TINYNAS_FRAME_RGB888, int8_out);
+    frames_equal += check_frame(i, TINYNAS_FRAME_RGB565, 0);
+    frames_run += 2;
+#else
+    frames_equal += check_frame(i, TINYNAS_FRAME_GRAY8, int8_out);
+    frames_run += 1;
+#endif
+#endif
   }
   printf("arena %d\n", TINYNAS_ARENA_BYTES);
+#ifdef TN_RUN_FRAMES
+  printf("frames_equal %d/%d\n", frames_equal, frames_run);
+  if (frames_equal != frames_run) frames_ok = 0;
+#endif
   printf("match %d/%d\n", matches, tn_test_count);
 #ifdef TN_PROFILE
   printf("clock %s\n", tn_profile_clock_name());
@@ -379,7 +614,7 @@ int main(void) {
   (void)write_text;
 #endif
   fflush(stdout);
-  return matches == tn_test_count ? 0 : 1;
+  return matches == tn_test_count && frames_ok ? 0 : 1;
 }
 )";
   return t;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -53,6 +54,9 @@ std::string ExportReport::to_json() const {
   j["host_matches"] = measured(host_matches);
   j["qemu_matches"] = measured(qemu_matches);
   j["qemu_equals_host"] = measured(qemu_equals_host);
+  j["frame_matches"] = measured(frame_matches);
+  j["frame_runs"] = measured(frame_runs);
+  j["frame_api_flash_bytes"] = measured(frame_api_flash_bytes);
   j["qemu_instructions"] = measured(qemu_instructions);
   j["instructions_per_mac"] = measured(instructions_per_mac);
   j["front_end"] = front_end.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(front_end);
@@ -104,13 +108,23 @@ std::optional<int> count_matches(const std::string& out) {
   return std::atoi(out.c_str() + pos + 6);
 }
 
+// The logits lines, of the int8 path ("out,") and of the frame path ("frame,").
 std::string output_lines(const std::string& out) {
   std::istringstream in(out);
   std::string line, keep;
   while (std::getline(in, line)) {
-    if (line.rfind("out,", 0) == 0) keep += line + "\n";
+    if (line.rfind("out,", 0) == 0 || line.rfind("frame,", 0) == 0) keep += line + "\n";
   }
   return keep;
+}
+
+// "frames_equal k/n" -> (k, n).
+std::optional<std::pair<int, int>> frames_equal(const std::string& out) {
+  const auto pos = out.rfind("frames_equal ");
+  if (pos == std::string::npos) return std::nullopt;
+  int k = 0, n = 0;
+  if (std::sscanf(out.c_str() + pos + 13, "%d/%d", &k, &n) != 2) return std::nullopt;
+  return std::make_pair(k, n);
 }
 
 }  // namespace
@@ -163,14 +177,27 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   r.estimated_flash_bytes = e.flash_bytes;
   r.estimated_latency_ms = e.latency_ms;
 
-  const GeneratedC c = generate_model_c(qm, plan, opt.class_names);
+  // The frame API when the dataset has a pixel normalisation and the test images their frames.
+  const bool frames = opt.normalization && !test.frames.empty();
+  const GeneratedC c = generate_model_c(qm, plan, opt.class_names, frames ? &*opt.normalization : nullptr);
   r.arena_bytes = c.arena_bytes;
   r.input_in_arena = plan.input_in_arena;
   r.const_bytes = c.const_bytes;
   std::vector<std::vector<int8_t>> inputs, expected;
+  std::vector<std::vector<uint8_t>> fw_frames;
   const int64_t nfw = std::min<int64_t>(opt.firmware_images, test.size());
+  const std::vector<int8_t> lut =
+      c.frame_api ? frame_lut(qm.tensor_quant[g.input], *opt.normalization, in.c) : std::vector<int8_t>();
   for (int64_t i = 0; i < nfw; ++i) {
-    inputs.push_back(qm.quantize_input(test.image(i)));
+    if (c.frame_api) {
+      // The camera's bytes; the int8 input is what the table makes of them.
+      fw_frames.push_back(test.frame(i));
+      std::vector<int8_t> q(fw_frames.back().size());
+      for (std::size_t k = 0; k < q.size(); ++k) q[k] = lut[(k % in.c) * 256 + fw_frames.back()[k]];
+      inputs.push_back(std::move(q));
+    } else {
+      inputs.push_back(qm.quantize_input(test.image(i)));
+    }
     expected.push_back(qm.run(inputs.back()));
   }
   r.firmware_images = static_cast<int>(nfw);
@@ -180,7 +207,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   write_file_atomic(dir + "/model.c", c.source);
   write_file_atomic(dir + "/arch.yaml", arch.to_yaml());
   if (nfw > 0) {
-    const GeneratedTest t = generate_test_program(qm, inputs, expected, !opt.class_names.empty());
+    const GeneratedTest t = generate_test_program(qm, inputs, expected, !opt.class_names.empty(), fw_frames);
     write_file_atomic(dir + "/main.c", t.main_c);
     write_file_atomic(dir + "/test_data.c", t.test_data_c);
   }
@@ -197,8 +224,13 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
     const ProcessResult run = run_process(shell_quote(exe));
     std::remove(exe.c_str());
     r.host_matches = count_matches(run.out);
+    if (const auto fe = frames_equal(run.out)) r.frame_matches = fe->first, r.frame_runs = fe->second;
     host_out = output_lines(run.out);
     spdlog::info("export: host build matches the C++ reference on {}/{} images", r.host_matches.value_or(-1), nfw);
+    if (r.frame_matches) {
+      spdlog::info("export: camera frames through tinynas_invoke_frame == the int8 path on {}/{} runs",
+                   *r.frame_matches, r.frame_runs.value_or(-1));
+    }
   }
   if (opt.run_qemu && nfw > 0) {
     std::string cmd = shell_quote(root + "/scripts/run-on-qemu");
@@ -238,6 +270,8 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
     if (f.exit_code != 0) throw std::runtime_error("export: flash measurement failed:\n" + f.err);
     const auto pos = f.out.find("model_flash_bytes ");
     if (pos != std::string::npos) r.flash_bytes = std::atoll(f.out.c_str() + pos + 18);
+    const auto fpos = f.out.find("frame_api_flash_bytes ");
+    if (fpos != std::string::npos) r.frame_api_flash_bytes = std::atoll(f.out.c_str() + fpos + 22);
     spdlog::info("export: QEMU Cortex-M7 matches on {}/{} images, flash {} bytes", r.qemu_matches.value_or(-1), nfw,
                  r.flash_bytes.value_or(-1));
   }

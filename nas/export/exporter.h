@@ -11,6 +11,7 @@
 #include "estimators/mcu.h"
 #include "search_spaces/arch_spec.h"
 #include "supernet/labelled_images.h"
+#include "supernet/normalization.h"
 #include "ops/layer_weights.h"
 
 namespace tinynas {
@@ -31,6 +32,11 @@ struct ExportOptions {
   // The task's label names (TaskInfo::class_names): model.c gets tinynas_labels[] and the test
   // program prints each input's predicted label. Empty: none.
   std::vector<std::string> class_names;
+  // The dataset's pixel normalisation (Dataset::pixel_normalization): with it, and the test
+  // images' uint8 frames (LabelledImages::frames), model.c gets the camera-frame API
+  // (nas/export/codegen.h), the firmware's test inputs are those frames (the int8 ones their table
+  // lookups) and the test program checks the frame path against the int8 path.
+  std::optional<Normalization> normalization;
 };
 
 // What was not measured (QEMU not run, no host build, no test images) is empty, and null in
@@ -54,6 +60,10 @@ struct ExportReport {
   std::optional<int> host_matches;             // generated C on the host == C++ reference (images)
   std::optional<int> qemu_matches;             // on the Cortex-M7 (QEMU)
   std::optional<bool> qemu_equals_host;        // QEMU's outputs == the host build's, byte for byte
+  // With the frame API: frame-path runs (per image and frame format) whose logits equal the int8
+  // path's on the host, out of frame_runs; QEMU's are in qemu_equals_host.
+  std::optional<int> frame_matches, frame_runs;
+  std::optional<int64_t> frame_api_flash_bytes;  // what calling tinynas_invoke_frame adds (Arm)
   std::optional<int64_t> qemu_instructions;    // profiled: whole network, one image
   // With a front end (e.g. MFCC), the profile split: the front end's layer and the network's.
   std::string front_end;                       // its kind, "" = none

@@ -7,13 +7,9 @@
 #include <vector>
 
 #include "supernet/dataset.h"
+#include "supernet/normalization.h"
 
 namespace tinynas {
-
-// Per channel, of x / 255; one value applies to every channel.
-struct Normalization {
-  std::vector<double> mean, std;
-};
 
 // The mean and standard deviation per channel of uint8 images [N, C, H, W], as x / 255.
 Normalization channel_statistics(const at::Tensor& u8);
@@ -27,10 +23,11 @@ class StoredImages final : public Dataset {
   void augmented(const Examples& set, int64_t k, std::mt19937_64& rng, float* out) const override;
 
   const Normalization& normalization() const { return norm_; }
+  std::optional<Normalization> pixel_normalization() const override { return norm_; }
 
  private:
-  double mean(int64_t c) const { return norm_.mean.size() == 1 ? norm_.mean[0] : norm_.mean[c]; }
-  double stdev(int64_t c) const { return norm_.std.size() == 1 ? norm_.std[0] : norm_.std[c]; }
+  double mean(int64_t c) const { return norm_.mean_of(static_cast<std::size_t>(c)); }
+  double stdev(int64_t c) const { return norm_.std_of(static_cast<std::size_t>(c)); }
 
   int crop_padding_;
   bool hflip_;

@@ -134,13 +134,15 @@ Compiled sh(const std::string& cmd) {
 
 // Generates C for the graph, compiles it strictly with a by-name field checker, runs the checker.
 // `every_kind`: the graph must use every registered op kind.
+// `norm`: also the camera-frame API (nas/export/codegen.h), which must then be generated.
 void compile_and_check(const NetGraph& g, const PlanOptions& options, const std::string& name,
-                       bool every_kind = true) {
+                       bool every_kind = true, const Normalization* norm = nullptr) {
   SCOPED_TRACE(name);
   const Int8Model m = random_int8_model(g, 11);
   const MemoryPlan plan = plan_memory(g, options);
   ASSERT_TRUE(plan.ok);
-  const GeneratedC c = generate_model_c(m, plan);
+  const GeneratedC c = generate_model_c(m, plan, {}, norm);
+  ASSERT_EQ(c.frame_api, norm != nullptr);
   std::set<const OpDescriptor*> kinds;
   std::string checks;
   int structs = 0;
@@ -234,6 +236,46 @@ TEST(CodegenCompile, NonSquareStemWithAsymmetricPadsLandsInItsFields) {
   space.patch = {{1, 2}, 2};
   arch.patch = {2, 2};
   compile_and_check(lower(space, arch), PlanOptions{}, "dscnn_patch", /*every_kind=*/false);
+}
+
+// The camera-frame API, RGB (stem conv reading the frame, image outside the arena; patch crops
+// from the frame), compiles strictly on the host as above, and model.c with a test program that
+// calls tinynas_invoke_frame compiles warning-free (-Werror) with arm-none-eabi-gcc for the
+// Cortex-M7 (the QEMU run of such a program: Export.RgbFramesOnQemu*).
+TEST(CodegenCompile, FrameApiCompilesStrictlyForTheHostAndTheCortexM7) {
+  SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  space.input_channels = 3;
+  space.stem_stride = 2;
+  ArchSpec arch = ArchSpec::largest(space);
+  arch.resolution = 32;
+  const Normalization norm{{0.5, 0.4, 0.3}, {0.25, 0.25, 0.3}};
+  PlanOptions outside;
+  outside.input_in_arena = false;
+  compile_and_check(lower(space, arch), outside, "frame_rgb", true, &norm);
+  ArchSpec patched = arch;
+  patched.patch = {2, 2};
+  compile_and_check(lower(space, patched), PlanOptions{}, "frame_rgb_patch", true, &norm);
+  if (sh("command -v arm-none-eabi-gcc").code != 0) GTEST_SKIP() << "arm-none-eabi-gcc not installed";
+  for (const ArchSpec& a : {arch, patched}) {
+    const NetGraph g = lower(space, a);
+    const Int8Model m = random_int8_model(g, 12);
+    const GeneratedC c = generate_model_c(m, plan_memory(g, a.patch.enabled() ? PlanOptions{} : outside), {}, &norm);
+    ASSERT_TRUE(c.frame_api);
+    const std::vector<std::vector<int8_t>> in{std::vector<int8_t>(g.tensors[0].bytes(), 1)};
+    const std::vector<std::vector<int8_t>> out{std::vector<int8_t>(g.tensors[g.output].shape.elements(), 0)};
+    const std::vector<std::vector<uint8_t>> frames{std::vector<uint8_t>(g.tensors[0].bytes(), 200)};
+    const GeneratedTest t = generate_test_program(m, in, out, false, frames);
+    TempDir dir("codegen_compile_arm_" + std::to_string(a.patch.patches));
+    fs::create_directories(dir.path);
+    std::ofstream(dir.path + "/model.h") << c.header;
+    std::ofstream(dir.path + "/model.c") << c.source;
+    std::ofstream(dir.path + "/main.c") << t.main_c;
+    std::ofstream(dir.path + "/test_data.c") << t.test_data_c;
+    const Compiled cc = sh("cd " + dir.path + " && arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16 -O2 "
+                           "-std=gnu99 -Wall -Wextra -Werror -I" + dir.path + " -I" + kRoot + "/runtime -c " +
+                           dir.path + "/model.c " + dir.path + "/main.c " + dir.path + "/test_data.c");
+    EXPECT_EQ(cc.code, 0) << cc.out;
+  }
 }
 
 }  // namespace

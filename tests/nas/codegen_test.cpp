@@ -4,9 +4,11 @@
 // be the memory plan's estimate exactly.
 #include "nas/export/codegen.h"
 
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -223,6 +225,137 @@ TEST(Codegen, NothingRunsInPlaceOverTheCallersImage) {
   bad = plan_memory(b.model.graph, opt);
   bad.tensors[0].offset = 0;  // in the arena, says the offset; not, says the plan
   EXPECT_THROW(generate_model_c(b.model, bad), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------- camera frames
+
+// Per channel for an RGB model; Fashion-MNIST's kind of single pair for a grey one.
+Normalization frame_norm(int channels = 3) {
+  return channels == 3 ? Normalization{{0.25, 0.45, 0.6}, {0.3, 0.22, 0.27}} : Normalization{{0.2860}, {0.3530}};
+}
+
+// A model whose test inputs come from random uint8 frames: the int8 inputs are the frame table's
+// lookups (as the exporter makes them), the expected logits the C++ reference's on those.
+struct FrameBuilt {
+  Built b;
+  std::vector<std::vector<uint8_t>> frames;
+};
+FrameBuilt build_frame_model(const NetGraph& g, uint64_t seed, int images) {
+  FrameBuilt f{build_model(g, seed, 0), {}};
+  const Shape in = g.tensors[g.input].shape;
+  const std::vector<int8_t> lut = frame_lut(f.b.model.tensor_quant[g.input], frame_norm(in.c), in.c);
+  std::mt19937 rng(static_cast<uint32_t>(seed) + 1);
+  for (int i = 0; i < images; ++i) {
+    std::vector<uint8_t> frame(static_cast<std::size_t>(in.elements()));
+    std::vector<int8_t> q(frame.size());
+    for (std::size_t k = 0; k < frame.size(); ++k) {
+      frame[k] = static_cast<uint8_t>(rng() & 255u);
+      q[k] = lut[(k % in.c) * 256 + frame[k]];
+    }
+    f.frames.push_back(frame);
+    f.b.inputs.push_back(q);
+    f.b.expected.push_back(f.b.model.run(q));
+  }
+  return f;
+}
+
+// tinynas_invoke_frame on every frame (RGB: as RGB888 and packed to RGB565; grey: GRAY8) from a
+// window of a larger camera frame gives the int8 path's logits (the test program checks it, and
+// the frame untouched) with an arena of exactly the plan's size; `reads`: how model.c reads it.
+void expect_frames_match(const FrameBuilt& f, bool in_arena, const std::string& reads, const std::string& name,
+                         const std::string& cflags = "") {
+  SCOPED_TRACE(name);
+  PlanOptions opt;
+  opt.input_in_arena = in_arena;
+  const MemoryPlan plan = plan_memory(f.b.model.graph, opt);
+  ASSERT_TRUE(plan.ok);
+  const Normalization norm = frame_norm(f.b.model.graph.tensors[f.b.model.graph.input].shape.c);
+  const GeneratedC c = generate_model_c(f.b.model, plan, {}, &norm);
+  ASSERT_TRUE(c.frame_api);
+  EXPECT_EQ(c.arena_bytes, plan.arena_bytes);
+  EXPECT_EQ(c.arena_bytes, generate_model_c(f.b.model, plan).arena_bytes);  // no second image buffer
+  EXPECT_THAT(c.header, HasSubstr("int tinynas_invoke_frame(const uint8_t *pixels, int32_t pitch, int32_t format);"));
+  EXPECT_THAT(c.source, HasSubstr(reads));
+  const RunResult r =
+      compile_and_run(c, generate_test_program(f.b.model, f.b.inputs, f.b.expected, false, f.frames), name, cflags);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const int n = static_cast<int>(f.frames.size());
+  const int runs = n * (f.b.model.graph.tensors[0].shape.c == 3 ? 2 : 1);
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("frames_equal {}/{}", runs, runs)));
+  EXPECT_THAT(r.out, HasSubstr(fmt::format("match {}/{}", n, n)));
+}
+
+SearchSpace rgb_space() {
+  SearchSpace space = fmnist();
+  space.input_channels = 3;
+  space.stem_stride = 2;  // the RGB stem: 3x3, stride 2, c_in 3
+  return space;
+}
+
+TEST(Codegen, CameraFramesGiveTheInt8PathsLogits) {
+  const SearchSpace grey_space = fmnist();
+  ArchSampler grey_sampler(grey_space, 8);
+  ArchSpec grey = grey_sampler.sample();
+  grey.resolution = 28;  // the c_in = 1 3x3 stride-1 stem, its band filled through the table
+  expect_frames_match(build_frame_model(lower(grey_space, grey), 5, 3), true, "tn_conv2d_frame_s8(&p0, frame,",
+                      "frame_grey", "-DTN_EMULATE_DSP=1");
+  const SearchSpace rgb = rgb_space();
+  ArchSampler sampler(rgb, 9);
+  ArchSpec lbl = sampler.sample();
+  lbl.resolution = 32;
+  const FrameBuilt f = build_frame_model(lower(rgb, lbl), 6, 3);
+  ASSERT_EQ(f.b.model.graph.layers[0].stride, 2);
+  expect_frames_match(f, false, "tn_conv2d_frame_s8(&p0, frame,", "frame_rgb_out");
+  expect_frames_match(f, false, "tn_conv2d_frame_s8(&p0, frame,", "frame_rgb_out_dsp", "-DTN_EMULATE_DSP=1");
+  int patched = 0;
+  for (int n = 0; patched < 2 && n < 20; ++n) {
+    ArchSpec arch = sampler.sample();
+    arch.resolution = 32;
+    arch.patch = {2, 1 + n % 3};
+    if (arch.patch.split > arch.num_blocks() || !plan_memory(lower(rgb, arch)).ok) continue;
+    const FrameBuilt fp = build_frame_model(lower(rgb, arch), 60 + n, 2);
+    expect_frames_match(fp, patched == 0, "if (frame) tn_crop_frame_s8(frame, 32, 32,", "frame_patch" + std::to_string(n),
+                        patched == 0 ? "-DTN_EMULATE_DSP=1" : "");
+    ++patched;
+  }
+  EXPECT_EQ(patched, 2);
+}
+
+// An image whose first readers are no conv (a depthwise and an add): in the arena the frame is
+// converted into the image's own buffer (no second one); outside it there is no frame API.
+TEST(Codegen, FramesGoIntoTheArenaImageWhenNoConvReadsIt) {
+  NetGraph g = testing_util::in_place_over_image_graph();
+  for (auto& t : g.tensors) t.shape.c = 3;
+  for (auto& l : g.layers) {
+    l.in.c = l.out.c = 3;
+    if (l.op == &op("depthwise")) l.weights = 27, l.biases = 3;
+  }
+  const FrameBuilt f = build_frame_model(g, 4, 3);
+  expect_frames_match(f, true, "if (frame) tn_crop_frame_s8(frame, 4, 4, 0, 0, 4, 4,", "frame_into_arena");
+  PlanOptions outside;
+  outside.input_in_arena = false;
+  const Normalization norm = frame_norm();
+  const GeneratedC c = generate_model_c(f.b.model, plan_memory(g, outside), {}, &norm);
+  EXPECT_FALSE(c.frame_api);
+  EXPECT_EQ(c.header.find("tinynas_invoke_frame"), std::string::npos);
+}
+
+// lut[c][v] = clamp(round(((v / 255 - mean_c) / std_c) / scale) + zero_point, -128, 127).
+TEST(Codegen, FrameTableIsTheNormalisationQuantised) {
+  QuantParams q;
+  q.scale = 0.02f;
+  q.zero_point = -7;
+  const Normalization n = frame_norm();
+  const std::vector<int8_t> lut = frame_lut(q, n, 3);
+  ASSERT_EQ(lut.size(), 768u);
+  for (int c = 0; c < 3; ++c) {
+    for (int v : {0, 1, 77, 128, 254, 255}) {
+      const double x = ((v / 255.0 - n.mean[c]) / n.std[c]) / 0.02;
+      const long want = std::clamp<long>(std::lround(x) - 7, -128, 127);
+      EXPECT_NEAR(lut[c * 256 + v], want, 0) << c << " " << v;
+    }
+  }
+  EXPECT_EQ(frame_lut(q, Normalization{{0.5}, {0.25}}, 1)[255], q.quantize(2.0f));  // one value, every channel
 }
 
 // Issue 7's goal, on the generated code: MobileNetV2 1.0 at 224 with 4x4 patches over the first

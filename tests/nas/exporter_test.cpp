@@ -36,6 +36,8 @@ LabelledImages random_images(int n, int h, int w, uint64_t seed, int classes = 1
 }
 LabelledImages random_images(int n, int res, uint64_t seed) { return random_images(n, res, res, seed); }
 
+bool have_arm();
+
 struct Case {
   SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
   McuSpec mcu = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
@@ -155,6 +157,61 @@ TEST(Export, ImageOutsideTheArena) {
   EXPECT_EQ(j["arena_bytes"], j["estimated_peak_sram_bytes"]);
   EXPECT_NE(read_file(out.dir + "/model.h").find("int tinynas_invoke(const int8_t *input);"),
             std::string::npos);
+}
+
+// Camera frames (RGB, the stem reading them through the table, image outside the arena): the
+// firmware's test inputs are uint8 frames, their int8 inputs the table's lookups; the test
+// program's frame path (RGB888 as given, RGB565 packed from it) equals the int8 path on the host
+// and, with the Arm toolchain and QEMU, the Cortex-M7's lines (int8 and frame) equal the host's.
+// The accuracy passes still run on the float images.
+TEST(Export, RgbFramesOnQemuEqualTheHostAndTheInt8Path) {
+  SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  space.input_channels = 3;
+  space.stem_stride = 2;
+  Case c(space, "rgb_frames");
+  c.arch = ArchSpec::smallest(space);
+  c.arch.resolution = 32;
+  const NetGraph g = lower(space, c.arch);
+  const Normalization norm{{0.49, 0.48, 0.45}, {0.25, 0.24, 0.26}};
+  auto frames = [&](int n, uint64_t seed) {
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    LabelledImages s;
+    s.h = s.w = 32;
+    s.c = 3;
+    for (int i = 0; i < n; ++i) {
+      for (int p = 0; p < 32 * 32 * 3; ++p) {
+        const uint8_t v = static_cast<uint8_t>(rng() & 255u);
+        s.frames.push_back(v);
+        s.pixels.push_back(static_cast<float>((v / 255.0 - norm.mean_of(p % 3)) / norm.std_of(p % 3)));
+      }
+      s.labels.push_back(static_cast<int>(rng() % 10));
+    }
+    return s;
+  };
+  ExportOptions opt;
+  opt.out_dir = c.dir;
+  opt.firmware_images = 4;
+  opt.run_qemu = have_arm();
+  opt.input_in_arena = false;
+  opt.normalization = norm;
+  const ExportReport r = export_model(space, c.arch, c.mcu, random_weights(g, 5), frames(8, 1), frames(12, 2), opt);
+  EXPECT_EQ(r.host_matches.value_or(-1), 4);
+  EXPECT_EQ(r.frame_matches.value_or(-1), 8);
+  EXPECT_EQ(r.frame_runs.value_or(-1), 8);
+  EXPECT_EQ(r.arena_bytes, r.estimated_peak_sram_bytes);
+  EXPECT_EQ(r.test_images, 12);
+  EXPECT_TRUE(r.float_test_accuracy);
+  EXPECT_NE(read_file(c.dir + "/model.h").find("int tinynas_invoke_frame("), std::string::npos);
+  EXPECT_NE(read_file(c.dir + "/model.c").find("tn_conv2d_frame_s8(&p0, frame,"), std::string::npos);
+  const auto j = nlohmann::json::parse(read_file(c.dir + "/report.json"));
+  EXPECT_EQ(j["frame_matches"], 8);
+  if (!opt.run_qemu) GTEST_SKIP() << "arm-none-eabi-gcc or qemu-system-arm not installed";
+  EXPECT_EQ(r.qemu_matches.value_or(-1), 4);
+  EXPECT_EQ(r.qemu_equals_host, std::optional<bool>(true));
+  ASSERT_TRUE(r.frame_api_flash_bytes && r.flash_bytes);
+  EXPECT_GT(*r.frame_api_flash_bytes, 768);  // at least the table
+  std::printf("RGB frames: flash %lld B (int8 API), the frame API adds %lld B\n",
+              static_cast<long long>(*r.flash_bytes), static_cast<long long>(*r.frame_api_flash_bytes));
 }
 
 TEST(Export, WeightsOfAnotherArchAreRefused) {

@@ -369,6 +369,156 @@ TEST(TN_S(Conv2d), NullBiasMeansZero) {
   EXPECT_EQ(out, want);
 }
 
+// ---------------------------------------------------------------- RGB stem, camera frames
+
+// The int8 image that a frame window stands for (tn_runtime.h): lut[c][byte], RGB565 widened by
+// repeating each field's top bits.
+std::vector<int8_t> frame_image(const uint8_t* px, int h, int w, int pitch, int format,
+                                const std::vector<int8_t>& lut) {
+  const int c = format == TN_FRAME_GRAY8 ? 1 : 3;
+  std::vector<int8_t> img((size_t)h * w * c);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      int8_t* d = &img[((size_t)y * w + x) * c];
+      if (format == TN_FRAME_GRAY8) {
+        d[0] = lut[px[y * pitch + x]];
+      } else if (format == TN_FRAME_RGB888) {
+        for (int k = 0; k < 3; ++k) d[k] = lut[256 * k + px[y * pitch + 3 * x + k]];
+      } else {
+        const int v = px[y * pitch + 2 * x] | (px[y * pitch + 2 * x + 1] << 8);
+        const int r = v >> 11, gr = (v >> 5) & 63, b = v & 31;
+        d[0] = lut[r * 8 + r / 4];
+        d[1] = lut[256 + gr * 4 + gr / 16];
+        d[2] = lut[512 + b * 8 + b / 4];
+      }
+    }
+  return img;
+}
+
+// A first-layer shape: c_in channels, k x k, stride s, random pads below k, odd sizes, any zero
+// points; now and then a requantisation outside the doubled fast path (shift > 0: the generic
+// matrix kernel) or a NULL bias.
+ConvShape rand_stem_shape(std::mt19937& g, int c_in, int k, int stride) {
+  ConvShape s{};
+  s.kh = s.kw = k;
+  s.sh = s.sw = stride;
+  s.pt = rnd(g, 0, k - 1), s.pb = rnd(g, 0, k - 1), s.pl = rnd(g, 0, k - 1), s.pr = rnd(g, 0, k - 1);
+  if (rnd(g, 0, 2) == 0) s.pt = s.pl = s.pb = s.pr = k / 2;
+  s.h_in = rnd(g, std::max(1, k - s.pt - s.pb), 21);
+  s.w_in = rnd(g, std::max(1, k - s.pl - s.pr), 23);
+  s.c_in = c_in;
+  s.c_out = rnd(g, 0, 3) == 0 ? rnd(g, 1, 5) : rnd(g, 6, 33);
+  s.h_out = (s.h_in + s.pt + s.pb - k) / stride + 1;
+  s.w_out = (s.w_in + s.pl + s.pr - k) / stride + 1;
+  s.zp_in = rnd(g, -128, 127);
+  s.zp_out = rnd(g, -128, 127);
+  s.act_min = rnd(g, 0, 1) ? s.zp_out : -128;
+  s.act_max = 127;
+  rand_requant(g, s, s.c_out, k * k * c_in);
+  return s;
+}
+
+TEST(TN_S(Conv2d), RgbStemMatchesReference) {
+  std::mt19937 g(2021);
+  for (int i = 0; i < 300; ++i) {
+    const int k = i % 10 == 9 ? 5 : i % 10 == 8 ? 7 : 3;
+    ConvShape s = rand_stem_shape(g, 3, k, i % 3 == 2 ? 1 : 2);
+    run_conv_case(g, s);
+    if (HasFatalFailure()) return;
+  }
+}
+
+// tn_conv2d_frame_s8 on a window of a larger frame (pitch beyond the window) == tn_conv2d_s8 on
+// the int8 image the table makes of it == the reference; every format, the grey 3x3 stride-1
+// stem, the RGB stem, other kernels and strides.
+TEST(TN_S(Conv2d), FrameInputMatchesInt8Image) {
+  std::mt19937 g(565);
+  std::set<int> formats;
+  for (int i = 0; i < 240; ++i) {
+    const int format = i % 3 == 0 ? TN_FRAME_GRAY8 : i % 3 == 1 ? TN_FRAME_RGB888 : TN_FRAME_RGB565;
+    const int bpp = format == TN_FRAME_GRAY8 ? 1 : format == TN_FRAME_RGB888 ? 3 : 2;
+    const int k = i % 8 == 7 ? 5 : 3, stride = i % 4 < 2 ? 1 : 2;
+    ConvShape s = rand_stem_shape(g, format == TN_FRAME_GRAY8 ? 1 : 3, k, stride);
+    // The window at (y0, x0) of a bigger frame, rows `pitch` bytes apart.
+    const int y0 = rnd(g, 0, 3), x0 = rnd(g, 0, 3), pitch = (s.w_in + x0 + rnd(g, 0, 5)) * bpp + rnd(g, 0, 3);
+    std::vector<uint8_t> frame((size_t)(s.h_in + y0 + 1) * pitch);
+    for (auto& b : frame) b = (uint8_t)rnd(g, 0, 255);
+    std::vector<int8_t> lut = rand_s8(g, 3 * 256);
+    const uint8_t* win = frame.data() + (size_t)y0 * pitch + (size_t)x0 * bpp;
+    const std::vector<int8_t> img = frame_image(win, s.h_in, s.w_in, pitch, format, lut);
+    auto w = rand_s8(g, (size_t)s.c_out * k * k * s.c_in, -127, 127);
+    auto bias = rand_bias(g, s.c_out);
+    const int32_t* b = i % 11 == 10 ? nullptr : bias.data();
+    std::vector<int32_t> zeros(s.c_out, 0);
+    const auto want = tnref::conv(s, img.data(), w.data(), b ? b : zeros.data());
+    tn_conv_params_t p = to_params(s);
+    Scratch scratch(tn_conv2d_s8_scratch_bytes(&p));
+    std::vector<int8_t> out(want.size() + 8, 0x55), ref8(want.size());
+    tn_frame_t f{win, pitch, format, lut.data()};
+    ASSERT_EQ(tn_conv2d_frame_s8(&p, &f, w.data(), b, out.data(), scratch.ptr<int16_t>()), TN_OK);
+    ASSERT_TRUE(scratch.intact()) << "scratch overrun";
+    for (size_t j = want.size(); j < out.size(); ++j) ASSERT_EQ(out[j], 0x55) << "output overrun";
+    out.resize(want.size());
+    ASSERT_EQ(out, want) << "format " << format << " k=" << k << " s=" << stride << " in=" << s.h_in << "x"
+                         << s.w_in << " pads=" << s.pt << s.pl << s.pb << s.pr << " cout=" << s.c_out;
+    ASSERT_EQ(tn_conv2d_s8(&p, img.data(), w.data(), b, ref8.data(), scratch.ptr<int16_t>()), TN_OK);
+    ASSERT_EQ(ref8, out);
+    formats.insert(format);
+  }
+  EXPECT_EQ(formats.size(), 3u);
+}
+
+TEST(TN_S(Conv2d), FrameRejectsBadArguments) {
+  std::mt19937 g(7);
+  ConvShape s = rand_stem_shape(g, 3, 3, 2);
+  tn_conv_params_t p = to_params(s);
+  std::vector<uint8_t> px(4096);
+  std::vector<int8_t> lut(768), w(4096), out(4096);
+  Scratch scratch(tn_conv2d_s8_scratch_bytes(&p));
+  tn_frame_t f{px.data(), s.w_in * 3, TN_FRAME_RGB888, lut.data()};
+  int16_t* sc = scratch.ptr<int16_t>();
+  EXPECT_EQ(tn_conv2d_frame_s8(&p, &f, w.data(), nullptr, out.data(), sc), TN_OK);
+  EXPECT_EQ(tn_conv2d_frame_s8(&p, nullptr, w.data(), nullptr, out.data(), sc), TN_ERR_ARG);
+  tn_frame_t bad = f;
+  bad.format = TN_FRAME_GRAY8;  // one channel for a 3-channel conv
+  EXPECT_EQ(tn_conv2d_frame_s8(&p, &bad, w.data(), nullptr, out.data(), sc), TN_ERR_ARG);
+  bad = f;
+  bad.format = 7;
+  EXPECT_EQ(tn_conv2d_frame_s8(&p, &bad, w.data(), nullptr, out.data(), sc), TN_ERR_ARG);
+  bad = f;
+  bad.lut = nullptr;
+  EXPECT_EQ(tn_conv2d_frame_s8(&p, &bad, w.data(), nullptr, out.data(), sc), TN_ERR_ARG);
+  p.h_out += 1;
+  EXPECT_EQ(tn_conv2d_frame_s8(&p, &f, w.data(), nullptr, out.data(), sc), TN_ERR_SHAPE);
+  EXPECT_EQ(tn_frame_channels(TN_FRAME_GRAY8), 1);
+  EXPECT_EQ(tn_frame_channels(TN_FRAME_RGB888), 3);
+  EXPECT_EQ(tn_frame_channels(TN_FRAME_RGB565), 3);
+  EXPECT_EQ(tn_frame_channels(-1), 0);
+}
+
+// The patch crop straight from a frame == tn_crop_s8 of the int8 image, borders included.
+TEST(TN_S(Patch), CropFrameMatchesCropOfInt8Image) {
+  std::mt19937 g(99);
+  for (int i = 0; i < 90; ++i) {
+    const int format = i % 3 == 0 ? TN_FRAME_GRAY8 : i % 3 == 1 ? TN_FRAME_RGB888 : TN_FRAME_RGB565;
+    const int bpp = format == TN_FRAME_GRAY8 ? 1 : format == TN_FRAME_RGB888 ? 3 : 2, c = format ? 3 : 1;
+    const int h = rnd(g, 1, 17), w = rnd(g, 1, 19), pitch = w * bpp + rnd(g, 0, 7);
+    std::vector<uint8_t> frame((size_t)h * pitch);
+    for (auto& b : frame) b = (uint8_t)rnd(g, 0, 255);
+    std::vector<int8_t> lut = rand_s8(g, 3 * 256);
+    const std::vector<int8_t> img = frame_image(frame.data(), h, w, pitch, format, lut);
+    const int y0 = rnd(g, -3, h), x0 = rnd(g, -3, w), ch = rnd(g, 1, 9), cw = rnd(g, 1, 9);
+    const int8_t fill = (int8_t)rnd(g, -128, 127);
+    std::vector<int8_t> want((size_t)ch * cw * c), got(want.size() + 4, 0x55);
+    tn_crop_s8(img.data(), h, w, c, y0, x0, ch, cw, fill, want.data());
+    tn_frame_t f{frame.data(), pitch, format, lut.data()};
+    tn_crop_frame_s8(&f, h, w, y0, x0, ch, cw, fill, got.data());
+    for (size_t j = want.size(); j < got.size(); ++j) ASSERT_EQ(got[j], 0x55) << "overrun";
+    got.resize(want.size());
+    ASSERT_EQ(got, want) << "format " << format << " " << h << "x" << w << " at " << y0 << "," << x0;
+  }
+}
+
 // ---------------------------------------------------------------- pointwise
 
 TEST(TN_S(Pointwise), RandomShapesMatchReference) {

@@ -2,7 +2,10 @@
  * default exported model (configs/archs/fmnist-mid.yaml on configs/stm32f746.yaml,
  * as listed by `tinynas estimate`), on random data, under QEMU -icount shift=0
  * (SysTick: 1 tick = 40 instructions). Prints one line per layer, a per-kernel
- * summary and the MAC-weighted total:
+ * summary and the MAC-weighted total, then stems that fmnist-mid does not have
+ * (an RGB 3x3 stride-2 stem on an int8 image and on a uint8 RGB888 / RGB565
+ * camera frame read through its table; a grey frame through the c_in = 1 stem),
+ * outside the totals:
  *     scripts/run-on-qemu scripts/qemu/perf
  * (on a host build the counts are 0: the runtime has no host clock). */
 #include <stdint.h>
@@ -157,6 +160,65 @@ int main(void)
     put(" instr/MAC=");
     put_ratio(ti, tm);
     put("\n");
+    { /* stems outside fmnist-mid: RGB 3x3 s2 (TF SAME pads on an even input), and frames */
+        static const struct {
+            const char *name;
+            int16_t c, s, frame; /* frame: -1 int8 input, else tn_frame_format_t */
+        } stems[] = {{"stem.rgb", 3, 2, -1},
+                     {"stem.rgb888", 3, 2, TN_FRAME_RGB888},
+                     {"stem.rgb565", 3, 2, TN_FRAME_RGB565},
+                     {"stem.gray8", 1, 1, TN_FRAME_GRAY8}};
+        static int8_t lut[3 * 256];
+        fill(lut, 3 * 256);
+        for (int i = 0; i < (int)(sizeof(stems) / sizeof(stems[0])); ++i) {
+            tn_conv_params_t p;
+            memset(&p, 0, sizeof(p));
+            p.h_in = p.w_in = 32;
+            p.c_in = stems[i].c;
+            p.c_out = 16;
+            p.kh = p.kw = 3;
+            p.stride_h = p.stride_w = stems[i].s;
+            p.pad_top = p.pad_left = stems[i].s == 1 ? 1 : 0;
+            p.pad_bottom = p.pad_right = 1;
+            p.h_out = p.w_out = (32 + p.pad_top + p.pad_bottom - 3) / p.stride_h + 1;
+            p.input_zero_point = -128 + (int32_t)(lcg() >> 28);
+            p.output_zero_point = -128 + (int32_t)(lcg() >> 28);
+            p.act_min = p.output_zero_point;
+            p.act_max = p.output_zero_point + 100;
+            for (int c = 0; c < p.c_out; ++c) {
+                g_bias[c] = (int32_t)(lcg() >> 20) - 2048;
+                g_mult[c] = (int32_t)(0x40000000u + (lcg() >> 2) % 0x3FFFFFFFu);
+                g_shift[c] = -7 - (int32_t)(lcg() >> 30);
+            }
+            p.out_multiplier = g_mult;
+            p.out_shift = g_shift;
+            fill(g_in, 32 * 32 * 3);
+            fill(g_w, p.c_out * 9 * p.c_in);
+            const uint64_t macs = (uint64_t)p.h_out * p.w_out * p.c_out * 9 * p.c_in;
+            tn_frame_t f;
+            f.pixels = (const uint8_t *)g_in;
+            f.format = stems[i].frame;
+            f.pitch = 32 * (f.format == TN_FRAME_RGB888 ? 3 : f.format == TN_FRAME_RGB565 ? 2 : 1);
+            f.lut = lut;
+            const uint64_t t0 = tn_profile_now();
+            const int rc = stems[i].frame < 0 ? tn_conv2d_s8(&p, g_in, g_w, g_bias, g_out, (int16_t *)g_scratch)
+                                              : tn_conv2d_frame_s8(&p, &f, g_w, g_bias, g_out, (int16_t *)g_scratch);
+            const uint64_t t = tn_profile_now() - t0;
+            if (rc != TN_OK) ++failures;
+            put("# ");
+            put_pad(stems[i].name, 16);
+            put_pad("conv", 11);
+            put("3 ");
+            put_u((uint64_t)p.stride_h);
+            put("  32x");
+            put_u((uint64_t)p.c_in);
+            put("->16  ");
+            put_u(macs);
+            put("  ");
+            put_ratio(t, macs);
+            put("\n");
+        }
+    }
     put(failures ? "failures\n" : "ok\n");
     return failures;
 }

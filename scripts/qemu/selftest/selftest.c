@@ -159,6 +159,35 @@ static void check_conv_ex(const char *name, int32_t h, int32_t w, int32_t cin, i
     report(name, rc, g_out, out_size(&p));
 }
 
+/* A conv reading a camera frame window (pitch beyond it) through a random
+ * table (tn_conv2d_frame_s8): host C path vs the Cortex-M7's. */
+static void check_frame(const char *name, int32_t h, int32_t w, int format, int32_t cout, int32_t k, int32_t stride,
+                        int32_t pt, int32_t pl, int32_t pb, int32_t pr, int with_bias)
+{
+    static uint8_t frame[40 * 40 * 3 + 64];
+    static int8_t lut[3 * 256];
+    const int32_t cin = tn_frame_channels(format), bpp = format == TN_FRAME_RGB565 ? 2 : cin;
+    tn_conv_params_t p = conv_params(h, w, cin, cout, k, stride, pt, pl, pb, pr);
+    p.act_min = p.output_zero_point;
+    const int32_t pitch = w * bpp + 5;
+    fill_s8((int8_t *)frame, h * pitch, -128, 127);
+    fill_s8(lut, 3 * 256, -128, 127);
+    fill_s8(g_w, cout * k * k * cin, -127, 127);
+    fill_bias(g_bias, cout);
+    {
+        int32_t sh = -7;
+        for (int32_t t = cin * k * k; t >= 4; t >>= 2) --sh;
+        fill_requant(g_mult, g_shift, cout, sh);
+    }
+    tn_frame_t f;
+    f.pixels = frame;
+    f.pitch = pitch;
+    f.format = format;
+    f.lut = lut;
+    int rc = tn_conv2d_frame_s8(&p, &f, g_w, with_bias ? g_bias : NULL, g_out, g_scratch);
+    report(name, rc, g_out, out_size(&p));
+}
+
 static void check_dw_ex(const char *name, int32_t h, int32_t w, int32_t c, int32_t k, int32_t stride, int relu)
 {
     const int32_t pad = k / 2;
@@ -288,6 +317,30 @@ int tn_selftest_run(tn_write_fn write)
     check_conv_ex("stem3x3_c1_s2", 12, 9, 1, 7, 3, 2, 1, 0, 1);
     check_conv_ex("stem5x5_c1_s1", 8, 7, 1, 5, 5, 1, 2, 2, 1);
     check_conv_ex("conv3x3_c3_nobias", 7, 6, 3, 9, 3, 1, 1, 1, 0);
+    /* the RGB stem (c_in 3, gathered windows): stride 2 / 1, odd sizes, clamps */
+    check_conv_ex("stem3x3_c3_s2_odd", 15, 13, 3, 16, 3, 2, 1, 1, 1);
+    check_conv_ex("stem3x3_c3_s1", 9, 10, 3, 7, 3, 1, 1, 2, 1);
+    check_conv_ex("stem3x3_c3_s2_nopad", 12, 11, 3, 12, 3, 2, 0, 0, 1);
+    /* camera frames through a table: grey (the c_in 1 stem), RGB888, RGB565 */
+    check_frame("frame_gray8_3x3_s1", 9, 11, TN_FRAME_GRAY8, 16, 3, 1, 1, 1, 1, 1, 1);
+    check_frame("frame_gray8_3x3_s2", 10, 9, TN_FRAME_GRAY8, 5, 3, 2, 0, 1, 1, 0, 0);
+    check_frame("frame_rgb888_3x3_s2", 13, 14, TN_FRAME_RGB888, 16, 3, 2, 0, 0, 1, 1, 1);
+    check_frame("frame_rgb888_5x5_s1", 8, 9, TN_FRAME_RGB888, 9, 5, 1, 2, 1, 2, 2, 1);
+    check_frame("frame_rgb565_3x3_s2", 11, 12, TN_FRAME_RGB565, 8, 3, 2, 1, 1, 1, 1, 1);
+    check_frame("frame_rgb565_3x3_s1", 7, 5, TN_FRAME_RGB565, 3, 3, 1, 1, 1, 1, 1, 0);
+    { /* a patch crop straight from an RGB888 frame, past its borders */
+        static uint8_t frame[20 * 18 * 3 + 8];
+        static int8_t lut[3 * 256];
+        fill_s8((int8_t *)frame, 20 * 18 * 3 + 8, -128, 127);
+        fill_s8(lut, 3 * 256, -128, 127);
+        tn_frame_t f;
+        f.pixels = frame;
+        f.pitch = 18 * 3 + 2;
+        f.format = TN_FRAME_RGB888;
+        f.lut = lut;
+        tn_crop_frame_s8(&f, 19, 18, -2, 13, 9, 8, -3, g_out);
+        report("crop_frame_border", TN_OK, g_out, 9 * 8 * 3);
+    }
     /* depthwise two-pass runs: whole plane, rows per run, wide rows */
     check_dw_ex("dwr3_s1_2x65", 2, 65, 5, 3, 1, 1);
     check_dw_ex("dwr5_s2_3x70", 3, 70, 3, 5, 2, 0);

@@ -242,6 +242,46 @@ static void case_dw(tn_conv_params_t p, int mix, int in_place)
     check_canary("scratch", &p, bytes);
 }
 
+/* A camera frame (uint8, rows `pitch` bytes apart) read through a random
+ * table: the reference runs on the int8 image it stands for, built here with
+ * the formats' definitions (tn_runtime.h); the kernel reads the frame. */
+static uint8_t g_frame[40 * 40 * 3 + 64];
+static int8_t g_lut[3 * 256];
+static void case_frame(tn_conv_params_t p, int format, int mix)
+{
+    const int32_t bpp = format == TN_FRAME_GRAY8 ? 1 : format == TN_FRAME_RGB888 ? 3 : 2;
+    const int32_t pitch = p.w_in * bpp + rnd(0, 5);
+    for (int32_t i = 0; i < p.h_in * pitch; ++i) g_frame[i] = (uint8_t)rnd(0, 255);
+    fill(g_lut, 3 * 256, -128, 127);
+    for (int32_t y = 0; y < p.h_in; ++y)
+        for (int32_t x = 0; x < p.w_in; ++x) {
+            const uint8_t *s = g_frame + y * pitch + x * bpp;
+            int8_t *d = g_in + (y * p.w_in + x) * p.c_in;
+            if (format == TN_FRAME_GRAY8) {
+                d[0] = g_lut[s[0]];
+            } else if (format == TN_FRAME_RGB888) {
+                d[0] = g_lut[s[0]], d[1] = g_lut[256 + s[1]], d[2] = g_lut[512 + s[2]];
+            } else {
+                const int32_t v = s[0] | (s[1] << 8), r = v >> 11, gg = (v >> 5) & 63, b = v & 31;
+                d[0] = g_lut[r * 8 + r / 4], d[1] = g_lut[256 + gg * 4 + gg / 16], d[2] = g_lut[512 + b * 8 + b / 4];
+            }
+        }
+    fill(g_w, p.c_out * p.kh * p.kw * p.c_in, -127, 127);
+    rand_requant(p.c_out, p.kh * p.kw * p.c_in, mix);
+    ref_conv(&p, g_bias, 0);
+    const size_t bytes = tn_conv2d_s8_scratch_bytes(&p);
+    int16_t *sc = (int16_t *)(void *)scratch8(bytes);
+    tn_frame_t f;
+    f.pixels = g_frame;
+    f.pitch = pitch;
+    f.format = format;
+    f.lut = g_lut;
+    const int rc = tn_conv2d_frame_s8(&p, &f, g_w, g_bias, g_out, sc);
+    compare(format == TN_FRAME_GRAY8 ? "frame gray8" : format == TN_FRAME_RGB888 ? "frame rgb888" : "frame rgb565", &p,
+            rc, g_out);
+    check_canary("scratch", &p, bytes);
+}
+
 static int32_t ref_mbqm(int32_t x, int32_t m, int32_t shift)
 {
     const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
@@ -281,6 +321,29 @@ int main(void)
         const int32_t pt = rnd(0, k / 2), pl = rnd(0, k / 2), pb = rnd(0, k / 2), pr = rnd(0, k / 2);
         if (h + pt + pb < k || w + pl + pr < k) continue;
         case_conv(shape(h, w, i % 7 == 6 ? 3 : 1, cout, k, k, s, s, pt, pl, pb, pr), i % 4 == 1, i % 9 == 8);
+    }
+    /* the RGB stem (c_in 3: the gathered-window path): 3x3 stride 1 / 2,
+     * odd sizes, random pads, now and then 5x5 or a generic requantisation */
+    for (int i = 0; i < 60; ++i) {
+        const int32_t k = i % 9 == 8 ? 5 : 3, s = i % 3 == 2 ? 1 : 2;
+        const int32_t pt = rnd(0, k - 1), pl = rnd(0, k - 1), pb = rnd(0, k - 1), pr = rnd(0, k - 1);
+        int32_t h = rnd(1, 21), w = rnd(1, 23);
+        if (h + pt + pb < k) h = k - pt - pb;
+        if (w + pl + pr < k) w = k - pl - pr;
+        case_conv(shape(h, w, 3, i % 4 == 0 ? rnd(1, 5) : rnd(6, 33), k, k, s, s, pt, pl, pb, pr), i % 5 == 1,
+                  i % 11 == 10);
+    }
+    /* camera frames through a table: grey (the c_in = 1 stem and others),
+     * RGB888 and RGB565 (the RGB stem) */
+    for (int i = 0; i < 45; ++i) {
+        const int format = i % 3 == 0 ? TN_FRAME_GRAY8 : i % 3 == 1 ? TN_FRAME_RGB888 : TN_FRAME_RGB565;
+        const int32_t k = i % 7 == 6 ? 5 : 3, s = i % 4 < 2 ? 1 : 2;
+        const int32_t pt = rnd(0, k / 2), pl = rnd(0, k / 2), pb = rnd(0, k / 2), pr = rnd(0, k / 2);
+        int32_t h = rnd(1, 17), w = rnd(1, 19);
+        if (h + pt + pb < k) h = k - pt - pb;
+        if (w + pl + pr < k) w = k - pl - pr;
+        case_frame(shape(h, w, format == TN_FRAME_GRAY8 ? 1 : 3, rnd(1, 24), k, k, s, s, pt, pl, pb, pr), format,
+                   i % 5 == 3);
     }
     /* pointwise: k/4 groups 0 / < 8 / 8 / > 8, k % 4 tails, odd c_out, strides, clamps, NULL bias */
     for (int i = 0; i < 80; ++i) {

@@ -409,28 +409,6 @@ static void im2col_pixel_il(const tn_conv_params_t *p, const int8_t *input, int3
     (void)k4;
 }
 
-/* A dense window (gather_window) of k taps into slot `which` of an
- * interleaved pair (tn__il_pos), doubled: 2 * (x + off). Groups of four taps
- * are one word: SXTAB16 twice gives (2x0 + 2off, 2x2 + 2off) and, rotated,
- * (2x1 + 2off, 2x3 + 2off), the (x0, x2) (x1, x3) order the kernel wants; the
- * k % 4 tail goes one by one. For the RGB 3x3 stem (k = 27) six words and
- * three halfwords. */
-TN_INLINE void put_window_il(int16_t *col, const int8_t *win, int32_t k, int32_t off, int32_t which)
-{
-    const int32_t k4 = k & ~3;
-    const int32_t off4 = (int32_t)(((uint32_t)(2 * off) & 0xFFFFu) | ((uint32_t)(2 * off) << 16));
-    int16_t *c = col + 4 * which;
-    for (int32_t j = 0; j < k4; j += 4, c += 8) {
-        const int32_t w = tn__read_s8x4(win + j);
-        const int32_t v02 = tn__sxtab16(tn__sxtab16(off4, w), w);
-        const int32_t v13 = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w), w);
-        memcpy(c, &v02, 4);
-        memcpy(c + 2, &v13, 4);
-    }
-    int16_t *t = col + 2 * k4 + which * (k - k4);
-    for (int32_t j = k4; j < k; ++j) t[j - k4] = (int16_t)(2 * (win[j] + off));
-}
-
 /* Three frame rows of 3 RGB pixels from (iy0, ix0) -> 27 int8 through the
  * table (tn__frame_row spelt out for the stem's interior windows). RGB565
  * looks its fields up in t565 (32 red, 64 green, 32 blue entries: the table
@@ -470,7 +448,7 @@ TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, c
 {
     const int32_t k = p->kh * p->kw * p->c_in, off = -p->input_zero_point, C = p->c_out;
     const int32_t n_pix = p->h_out * p->w_out;
-    int32_t win_words[(TN_WIN_MAX + 4) / 4]; /* word-aligned: put_window_il reads words */
+    int32_t win_words[(TN_WIN_MAX + 4) / 4]; /* word-aligned: tn__il_put reads words */
     int8_t *const win = (int8_t *)win_words;
     const int rgb3 = p->kh == 3 && p->kw == 3 && p->c_in == 3;
     int8_t t565[128];
@@ -490,7 +468,7 @@ TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, c
             const int inside = iy0 >= 0 && iy0 + 3 <= p->h_in && ix0 >= 0 && ix0 + 3 <= p->w_in;
             if (f && !(rgb3 && inside)) {
                 gather_window(p, input, f, oy, ox, win);
-                put_window_il(col, win, k, off, i);
+                tn__il_put(col, win, k, off, i);
             } else {
                 /* RGB 3x3: inside the image three rows of 9 bytes, no border test */
                 if (f) {
@@ -512,7 +490,7 @@ TN_INLINE void conv_windows_il(const tn_conv_params_t *p, const int8_t *input, c
                                 w[0] = w[1] = w[2] = (int8_t)p->input_zero_point;
                         }
                 }
-                put_window_il(col, win, 27, off, i);
+                tn__il_put(col, win, 27, off, i);
             }
             if (++ox == p->w_out) ox = 0, ++oy;
         }

@@ -63,6 +63,27 @@ TN_INLINE int32_t tn__il_pos(int32_t j, int32_t k, int32_t which)
     const int32_t k4 = k & ~3;
     return j < k4 ? 8 * (j >> 2) + 4 * which + (((j & 1) << 1) | ((j >> 1) & 1)) : 2 * k4 + which * (k - k4) + (j - k4);
 }
+/* One pixel's k int8 values into slot `which` of the interleaved pair,
+ * doubled: 2 * (x + off). Groups of four are one word: SXTAB16 twice gives
+ * (2x0 + 2off, 2x2 + 2off) and, rotated, (2x1 + 2off, 2x3 + 2off), the
+ * (x0, x2) (x1, x3) order the kernel wants; the k % 4 tail goes one by one.
+ * The pointwise conv's odd last pixel and every gathered conv window (the RGB
+ * 3x3 stem's 27 taps: six words and three halfwords). */
+TN_INLINE void tn__il_put(int16_t *col, const int8_t *x, int32_t k, int32_t off, int32_t which)
+{
+    const int32_t k4 = k & ~3;
+    const int32_t off4 = (int32_t)(((uint32_t)(2 * off) & 0xFFFFu) | ((uint32_t)(2 * off) << 16));
+    int16_t *c = col + 4 * which;
+    for (int32_t j = 0; j < k4; j += 4, c += 8) {
+        const int32_t w = tn__read_s8x4(x + j);
+        const int32_t v02 = tn__sxtab16(tn__sxtab16(off4, w), w);
+        const int32_t v13 = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w), w);
+        memcpy(c, &v02, 4);
+        memcpy(c + 2, &v13, 4);
+    }
+    int16_t *t = col + 2 * k4 + which * (k - k4);
+    for (int32_t j = k4; j < k; ++j) t[j - k4] = (int16_t)(2 * (x[j] + off));
+}
 /* 1 if tn__il_run may run: every channel in the tn__rq_fast_ok
  * range with |bias| < 2^29 (tn__dbl_ok) and k <= TN_DBL_MAX_TAPS, so that
  * 2x fits int32 and tn__rq2 is exact. */

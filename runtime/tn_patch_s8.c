@@ -21,27 +21,6 @@ void tn_copy_patch_s8(const int8_t *src, int32_t src_w, int32_t src_y0, int32_t 
     }
 }
 
-void tn_crop_s8(const int8_t *src, int32_t src_h, int32_t src_w, int32_t c,
-                int32_t y0, int32_t x0, int32_t h, int32_t w, int8_t fill, int8_t *dst)
-{
-    if (!src || !dst || h <= 0 || w <= 0 || c <= 0) return;
-    /* Columns of the window that exist in src: [xa, xb). */
-    const int32_t xa = x0 < 0 ? 0 : (x0 > src_w ? src_w : x0);
-    const int32_t xb = x0 + w > src_w ? src_w : (x0 + w < 0 ? 0 : x0 + w);
-    for (int32_t y = 0; y < h; ++y) {
-        int8_t *d = dst + (size_t)y * w * c;
-        const int32_t sy = y0 + y;
-        if (sy < 0 || sy >= src_h || xa >= xb) {
-            memset(d, fill, (size_t)w * c);
-            continue;
-        }
-        const size_t left = (size_t)(xa - x0) * c, mid = (size_t)(xb - xa) * c;
-        memset(d, fill, left);
-        memcpy(d + left, src + ((size_t)sy * src_w + xa) * c, mid);
-        memset(d + left + mid, fill, (size_t)w * c - left - mid);
-    }
-}
-
 /* ---- camera frames ----
  * A frame pixel becomes its int8 input values by one table lookup per channel
  * (lut[c][v] = quantised (v/255 - mean_c) / std_c, see tn_runtime.h), so a
@@ -76,11 +55,12 @@ void tn__frame_row(const tn_frame_t *f, int32_t iy, int32_t ix, int32_t n, int8_
     }
 }
 
-void tn_crop_frame_s8(const tn_frame_t *f, int32_t src_h, int32_t src_w, int32_t y0, int32_t x0,
-                      int32_t h, int32_t w, int8_t fill, int8_t *dst)
+/* The crop of tn_crop_s8 from an int8 image (src) or a camera frame (f, through
+ * its table): rows and columns outside the source take `fill`. */
+static void crop_rows(const int8_t *src, const tn_frame_t *f, int32_t src_h, int32_t src_w, int32_t c,
+                      int32_t y0, int32_t x0, int32_t h, int32_t w, int8_t fill, int8_t *dst)
 {
-    const int32_t c = f ? tn_frame_channels(f->format) : 0;
-    if (!f || !f->pixels || !f->lut || !dst || c == 0 || h <= 0 || w <= 0) return;
+    /* Columns of the window that exist in the source: [xa, xb). */
     const int32_t xa = x0 < 0 ? 0 : (x0 > src_w ? src_w : x0);
     const int32_t xb = x0 + w > src_w ? src_w : (x0 + w < 0 ? 0 : x0 + w);
     for (int32_t y = 0; y < h; ++y) {
@@ -92,7 +72,25 @@ void tn_crop_frame_s8(const tn_frame_t *f, int32_t src_h, int32_t src_w, int32_t
         }
         const size_t left = (size_t)(xa - x0) * c, mid = (size_t)(xb - xa) * c;
         memset(d, fill, left);
-        tn__frame_row(f, sy, xa, xb - xa, d + left);
+        if (f)
+            tn__frame_row(f, sy, xa, xb - xa, d + left);
+        else
+            memcpy(d + left, src + ((size_t)sy * src_w + xa) * c, mid);
         memset(d + left + mid, fill, (size_t)w * c - left - mid);
     }
+}
+
+void tn_crop_s8(const int8_t *src, int32_t src_h, int32_t src_w, int32_t c,
+                int32_t y0, int32_t x0, int32_t h, int32_t w, int8_t fill, int8_t *dst)
+{
+    if (!src || !dst || h <= 0 || w <= 0 || c <= 0) return;
+    crop_rows(src, NULL, src_h, src_w, c, y0, x0, h, w, fill, dst);
+}
+
+void tn_crop_frame_s8(const tn_frame_t *f, int32_t src_h, int32_t src_w, int32_t y0, int32_t x0,
+                      int32_t h, int32_t w, int8_t fill, int8_t *dst)
+{
+    const int32_t c = f ? tn_frame_channels(f->format) : 0;
+    if (!f || !f->pixels || !f->lut || !dst || c == 0 || h <= 0 || w <= 0) return;
+    crop_rows(NULL, f, src_h, src_w, c, y0, x0, h, w, fill, dst);
 }

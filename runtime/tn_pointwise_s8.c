@@ -27,21 +27,7 @@ size_t tn_pointwise_s8_scratch_bytes(const tn_conv_params_t *p) { return p ? tn_
  * the kernel's accumulators are then 2x and its requantisation 3 instructions
  * (tn__rq2). Two output channels x two pixels per step; the four results are
  * clamped together with tn__clamp_u8 and stored as two halfwords. */
-TN_INLINE void pw_put(int16_t *col, const int8_t *x, int32_t k, int32_t k4, int32_t off, int32_t off4, int which)
-{
-    int16_t *c = col + 4 * which;
-    for (int32_t i = 0; i < k4; i += 4, c += 8) {
-        const int32_t w = tn__read_s8x4(x + i);
-        const int32_t v02 = tn__sxtab16(tn__sxtab16(off4, w), w);
-        const int32_t v13 = tn__sxtab16_ror8(tn__sxtab16_ror8(off4, w), w);
-        memcpy(c, &v02, 4);
-        memcpy(c + 2, &v13, 4);
-    }
-    int16_t *t = col + 2 * k4 + which * (k - k4);
-    for (int32_t i = k4; i < k; ++i) t[i - k4] = (int16_t)(2 * (x[i] + off));
-}
-
-/* Both pixels of a pair at once (same layout as two pw_put calls). On Arm
+/* Both pixels of a pair at once (same layout as two tn__il_put calls). On Arm
  * the groups of four are tn__pw_put2_asm (LDR x2, SXTAB16 x8, STM: 13
  * instructions per group; GCC went through a stack copy, ~25). */
 #if TN_PW_ASM
@@ -156,7 +142,7 @@ int tn_pointwise_s8(const tn_conv_params_t *p, const int8_t *input, const int8_t
                 tn__il_run(&L, 1, output + (size_t)px * p->c_out, output + (size_t)(px + 1) * p->c_out);
             }
             if (px < n_pix) {
-                pw_put(scratch, TN_PW_PIXEL(px), c_in, k4, off, off4, 0);
+                tn__il_put(scratch, TN_PW_PIXEL(px), c_in, off, 0);
                 tn__il_run(&L, 0, output + (size_t)px * p->c_out, output + (size_t)px * p->c_out);
             }
             return TN_OK;

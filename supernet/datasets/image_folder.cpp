@@ -217,12 +217,12 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
   std::vector<std::string> bad;
   std::vector<Image> decoded[3];
   for (int s = 0; s < 3; ++s) decoded[s] = decode_all(layout.split[s], r.input_channels, &bad);
-  int channels = r.input_channels;
+  int channels = r.input_channels;  // 0: colour if any file is
   std::map<std::pair<int, int>, int64_t> sizes;
   for (const auto& set : decoded) {
     for (const Image& img : set) {
       if (img.pixels.empty()) continue;
-      if (channels == 0 || img.channels > channels) channels = std::max(channels, img.channels);
+      channels = std::max(channels, img.channels);
       ++sizes[{img.height, img.width}];
     }
   }
@@ -251,8 +251,9 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
 
   Examples parts[3];
   for (int s = 0; s < 3; ++s) parts[s] = to_examples(layout.split[s], decoded[s], h, w, channels, o.crop);
+  const at::Tensor per_class = at::bincount(parts[0].targets, {}, classes);
   for (int c = 0; c < classes; ++c) {
-    if ((parts[0].targets == c).sum().item<int64_t>() == 0) {
+    if (per_class[c].item<int64_t>() == 0) {
       throw ConfigError(r.data.path + ": class '" + layout.classes[c] +
                         "' has no readable training image; nothing to learn it from");
     }

@@ -200,6 +200,7 @@ void save_checkpoint(const std::string& path, Supernet& net, torch::optim::Optim
   ar.write("tinynas.epoch", scalar(state.epoch));
   ar.write("tinynas.step", scalar(state.step));
   ar.write("tinynas.epochs", scalar(state.epochs));
+  if (!state.only_arch.empty()) ar.write("tinynas.only_arch", c10::IValue(state.only_arch));
   if (opt) {
     torch::serialize::OutputArchive oar;
     opt->save(oar);
@@ -228,6 +229,8 @@ CheckpointState load_checkpoint(const std::string& path, Supernet& net,
     st.epoch = read_scalar(ar, "tinynas.epoch");
     st.step = read_scalar(ar, "tinynas.step");
     st.epochs = read_scalar(ar, "tinynas.epochs");
+    c10::IValue only;
+    if (ar.try_read("tinynas.only_arch", only)) st.only_arch = only.toStringRef();
   } catch (const c10::Error& e) {
     throw ConfigError(path + ": not a tinynas supernet checkpoint (" +
                       std::string(e.what_without_backtrace()) + ")");
@@ -328,6 +331,7 @@ Trainer::Trainer(const SearchSpace& space, const Dataset& dataset, const Task& t
   calib_ = calibration_batches(dataset, train, device);
   state_.fingerprint = space.fingerprint();
   state_.epochs = train.epochs;
+  if (train.only_arch) state_.only_arch = train.only_arch->to_string();
 }
 
 std::unique_ptr<BatchStream> Trainer::batches() const {
@@ -382,6 +386,12 @@ void Trainer::load(const std::string& path) {
     throw ConfigError(fmt::format(
         "{}: checkpoint follows a {}-epoch schedule, the config asks for {} (use --epochs {})",
         path, loaded.epochs, train_.epochs, loaded.epochs));
+  }
+  // Resuming one network's training with another's would silently mix them.
+  if (!loaded.only_arch.empty() && loaded.only_arch != state_.only_arch) {
+    throw ConfigError(fmt::format(
+        "{}: checkpoint trains {} alone, the run asks for {}; remove it or write elsewhere", path,
+        loaded.only_arch, state_.only_arch.empty() ? "the whole supernet" : state_.only_arch));
   }
   state_.epoch = loaded.epoch;
   state_.step = loaded.step;

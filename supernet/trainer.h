@@ -78,6 +78,9 @@ struct CheckpointState {
   int64_t epoch = 0;  // epochs completed
   int64_t step = 0;   // steps completed in the current epoch
   int64_t epochs = 0; // length of the schedule it was trained under
+  // train.only_arch in one-line form when one subnet was trained alone; empty for a supernet
+  // (and for checkpoints written before it was recorded).
+  std::string only_arch;
 };
 // Written atomically (temporary file in the same directory, then rename).
 void save_checkpoint(const std::string& path, Supernet& net, torch::optim::Optimizer* opt,

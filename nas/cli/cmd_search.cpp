@@ -3,11 +3,14 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "nas/cli/cli.h"
 #include "nas/cli/export_subnet.h"
 #include "nas/search/search_pipeline.h"
 #ifdef TINYNAS_WITH_TORCH
+#include "nas/cli/retrain.h"
+#include "search_spaces/atomic_file.h"
 #include "supernet/api.h"
 #endif
 
@@ -32,6 +35,45 @@ class SupernetScorer : public SubnetScorer {
  private:
   SupernetEvaluator& e_;
 };
+
+// The one-screen account of what the search found, against the baseline.
+void print_summary(const Experiment& exp, const SearchSummary& s, const std::string& out) {
+  auto kb = [](int64_t b) { return b / 1024.0; };
+  fmt::print("\nsearched on {} ({:.0f} KB SRAM, {:.0f} KB flash for the model) in {:.0f} s; val / test: {}\n",
+             exp.mcu.name, kb(exp.mcu.sram_budget()), kb(exp.mcu.flash_budget()), s.seconds, s.metric.label);
+  fmt::print("  with the supernet's weights:\n");
+  auto show = [&](const char* what, const ScoredArch& a) {
+    fmt::print("  {:<9} val {:.4f} test {:.4f}  SRAM {:.1f} KB  flash {:.1f} KB  {:.2f} MMACs  {}\n", what,
+               a.val_accuracy, a.test_accuracy, kb(a.estimate.peak_sram_bytes), kb(a.estimate.flash_bytes),
+               a.estimate.macs / 1e6, a.arch.to_string());
+  };
+  show("searched", s.best);
+  if (!s.baseline.empty()) show("baseline", s.baseline);
+  if (!s.retrained_best.empty()) {
+    const std::size_t n = s.retrained_best.seeds.size();
+    fmt::print("  trained alone from scratch ({} seed{} each, mean +- sample std):\n", n, n == 1 ? "" : "s");
+    auto show_runs = [&](const char* what, const SeedRuns& r) {
+      std::string each;
+      for (double t : r.test) each += fmt::format(" {:.4f}", t);
+      fmt::print("  {:<9} val {:.4f} +- {:.4f}  test {:.4f} +- {:.4f}  (test per seed:{})\n", what,
+                 SeedRuns::mean(r.val), SeedRuns::stddev(r.val), SeedRuns::mean(r.test),
+                 SeedRuns::stddev(r.test), each);
+    };
+    show_runs("searched", s.retrained_best);
+    if (!s.retrained_baseline.empty()) {
+      show_runs("baseline", s.retrained_baseline);
+      fmt::print("  searched - baseline: test {:+.4f}, val {:+.4f} (means)\n",
+                 SeedRuns::mean(s.retrained_best.test) - SeedRuns::mean(s.retrained_baseline.test),
+                 SeedRuns::mean(s.retrained_best.val) - SeedRuns::mean(s.retrained_baseline.val));
+    }
+  }
+  if (s.predictor_kendall_tau > -2) {
+    fmt::print("  accuracy predictor: Kendall tau {:.3f} on {} held-out subnets ({} measured)\n",
+               s.predictor_kendall_tau, s.predictor_holdout, s.measured);
+  }
+  if (!s.baseline.empty()) fmt::print("  baseline: {}\n", s.baseline_name);
+  fmt::print("wrote {}/best.yaml, summary.json, search_log.csv, pareto.csv, pareto_*.svg\n", out);
+}
 #endif
 
 int run_search_command(const SearchArgs& args) {
@@ -39,49 +81,28 @@ int run_search_command(const SearchArgs& args) {
 #ifdef TINYNAS_WITH_TORCH
   SupernetEvaluator evaluator(exp.space, exp.data, exp.train, args.checkpoint);
   SupernetScorer scorer(evaluator);
-  const SearchSummary s = run_search(exp, scorer, {args.out, !args.fresh});
-  auto kb = [](int64_t b) { return b / 1024.0; };
-  fmt::print("\nsearched on {} ({:.0f} KB SRAM, {:.0f} KB flash for the model) in {:.0f} s; val / test: {}\n",
-             exp.mcu.name, kb(exp.mcu.sram_budget()), kb(exp.mcu.flash_budget()), s.seconds, s.metric.label);
-  auto show = [&](const char* what, const ScoredArch& a) {
-    fmt::print("  {:<9} val {:.4f} test {:.4f}  SRAM {:.1f} KB  flash {:.1f} KB  {:.2f} MMACs  {}\n", what,
-               a.val_accuracy, a.test_accuracy, kb(a.estimate.peak_sram_bytes), kb(a.estimate.flash_bytes),
-               a.estimate.macs / 1e6, a.arch.to_string());
-  };
-  show("searched", s.best);
-  if (!s.baseline.arch.stages.empty()) {
-    fmt::print("  baseline: {}\n", s.baseline_name);
-    show("baseline", s.baseline);
+  SearchSummary s = run_search(exp, scorer, {args.out, !args.fresh});
+  // The winner (and the baseline) trained alone from scratch, once per seed; the first seed's
+  // winner is what gets exported.
+  if (exp.search.retrain_winner) {
+    s.retrained_best = retrain_alone(exp, s.best.arch, "searched winner", args.out, "winner", args.fresh);
+    if (exp.search.retrain_baseline && !s.baseline.empty()) {
+      s.retrained_baseline = retrain_alone(exp, s.baseline.arch, "baseline", args.out, "baseline", args.fresh);
+    }
+    write_file_atomic(args.out + "/summary.json", s.to_json(exp.mcu));
   }
-  if (s.predictor_kendall_tau > -2) {
-    fmt::print("  accuracy predictor: Kendall tau {:.3f} on {} held-out subnets ({} measured)\n",
-               s.predictor_kendall_tau, s.predictor_holdout, s.measured);
-  }
-  fmt::print("wrote {}/best.yaml, summary.json, search_log.csv, pareto.csv, pareto_*.svg\n", args.out);
+  print_summary(exp, s, args.out);
   if (args.no_export) return 0;
   ExportOptions o;
   o.out_dir = args.out + "/export";
   o.run_qemu = args.qemu || exp.export_.run_on_qemu;
   o.input_in_arena = exp.export_.input_in_arena;
+  std::unique_ptr<SupernetEvaluator> retrained;
   if (exp.search.retrain_winner) {
-    // The winner alone, from scratch, with the config's schedule (resumable); its weights are
-    // what gets exported.
-    TrainConfig t = exp.train;
-    t.only_arch = s.best.arch;
-    TrainOptions to;
-    to.checkpoint = args.out + "/winner.pt";
-    to.resume = true;
-    const TrainReport tr = train_supernet(exp.space, exp.data, t, to);
-    if (!tr.finished) return 1;
-    fmt::print("  retrained alone ({} epochs): val {:.4f} test {:.4f} (with the supernet's weights: "
-               "val {:.4f} test {:.4f}); {}\n",
-               tr.epoch, tr.largest.val, tr.largest.test, s.best.val_accuracy, s.best.test_accuracy,
-               tr.checkpoint);
-    SupernetEvaluator winner(exp.space, exp.data, exp.train, to.checkpoint);
-    const ExportReport r = export_subnet(exp, exp.space, s.best.arch, winner, o);
-    return r.host_matches == r.firmware_images ? 0 : 1;
+    retrained = std::make_unique<SupernetEvaluator>(exp.space, exp.data, exp.train,
+                                                    s.retrained_best.checkpoints.front());
   }
-  const ExportReport r = export_subnet(exp, exp.space, s.best.arch, evaluator, o);
+  const ExportReport r = export_subnet(exp, exp.space, s.best.arch, retrained ? *retrained : evaluator, o);
   return r.host_matches == r.firmware_images ? 0 : 1;
 #else
   fmt::print(stderr, "tinynas search: this build has no LibTorch (TINYNAS_WITH_TORCH=OFF)\n");

@@ -22,6 +22,8 @@ void SearchConfig::fields(Self& s, Visitor&& visit) {
   visit("finalists", s.finalists, 1, 10000);
   visit("predictor_l2", s.predictor_l2, 0.0, 1e6);
   visit("retrain_winner", s.retrain_winner, false, true);
+  visit("retrain_seeds", s.retrain_seeds, 1, 1000);
+  visit("retrain_baseline", s.retrain_baseline, false, true);
 }
 
 namespace {
@@ -53,6 +55,11 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
   if (node.has("baseline")) s.baseline = node.at("baseline").as_path();
   if (s.mutations + s.crossovers == 0) {
     node.fail("expected mutations + crossovers > 0, or the search cannot make children");
+  }
+  if (s.retrain_seeds > 1 && !s.retrain_winner) {
+    node.at("retrain_seeds").fail("expected 1 unless search.retrain_winner is true (only networks "
+                                  "trained alone have seeds to repeat), got " +
+                                  std::to_string(s.retrain_seeds));
   }
   return s;
 }

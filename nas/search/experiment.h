@@ -35,6 +35,13 @@ struct SearchConfig {
   // After the search, train the winner alone from scratch with the train section's schedule (as
   // MCUNet retrains its searched model) and export those weights; out/winner.pt, resumable.
   bool retrain_winner = false;
+  // With retrain_winner: each network is trained alone this many times, with seeds train.seed,
+  // train.seed + 1, ...; summary.json gives every run and the mean and spread, since one seed's
+  // test accuracy moves by about a point on small test sets. The first seed's winner is exported.
+  int retrain_seeds = 1;
+  // With retrain_winner: the baseline is trained alone too, with the same seeds and schedule, so
+  // that searched and baseline are compared as equals (not retrained against inherited weights).
+  bool retrain_baseline = true;
   // The baseline measured beside the winner: an ArchSpec file of the space (e.g. MLPerf Tiny's
   // DS-CNN for keyword spotting); empty = the scaled MobileNetV2 of the space that fits.
   std::string baseline;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -101,6 +102,42 @@ ScoredArch ScoredArch::from_json(const nlohmann::ordered_json& j, const SearchSp
   return s;
 }
 
+void SeedRuns::add(uint64_t seed, double val_score, double test_score, const std::string& checkpoint) {
+  seeds.push_back(seed);
+  val.push_back(val_score);
+  test.push_back(test_score);
+  checkpoints.push_back(checkpoint);
+}
+
+double SeedRuns::mean(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
+double SeedRuns::stddev(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
+nlohmann::ordered_json SeedRuns::to_json() const {
+  if (empty()) return nullptr;
+  nlohmann::ordered_json j;
+  j["seeds"] = seeds;
+  j["val"] = val;
+  j["test"] = test;
+  j["checkpoints"] = checkpoints;
+  j["val_mean"] = mean(val);
+  j["val_std"] = stddev(val);
+  j["test_mean"] = mean(test);
+  j["test_std"] = stddev(test);
+  return j;
+}
+
 std::string SearchSummary::to_json(const McuSpec& mcu) const {
   nlohmann::ordered_json j = best.to_json();
   j["metric"] = metric.name;
@@ -117,6 +154,16 @@ std::string SearchSummary::to_json(const McuSpec& mcu) const {
   j["predictor_holdout"] = predictor_holdout;
   j["generations"] = generations;
   j["seconds"] = seconds;
+  if (!retrained_best.empty()) {
+    nlohmann::ordered_json r;
+    r["searched"] = retrained_best.to_json();
+    r["baseline"] = retrained_baseline.to_json();
+    r["test_gain_over_baseline"] =
+        retrained_baseline.empty()
+            ? nlohmann::json()
+            : nlohmann::json(SeedRuns::mean(retrained_best.test) - SeedRuns::mean(retrained_baseline.test));
+    j["retrained"] = r;
+  }
   return j.dump(2) + "\n";
 }
 

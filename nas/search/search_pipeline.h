@@ -39,6 +39,21 @@ struct ScoredArch {
   static ScoredArch from_json(const nlohmann::ordered_json& j, const SearchSpace& space);
 };
 
+// One network trained alone from scratch once per seed (search.retrain_seeds): the task's metric
+// of each run, and their mean and sample standard deviation (0 for one run).
+struct SeedRuns {
+  std::vector<uint64_t> seeds;
+  std::vector<double> val, test;  // per seed; -1 = not measured
+  std::vector<std::string> checkpoints;
+
+  bool empty() const { return seeds.empty(); }
+  void add(uint64_t seed, double val_score, double test_score, const std::string& checkpoint);
+  static double mean(const std::vector<double>& v);
+  static double stddev(const std::vector<double>& v);
+  // {"seeds", "val", "test", "checkpoints", "val_mean", "val_std", "test_mean", "test_std"}; null when empty.
+  nlohmann::ordered_json to_json() const;
+};
+
 struct SearchSummary {
   Metric metric;                    // what val_accuracy / test_accuracy measure
   ScoredArch best, baseline;
@@ -48,6 +63,8 @@ struct SearchSummary {
   int predictor_holdout = 0;
   int generations = 0;
   double seconds = 0;
+  // search.retrain_winner: the winner and the baseline, each trained alone (empty when not).
+  SeedRuns retrained_best, retrained_baseline;
   std::string to_json(const McuSpec& mcu) const;
 };
 

@@ -15,6 +15,7 @@
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 struct Result {
   int code;
@@ -97,6 +98,65 @@ TEST(Cli, SpaceTakesAnotherSpaceAndBudgets) {
   EXPECT_THAT(text, HasSubstr("mean_patch_overhead"));
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.out, HasSubstr("configs/spaces/none.yaml: file not found"));
+}
+
+// search.retrain_winner with 2 seeds on a 2-epoch tiny supernet: the winner and the baseline are
+// each trained alone per seed into their own checkpoints, summary.json gives every run and the
+// means, and a second call reads the finished runs back instead of training them again.
+TEST(Cli, SearchRetrainsWinnerAndBaselineOncePerSeedAndResumes) {
+  if (std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").fail()) {
+    GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  }
+  const std::string tag = std::to_string(::getpid());
+  const std::string config = "configs/_cli_test_retrain_" + tag + ".yaml";
+  const std::string out = "out/_cli_test_retrain_" + tag;
+  {
+    std::ofstream f(config);
+    f << "mcu: mcus/stm32f746.yaml\nspace: spaces/tiny.yaml\n"
+         "data: {dataset: fashion-mnist, path: /usr/share/datasets/fashion-mnist, val_size: 500,"
+         " train_images: 2000, workers: 1}\n"
+         "train: {epochs: 2, batch_size: 100, lr: 0.1, warmup_epochs: 0.2, random_subnets: 1,"
+         " bn_calibration_batches: 2, seed: 3, threads: 2, log_every: 100, checkpoint: ../" + out +
+         "/supernet.pt}\n"
+         "search: {population: 8, parents: 4, mutations: 4, crossovers: 4, generations: 2,"
+         " measure_subnets: 8, finalists: 2, retrain_winner: true, retrain_seeds: 2}\n";
+  }
+  const Result trained = run("train --config " + config);
+  const Result first = run("search --no-export --config " + config + " --out " + out);
+  const Result again = run("search --no-export --config " + config + " --out " + out);
+  std::ifstream in(out + "/summary.json");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bool checkpoints = true;
+  for (const char* f : {"winner.pt", "winner-seed4.pt", "baseline.pt", "baseline-seed4.pt"}) {
+    checkpoints = checkpoints && !std::ifstream(out + "/" + f).fail();
+  }
+  std::remove(config.c_str());
+  std::system(("rm -rf " + out).c_str());
+  ASSERT_EQ(trained.code, 0) << trained.out;
+  ASSERT_EQ(first.code, 0) << first.out;
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_TRUE(checkpoints);
+  const auto j = nlohmann::json::parse(text).at("retrained");
+  for (const char* net : {"searched", "baseline"}) {
+    SCOPED_TRACE(net);
+    const auto& r = j.at(net);
+    EXPECT_EQ(r.at("seeds"), nlohmann::json({3, 4}));  // train.seed, train.seed + 1
+    const double t0 = r.at("test")[0], t1 = r.at("test")[1];
+    EXPECT_GT(t0, 0.3);  // learnt: chance is 0.1
+    EXPECT_GT(t1, 0.3);
+    EXPECT_NE(t0, t1);   // two seeds, two trainings
+    EXPECT_NEAR(r.at("test_mean").get<double>(), (t0 + t1) / 2, 1e-12);
+  }
+  EXPECT_NEAR(j.at("test_gain_over_baseline").get<double>(),
+              j.at("searched").at("test_mean").get<double>() - j.at("baseline").at("test_mean").get<double>(),
+              1e-12);
+  EXPECT_THAT(first.out, HasSubstr("trained alone from scratch (2 seeds each, mean +- sample std)"));
+  EXPECT_THAT(first.out, HasSubstr("searched - baseline: test "));
+  // The second call trains nothing: every run resumes at its end.
+  EXPECT_THAT(again.out, Not(HasSubstr("step 10/")));
+  EXPECT_THAT(again.out, HasSubstr("resuming " + out + "/baseline-seed4.pt at epoch 3"));
+  EXPECT_EQ(first.out.substr(first.out.find("trained alone from scratch")),
+            again.out.substr(again.out.find("trained alone from scratch")));
 }
 
 TEST(Cli, BadInputExitsTwoNamingTheProblem) {

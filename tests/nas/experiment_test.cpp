@@ -123,6 +123,15 @@ TEST(Experiment, OutOfRange) {
             "C: search.parents: expected an integer in [1, 10], got 20 (line 5)");
 }
 
+TEST(Experiment, RetrainSeedsNeedRetraining) {
+  EXPECT_EQ(error_of(kGood + "search:\n  retrain_seeds: 3\n"),
+            "C: search.retrain_seeds: expected 1 unless search.retrain_winner is true (only networks "
+            "trained alone have seeds to repeat), got 3 (line 4)");
+  EXPECT_EQ(error_of(kGood + "search:\n  retrain_winner: true\n  retrain_seeds: 0\n"),
+            "C: search.retrain_seeds: expected an integer in [1, 1000], got 0 (line 5)");
+  EXPECT_EQ(error_of(kGood + "search:\n  retrain_winner: true\n  retrain_seeds: 3\n"), "(no error)");
+}
+
 TEST(Experiment, MissingRequiredKey) {
   EXPECT_THAT(error_of("space: spaces/fmnist-mbv2.yaml\n"), HasSubstr("C: mcu: missing required key"));
 }

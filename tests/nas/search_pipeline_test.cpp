@@ -79,6 +79,32 @@ TEST(SearchPipeline, FindsAFittingSubnetThatBeatsTheBaselineAndWritesItsFiles) {
   EXPECT_EQ(back, s.best.arch);
 }
 
+TEST(SearchPipeline, SeedRunsGiveMeanAndSampleSpreadInTheSummary) {
+  SeedRuns r;
+  r.add(0, 0.90, 0.93, "out/winner.pt");
+  r.add(1, 0.92, 0.95, "out/winner-seed1.pt");
+  r.add(2, 0.91, 0.91, "out/winner-seed2.pt");
+  EXPECT_NEAR(SeedRuns::mean(r.test), 0.93, 1e-12);
+  EXPECT_NEAR(SeedRuns::stddev(r.test), 0.02, 1e-12);  // sample std: sqrt((4 + 0 + 4) e-4 / 2)
+  EXPECT_NEAR(SeedRuns::stddev(r.val), 0.01, 1e-12);
+  EXPECT_EQ(SeedRuns::stddev({0.5}), 0);
+
+  SearchSummary s;
+  s.metric = Metric::top1_accuracy();
+  const McuSpec mcu = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
+  EXPECT_FALSE(nlohmann::json::parse(s.to_json(mcu)).contains("retrained"));
+  s.retrained_best = r;
+  s.retrained_baseline.add(0, 0.90, 0.92, "out/baseline.pt");
+  s.retrained_baseline.add(1, 0.90, 0.92, "out/baseline-seed1.pt");
+  const auto j = nlohmann::json::parse(s.to_json(mcu)).at("retrained");
+  EXPECT_EQ(j.at("searched").at("seeds"), nlohmann::json({0, 1, 2}));
+  EXPECT_EQ(j.at("searched").at("checkpoints")[1], "out/winner-seed1.pt");
+  EXPECT_NEAR(j.at("searched").at("test_std").get<double>(), 0.02, 1e-12);
+  EXPECT_NEAR(j.at("baseline").at("test_mean").get<double>(), 0.92, 1e-12);
+  EXPECT_EQ(j.at("baseline").at("test_std").get<double>(), 0);
+  EXPECT_NEAR(j.at("test_gain_over_baseline").get<double>(), 0.01, 1e-12);
+}
+
 // Fields of one RFC 4180 line (quoted fields may hold commas; "" is a quote).
 std::vector<std::string> csv_fields(const std::string& line) {
   std::vector<std::string> out(1);

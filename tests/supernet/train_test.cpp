@@ -203,5 +203,40 @@ TEST_F(TinyTraining, RefusesACheckpointOfAnotherSpace) {
                ConfigError);
 }
 
+TEST_F(TinyTraining, ResumingOneNetworkTrainedAloneRefusesAnother) {
+  // A half-way checkpoint of the smallest subnet trained alone (as search.retrain_winner writes)...
+  const std::string path = temp_path("alone-smallest.pt");
+  const ArchSpec smallest = ArchSpec::smallest(exp_->space), largest = ArchSpec::largest(exp_->space);
+  std::remove(path.c_str());
+  {
+    TrainConfig t = exp_->train;
+    t.only_arch = smallest;
+    TrainOptions o;
+    o.checkpoint = path;
+    o.stop_after_epochs = 1;
+    o.final_test = false;
+    EXPECT_FALSE(train_supernet(exp_->space, exp_->data, t, o).finished);
+    Supernet back(exp_->space);
+    EXPECT_EQ(load_checkpoint(path, back, nullptr).only_arch, smallest.to_string());
+  }
+  // ...is not resumed as the largest one's, nor as the supernet's.
+  for (const bool alone : {true, false}) {
+    TrainConfig t = exp_->train;
+    if (alone) t.only_arch = largest;
+    TrainOptions o;
+    o.checkpoint = path;
+    o.resume = true;
+    try {
+      train_supernet(exp_->space, exp_->data, t, o);
+      ADD_FAILURE() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                path + ": checkpoint trains " + smallest.to_string() + " alone, the run asks for " +
+                    (alone ? largest.to_string() : std::string("the whole supernet")) +
+                    "; remove it or write elsewhere");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tinynas

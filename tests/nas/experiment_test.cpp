@@ -63,7 +63,7 @@ TEST(Experiment, TheDefaultConfigLoads) {
 // The keyword-spotting experiments: the MFCC front end before the space's stem, the dataset's own
 // keys, DS-CNN as the search's baseline, the tight target's latency limit.
 TEST(Experiment, TheKeywordSpottingConfigsLoad) {
-  for (const char* f : {"kws-stm32f746.yaml", "kws-stm32l432.yaml", "kws-dscnn.yaml"}) {
+  for (const char* f : {"kws-stm32f746.yaml", "kws-stm32f746-half-macs.yaml", "kws-stm32l432.yaml", "kws-dscnn.yaml"}) {
     SCOPED_TRACE(f);
     const Experiment e = Experiment::load(kRoot + "/configs/" + f);
     EXPECT_EQ(e.space.front_end.kind, "mfcc");

@@ -2,7 +2,6 @@
 // limits, a scaled MobileNetV2 baseline, and the export of the winner.
 #include <fmt/core.h>
 
-#include <filesystem>
 #include <memory>
 
 #include "nas/cli/cli.h"

@@ -8,11 +8,15 @@
 
 namespace tinynas {
 
-std::string retrain_checkpoint(const std::string& out_dir, const std::string& stem,
-                               const TrainConfig& train, int i) {
-  if (i == 0) return out_dir + "/" + stem + ".pt";
-  return fmt::format("{}/{}-seed{}.pt", out_dir, stem, train.seed + static_cast<uint64_t>(i));
+namespace {
+
+// <stem>.pt for the first seed, <stem>-seed<N>.pt for seed N after it.
+std::string retrain_checkpoint(const std::string& out_dir, const std::string& stem, bool first,
+                               uint64_t seed) {
+  return first ? out_dir + "/" + stem + ".pt" : fmt::format("{}/{}-seed{}.pt", out_dir, stem, seed);
 }
+
+}  // namespace
 
 SeedRuns retrain_alone(const Experiment& exp, const ArchSpec& arch, const std::string& what,
                        const std::string& out_dir, const std::string& stem, bool fresh) {
@@ -23,7 +27,7 @@ SeedRuns retrain_alone(const Experiment& exp, const ArchSpec& arch, const std::s
     t.only_arch = arch;
     t.seed = exp.train.seed + static_cast<uint64_t>(i);
     TrainOptions to;
-    to.checkpoint = retrain_checkpoint(out_dir, stem, exp.train, i);
+    to.checkpoint = retrain_checkpoint(out_dir, stem, i == 0, t.seed);
     to.resume = !fresh;
     fmt::print(stderr, "\nretraining the {} alone, seed {} ({}/{}): {}\n", what, t.seed, i + 1, n,
                to.checkpoint);

@@ -18,8 +18,4 @@ namespace tinynas {
 SeedRuns retrain_alone(const Experiment& exp, const ArchSpec& arch, const std::string& what,
                        const std::string& out_dir, const std::string& stem, bool fresh);
 
-// The checkpoint retrain_alone writes for the i-th seed.
-std::string retrain_checkpoint(const std::string& out_dir, const std::string& stem,
-                               const TrainConfig& train, int i);
-
 }  // namespace tinynas

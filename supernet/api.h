@@ -52,6 +52,11 @@ struct TrainReport {
 TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
                            const TrainConfig& train, const TrainOptions& options = {});
 
+// The task's metric over some examples, and over each half of them (the first n/2, the rest).
+struct SplitScore {
+  double value = 0, first_half = 0, second_half = 0;
+};
+
 // A trained supernet loaded once, answering for many subnets: each query recalibrates the
 // subnet's batch norms on train.bn_calibration_batches training batches first.
 class Dataset;
@@ -70,6 +75,8 @@ class SupernetEvaluator {
   const TaskInfo& task() const;
   // The task's metric (task().metric) on the split (its first max_examples when > 0).
   double score(const ArchSpec& arch, Split split, int64_t max_examples = 0);
+  // The same measurement, with the metric of each half of the examples as well (one pass).
+  SplitScore score_halves(const ArchSpec& arch, Split split, int64_t max_examples = 0);
   // The same, under its older name (the metric was always top-1 accuracy).
   double accuracy(const ArchSpec& arch, Split split, int64_t max_examples = 0) {
     return score(arch, split, max_examples);

@@ -39,6 +39,9 @@ class ElasticConv2dImpl : public torch::nn::Module {
   // Symmetric padding is the convolution's own; asymmetric padding is torch::constant_pad_nd
   // ahead of an unpadded convolution (the zeros the int8 kernels read as the zero point).
   torch::Tensor forward(const torch::Tensor& x);
+  // The convolution with a batch norm folded in: output channel o's weights times scale[o],
+  // plus shift[o] (ElasticBatchNormImpl::folded()).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& shift);
 
   ElasticConv2dOptions options;
   int64_t active_in = 0, active_out = 0;
@@ -67,6 +70,8 @@ class ElasticDepthwiseConvImpl : public torch::nn::Module {
   // passed through the transform matrix of each step down from the largest size (OFA).
   torch::Tensor active_weight() const;
   torch::Tensor forward(const torch::Tensor& x);
+  // With a batch norm folded in, as ElasticConv2dImpl's.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& shift);
   // The learned (k'^2 x k'^2) transform from kernel `from` to the next smaller size; identity at
   // initialisation.
   torch::Tensor transform(int64_t from) const;
@@ -102,6 +107,11 @@ class ElasticBatchNormImpl : public torch::nn::Module {
   // until end_calibration().
   void begin_calibration();
   void end_calibration() { calibrating_ = false; }
+  bool calibrating() const { return calibrating_; }
+  // Evaluation as an affine map of the active channels, y = x * scale + shift (scale =
+  // weight / sqrt(running_var + eps), shift = bias - running_mean * scale), for folding into the
+  // convolution before it: {scale, shift}.
+  std::pair<torch::Tensor, torch::Tensor> folded() const;
 
   ElasticBatchNormOptions options;
   int64_t active_channels = 0;

@@ -58,15 +58,19 @@ torch::Tensor ElasticConv2dImpl::active_weight() const {
   return weight.narrow(0, 0, active_out).narrow(1, 0, active_in);
 }
 
-torch::Tensor ElasticConv2dImpl::forward(const torch::Tensor& x) {
+torch::Tensor ElasticConv2dImpl::forward(const torch::Tensor& x) { return forward(x, {}, {}); }
+
+torch::Tensor ElasticConv2dImpl::forward(const torch::Tensor& x, const torch::Tensor& scale,
+                                         const torch::Tensor& shift) {
   TORCH_CHECK(x.size(1) == active_in, "ElasticConv2d: input has ", x.size(1), " channels, active ",
               active_in);
   torch::Tensor w = active_weight();
+  if (scale.defined()) w = w * scale.view({-1, 1, 1, 1});
   w = w.contiguous(channels_last ? torch::MemoryFormat::ChannelsLast : x.suggest_memory_format());
   const auto& p = padding;
   const bool symmetric = p[0] == p[2] && p[1] == p[3];
   const std::array<int64_t, 2> conv_pad = {symmetric ? p[0] : 0, symmetric ? p[1] : 0};
-  torch::Tensor y = torch::conv2d(symmetric ? x : pad_input(x, p[0], p[1], p[2], p[3]), w, {},
+  torch::Tensor y = torch::conv2d(symmetric ? x : pad_input(x, p[0], p[1], p[2], p[3]), w, shift,
                                   options.stride(), torch::IntArrayRef(conv_pad));
   // A 1-channel input (the stem's) and its [out, 1, k, k] weight have no channel stride to tell
   // NHWC from NCHW, and oneDNN then answers NCHW; every layer after would follow, through
@@ -130,12 +134,16 @@ torch::Tensor ElasticDepthwiseConvImpl::active_weight() const {
   return w;
 }
 
-torch::Tensor ElasticDepthwiseConvImpl::forward(const torch::Tensor& x) {
+torch::Tensor ElasticDepthwiseConvImpl::forward(const torch::Tensor& x) { return forward(x, {}, {}); }
+
+torch::Tensor ElasticDepthwiseConvImpl::forward(const torch::Tensor& x, const torch::Tensor& scale,
+                                                const torch::Tensor& shift) {
   TORCH_CHECK(x.size(1) == active_channels, "ElasticDepthwiseConv: input has ", x.size(1),
               " channels, active ", active_channels);
-  torch::Tensor w = active_weight().contiguous(
-      channels_last ? torch::MemoryFormat::ChannelsLast : x.suggest_memory_format());
-  return torch::conv2d(x, w, {}, options.stride(), active_kernel / 2, 1, active_channels);
+  torch::Tensor w = active_weight();
+  if (scale.defined()) w = w * scale.view({-1, 1, 1, 1});
+  w = w.contiguous(channels_last ? torch::MemoryFormat::ChannelsLast : x.suggest_memory_format());
+  return torch::conv2d(x, w, shift, options.stride(), active_kernel / 2, 1, active_channels);
 }
 
 ElasticBatchNormImpl::ElasticBatchNormImpl(const ElasticBatchNormOptions& o) : options(o) {
@@ -168,6 +176,13 @@ torch::Tensor ElasticBatchNormImpl::forward(const torch::Tensor& x) {
   }
   return torch::batch_norm(x, w, b, rm, rv, is_training(), options.momentum(), options.eps(),
                            /*cudnn_enabled=*/true);
+}
+
+std::pair<torch::Tensor, torch::Tensor> ElasticBatchNormImpl::folded() const {
+  const int64_t c = active_channels;
+  const torch::Tensor scale =
+      weight.narrow(0, 0, c) * torch::rsqrt(running_var.narrow(0, 0, c) + options.eps());
+  return {scale, bias.narrow(0, 0, c) - running_mean.narrow(0, 0, c) * scale};
 }
 
 void ElasticBatchNormImpl::begin_calibration() {
@@ -378,8 +393,17 @@ torch::Tensor SupernetImpl::forward(torch::Tensor x) {
   if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   const Shape in = space_.input_shape(arch_.resolution);
   x = resize_to(x, in.h, in.w);
-  return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
+  // Evaluation without gradients (the search's measurements, the export's float pass) folds each
+  // batch norm into its convolution, as the deployed network does: the separate batch-norm pass
+  // over every activation was a third of a measurement's time. Training, BN recalibration and
+  // anything differentiated run the layers as they are.
+  const bool fold = !is_training() && !torch::GradMode::is_enabled();
+  return run_graph(graph_, std::move(x), [this, fold](std::size_t i, const torch::Tensor& in) {
     const Op& op = plan_[i];
+    if (fold && op.bn && !op.bn->calibrating()) {
+      const auto [scale, shift] = op.bn->folded();
+      return op.dw ? op.dw->forward(in, scale, shift) : op.conv->forward(in, scale, shift);
+    }
     if (op.dw) return op.bn->forward(op.dw->forward(in));
     if (op.conv) return op.bn->forward(op.conv->forward(in));
     return fc_->forward(in);

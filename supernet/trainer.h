@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "search_spaces/arch_spec.h"
+#include "supernet/api.h"
 #include "supernet/dataset.h"
 #include "supernet/supernet.h"
 #include "supernet/task.h"
@@ -98,9 +99,15 @@ std::vector<torch::Tensor> calibration_batches(const Dataset& dataset, const Tra
 double evaluate(Supernet& net, const ArchSpec& arch, const Dataset& dataset, Split split,
                 const Task& task, const std::vector<torch::Tensor>& calib,
                 const TrainConfig& train, const torch::Device& device, int64_t max_examples = 0);
+// The same pass, also scoring the two halves of those examples (the first n/2, the rest) on
+// their own: two independent measurements of half the size, from which the search tells how much
+// of a ranking is noise (api.h's SplitScore).
+SplitScore evaluate_halves(Supernet& net, const ArchSpec& arch, const Dataset& dataset, Split split,
+                           const Task& task, const std::vector<torch::Tensor>& calib,
+                           const TrainConfig& train, const torch::Device& device, int64_t max_examples = 0);
 
-// Intra-op threads (train.threads, or one per core) and the device (ConfigError for cuda
-// without a CUDA build or GPU).
+// Intra-op threads (train.threads, or one per core), the device (ConfigError for cuda
+// without a CUDA build or GPU), and glibc's allocator set to keep freed tensor memory for reuse.
 torch::Device setup_torch(const TrainConfig& train);
 
 class Trainer {

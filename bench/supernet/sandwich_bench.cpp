@@ -19,6 +19,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "search_spaces/arch_sampler.h"
+#include "search_spaces/arch_spec.h"
 #include "supernet/trainer.h"
 
 namespace {
@@ -73,6 +74,52 @@ void BM_LargestStep(benchmark::State& state) {
   run(state, {tinynas::ArchSpec::largest(space)}, state.range(0) != 0);
 }
 BENCHMARK(BM_LargestStep)->Arg(1)->ArgName("channels_last")->Iterations(4)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// What the search pays per measured subnet: BN recalibration on 10 batches of 128, then the
+// evaluation forward over 5,000 images in batches of 500 (the default eval_batch_size), for the
+// largest subnet and a mid-sized one (configs/archs/fmnist-mid.yaml). images_per_second counts
+// the evaluated images only.
+void eval_subnet(benchmark::State& state, const tinynas::ArchSpec& arch) {
+  using namespace tinynas;
+  const SearchSpace space = SearchSpace::load(g_space);
+  TrainConfig t;
+  setup_torch(t);
+  torch::manual_seed(0);
+  Supernet net(space);
+  net->set_channels_last(true);
+  const int r = arch.resolution;
+  std::vector<torch::Tensor> calib;
+  for (int i = 0; i < 10; ++i) calib.push_back(torch::randn({128, space.input_channels, r, r}));
+  const int kImages = 5000, kBatch = 500;
+  const torch::Tensor x = torch::randn({kBatch, space.input_channels, r, r});
+  auto measure = [&] {
+    net->set_active(arch);
+    net->recalibrate_bn(calib);
+    net->eval();
+    torch::NoGradGuard no_grad;
+    for (int i = 0; i < kImages; i += kBatch) benchmark::DoNotOptimize(net->forward(x));
+  };
+  measure();  // warm-up
+  for (auto _ : state) measure();
+  if (!g_profile.empty()) {
+    torch::autograd::profiler::RecordProfile guard(g_profile + ".eval.json");
+    measure();
+  }
+  state.counters["images_per_second"] =
+      benchmark::Counter(static_cast<double>(kImages), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = torch::get_num_threads();
+}
+
+void BM_EvalLargest(benchmark::State& state) {
+  eval_subnet(state, tinynas::ArchSpec::largest(tinynas::SearchSpace::load(g_space)));
+}
+BENCHMARK(BM_EvalLargest)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_EvalMid(benchmark::State& state) {
+  const auto space = tinynas::SearchSpace::load(g_space);
+  eval_subnet(state, tinynas::load_arch_file(std::string(TINYNAS_SOURCE_DIR) + "/configs/archs/fmnist-mid.yaml", space).arch);
+}
+BENCHMARK(BM_EvalMid)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -201,6 +201,29 @@ TEST(Supernet, ChannelsLastGivesTheSameOutputs) {
   }
 }
 
+// Evaluation without gradients folds each batch norm into its convolution (the search's
+// measurements); with gradients the layers run as they are. Both give the same outputs, in
+// either memory format.
+TEST(Supernet, EvaluationWithoutGradientsFoldsBatchNormToTheSameOutputs) {
+  const SearchSpace space = default_space();
+  torch::manual_seed(4);
+  Supernet net(space);
+  randomize_bn(net);
+  net->eval();
+  const torch::Tensor x = torch::randn({4, 1, 28, 28});
+  for (bool channels_last : {false, true}) {
+    net->set_channels_last(channels_last);
+    for (const ArchSpec& arch : some_archs(space, 4, 7)) {
+      net->set_active(arch);
+      const torch::Tensor as_is = net->forward(x).detach();
+      torch::NoGradGuard g;
+      const torch::Tensor folded = net->forward(x);
+      EXPECT_TRUE(torch::allclose(folded, as_is, 1e-4, 1e-5))
+          << arch.to_string() << " max diff " << (folded - as_is).abs().max().item<double>();
+    }
+  }
+}
+
 TEST(Supernet, FoldedWeightsEqualConvThenBatchNorm) {
   const SearchSpace space = tiny_space();
   torch::manual_seed(3);

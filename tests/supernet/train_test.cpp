@@ -105,6 +105,13 @@ TEST_F(TinyTraining, LearnsWellAboveChanceAndWritesMetrics) {
   EXPECT_DOUBLE_EQ(ev.accuracy(ArchSpec::smallest(exp_->space), Split::Test), r.smallest.test);
   const auto w = ev.weights(ArchSpec::smallest(exp_->space));
   EXPECT_EQ(w.size(), lower(exp_->space, ArchSpec::smallest(exp_->space)).layers.size());
+  // The halves of a measurement are the first and the last half of its examples, scored alone:
+  // for top-1 accuracy over an even count, the whole is their mean.
+  const int64_t n = ev.split_size(Split::Val) / 2 * 2;
+  const SplitScore h = ev.score_halves(ArchSpec::largest(exp_->space), Split::Val, n);
+  EXPECT_DOUBLE_EQ(h.value, ev.score(ArchSpec::largest(exp_->space), Split::Val, n));
+  EXPECT_NEAR(h.value, (h.first_half + h.second_half) / 2, 1e-12);
+  EXPECT_DOUBLE_EQ(h.first_half, ev.score(ArchSpec::largest(exp_->space), Split::Val, n / 2));
 }
 
 TEST_F(TinyTraining, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {

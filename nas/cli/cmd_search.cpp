@@ -9,6 +9,7 @@
 #include "nas/search/search_pipeline.h"
 #ifdef TINYNAS_WITH_TORCH
 #include "nas/cli/retrain.h"
+#include "nas/cli/supernet_scorer.h"
 #include "search_spaces/atomic_file.h"
 #include "supernet/api.h"
 #endif
@@ -23,18 +24,6 @@ struct SearchArgs {
 };
 
 #ifdef TINYNAS_WITH_TORCH
-class SupernetScorer : public SubnetScorer {
- public:
-  explicit SupernetScorer(SupernetEvaluator& e) : e_(e) {}
-  const Metric& metric() const override { return e_.task().metric; }
-  double score(const ArchSpec& arch, EvalSplit split, int val_images) override {
-    return split == EvalSplit::Val ? e_.score(arch, Split::Val, val_images) : e_.score(arch, Split::Test);
-  }
-
- private:
-  SupernetEvaluator& e_;
-};
-
 // The one-screen account of what the search found, against the baseline.
 void print_summary(const Experiment& exp, const SearchSummary& s, const std::string& out) {
   auto kb = [](int64_t b) { return b / 1024.0; };
@@ -66,11 +55,35 @@ void print_summary(const Experiment& exp, const SearchSummary& s, const std::str
                  SeedRuns::mean(s.retrained_best.val) - SeedRuns::mean(s.retrained_baseline.val));
     }
   }
-  if (s.predictor_kendall_tau > -2) {
-    fmt::print("  accuracy predictor: Kendall tau {:.3f} on {} held-out subnets ({} measured)\n",
-               s.predictor_kendall_tau, s.predictor_holdout, s.measured);
+  if (!s.random_search.empty()) {
+    const RandomSearch& r = s.random_search;
+    std::string each;
+    for (double t : r.test()) each += fmt::format(" {:.4f}", t);
+    fmt::print("  random    val {:.4f} +- {:.4f}  test {:.4f} +- {:.4f}  (best of {} random fitting subnets, {} "
+               "runs; test per run:{})\n",
+               SeedRuns::mean(r.val()), SeedRuns::stddev(r.val()), SeedRuns::mean(r.test()),
+               SeedRuns::stddev(r.test()), r.evaluations, r.runs.size(), each);
   }
-  if (!s.baseline.empty()) fmt::print("  baseline: {}\n", s.baseline_name);
+  if (!s.baseline.empty() || !s.random_search.empty()) {
+    std::string gains;
+    if (!s.baseline.empty()) {
+      gains += fmt::format("{:+.4f} over the {}", s.best.test_accuracy - s.baseline.test_accuracy, s.baseline_name);
+    }
+    if (!s.random_search.empty()) {
+      gains += fmt::format("{}{:+.4f} over random search's mean", gains.empty() ? "" : ", ",
+                           s.best.test_accuracy - SeedRuns::mean(s.random_search.test()));
+    }
+    fmt::print("  searched test: {}\n", gains);
+  }
+  const PredictorQuality& q = s.predictor;
+  if (q.subnets > 0) {
+    fmt::print("  accuracy predictor: Kendall tau {:.3f} over {} measured subnets (each predicted without it)\n",
+               q.kendall_tau, q.subnets);
+  }
+  if (q.half_examples > 0) {
+    fmt::print("    noise floor: vs a {}-example half of the validation {:.3f}; half vs half {:.3f}\n",
+               q.half_examples, q.tau_vs_half, q.tau_between_halves);
+  }
   fmt::print("wrote {}/best.yaml, summary.json, search_log.csv, pareto.csv, pareto_*.svg\n", out);
 }
 #endif
@@ -78,8 +91,7 @@ void print_summary(const Experiment& exp, const SearchSummary& s, const std::str
 int run_search_command(const SearchArgs& args) {
   const Experiment exp = Experiment::load(args.config);
 #ifdef TINYNAS_WITH_TORCH
-  SupernetEvaluator evaluator(exp.space, exp.data, exp.train, args.checkpoint);
-  SupernetScorer scorer(evaluator);
+  SupernetScorer scorer(exp, args.checkpoint);
   SearchSummary s = run_search(exp, scorer, {args.out, !args.fresh});
   // The winner (and the baseline) trained alone from scratch, once per seed; the first seed's
   // winner is what gets exported.
@@ -101,7 +113,7 @@ int run_search_command(const SearchArgs& args) {
     retrained = std::make_unique<SupernetEvaluator>(exp.space, exp.data, exp.train,
                                                     s.retrained_best.checkpoints.front());
   }
-  const ExportReport r = export_subnet(exp, exp.space, s.best.arch, retrained ? *retrained : evaluator, o);
+  const ExportReport r = export_subnet(exp, exp.space, s.best.arch, retrained ? *retrained : scorer.evaluator(), o);
   return r.host_matches == r.firmware_images ? 0 : 1;
 #else
   fmt::print(stderr, "tinynas search: this build has no LibTorch (TINYNAS_WITH_TORCH=OFF)\n");

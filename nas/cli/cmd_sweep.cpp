@@ -12,6 +12,7 @@
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/hash.h"
 #ifdef TINYNAS_WITH_TORCH
+#include "nas/cli/supernet_scorer.h"
 #include "supernet/api.h"
 #endif
 
@@ -42,28 +43,6 @@ accuracy, shared by the runs). Run it again to resume: finished runs are skipped
 out/sweeps/<sweep file name>. Example: configs/sweeps/fmnist-mcus.yaml.)";
 
 #ifdef TINYNAS_WITH_TORCH
-// The supernet, loaded on first use: a sweep whose runs are all finished never loads it.
-class SupernetSweepScorer : public SubnetScorer {
- public:
-  SupernetSweepScorer(const Experiment& base, std::string checkpoint)
-      : base_(base), checkpoint_(std::move(checkpoint)) {}
-  SupernetEvaluator& evaluator() {
-    if (!e_) e_ = std::make_unique<SupernetEvaluator>(base_.space, base_.data, base_.train, checkpoint_);
-    return *e_;
-  }
-  // Without loading the supernet: a sweep whose runs are all finished still names its metric.
-  const Metric& metric() const override { return task_info(base_.data.dataset, base_.data.where).metric; }
-  double score(const ArchSpec& arch, EvalSplit split, int val_images) override {
-    return split == EvalSplit::Val ? evaluator().score(arch, Split::Val, val_images)
-                                   : evaluator().score(arch, Split::Test);
-  }
-
- private:
-  const Experiment& base_;
-  std::string checkpoint_;
-  std::unique_ptr<SupernetEvaluator> e_;
-};
-
 // What the cached accuracies depend on besides the subnet: the checkpoint's bytes, the data
 // split and the batch-norm recalibration batches.
 std::string scorer_id(const Experiment& base, const std::string& checkpoint) {
@@ -86,7 +65,7 @@ int run_sweep_command(const SweepArgs& args) {
     throw ConfigError(checkpoint + ": file not found (the supernet of " + sweep.base_path +
                       "; train it with `tinynas train --config " + sweep.base_path + "`)");
   }
-  SupernetSweepScorer scorer(sweep.base, checkpoint);
+  SupernetScorer scorer(sweep.base, checkpoint);
   SweepOptions o;
   o.out_dir = out;
   o.resume = !args.fresh;

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -14,7 +15,8 @@ namespace tinynas {
 namespace {
 
 const char* const kScorerTag = "# scorer: ";
-const char* const kLogHeader = "hash,val_accuracy,arch";
+const char* const kLogHeader = "hash,val_accuracy,val_first_half,val_second_half,arch";
+const char* const kOldLogHeader = "hash,val_accuracy,arch";
 const char* const kSharedHeader = "hash,split,images,accuracy,arch";
 
 }  // namespace
@@ -41,7 +43,7 @@ AccuracyCache::Key AccuracyCache::key(uint64_t hash, EvalSplit split, int images
 
 bool AccuracyCache::insert(MeasuredScore m) {
   if (m.split == EvalSplit::Test) m.images = 0;
-  if (!index_.emplace(key(m.hash, m.split, m.images), m.value).second) return false;
+  if (!index_.emplace(key(m.hash, m.split, m.images), entries_.size()).second) return false;
   entries_.push_back(std::move(m));
   return true;
 }
@@ -67,7 +69,8 @@ void AccuracyCache::load(const SearchSpace& space) {
   }
   std::getline(in, line);  // header
   ++n;
-  const int fields = log_layout_ ? 2 : 4;  // before the arch, which is the rest of the line
+  const bool halves = log_layout_ && line != kOldLogHeader;
+  const int fields = log_layout_ ? (halves ? 4 : 2) : 4;  // before the arch, the rest of the line
   while (std::getline(in, line)) {
     ++n;
     if (line.empty()) continue;
@@ -79,7 +82,8 @@ void AccuracyCache::load(const SearchSpace& space) {
       f.push_back(line.substr(pos, c - pos));
       pos = c + 1;
     }
-    if (static_cast<int>(f.size()) != fields) bad(log_layout_ ? kLogHeader : kSharedHeader);
+    const char* const header = log_layout_ ? (halves ? kLogHeader : kOldLogHeader) : kSharedHeader;
+    if (static_cast<int>(f.size()) != fields) bad(header);
     // measured.csv's arch is JSON (bare in files from before the quoting); a sweep cache from
     // before the JSON column holds the arch's short string, which only names it.
     const std::string arch_text = csv_unfield(line.substr(pos));
@@ -90,6 +94,8 @@ void AccuracyCache::load(const SearchSpace& space) {
         m.split = EvalSplit::Val;
         m.images = log_images_;
         m.value = std::stod(f[1]);
+        if (halves && !f[2].empty()) m.first_half = std::stod(f[2]);
+        if (halves && !f[3].empty()) m.second_half = std::stod(f[3]);
       } else {
         if (f[1] != "val" && f[1] != "test") throw std::invalid_argument("split");
         m.split = f[1] == "val" ? EvalSplit::Val : EvalSplit::Test;
@@ -97,7 +103,7 @@ void AccuracyCache::load(const SearchSpace& space) {
         m.value = std::stod(f[3]);
       }
     } catch (const std::exception&) {
-      bad(log_layout_ ? kLogHeader : kSharedHeader);
+      bad(header);
     }
     if (log_layout_ || (!arch_text.empty() && arch_text.front() == '{')) {
       m.arch = without_patch(ArchSpec::from_json(arch_text, space));
@@ -107,14 +113,30 @@ void AccuracyCache::load(const SearchSpace& space) {
   }
 }
 
-const double* AccuracyCache::find(const ArchSpec& arch, EvalSplit split, int images) const {
+const MeasuredScore* AccuracyCache::entry(const ArchSpec& arch, EvalSplit split, int images) const {
   const auto it = index_.find(key(without_patch(arch).hash(), split, images));
-  return it == index_.end() ? nullptr : &it->second;
+  return it == index_.end() ? nullptr : &entries_[it->second];
+}
+
+const double* AccuracyCache::find(const ArchSpec& arch, EvalSplit split, int images) const {
+  const MeasuredScore* m = entry(arch, split, images);
+  return m ? &m->value : nullptr;
 }
 
 void AccuracyCache::add(const ArchSpec& arch, EvalSplit split, int images, double value) {
+  HalvedScore s;
+  s.value = value;
+  add(arch, split, images, s);
+}
+
+void AccuracyCache::add(const ArchSpec& arch, EvalSplit split, int images, const HalvedScore& score) {
   const ArchSpec a = without_patch(arch);
-  if (!insert({a.hash(), a, split, images, value})) return;
+  MeasuredScore m{a.hash(), a, split, images, score.value};
+  if (log_layout_) {
+    m.first_half = score.first_half;
+    m.second_half = score.second_half;
+  }
+  if (!insert(std::move(m))) return;
   save();
 }
 
@@ -125,22 +147,32 @@ void AccuracyCache::save() const {
   for (const MeasuredScore& m : entries_) {
     o << fmt::format("{:016x}", m.hash) << ",";
     if (!log_layout_) o << (m.split == EvalSplit::Val ? "val" : "test") << "," << m.images << ",";
-    o << format_double(m.value) << "," << (m.arch ? csv_field(m.arch->to_json()) : "") << "\n";
+    o << format_double(m.value) << ",";
+    if (log_layout_) {
+      for (double h : {m.first_half, m.second_half}) o << (std::isnan(h) ? "" : format_double(h)) << ",";
+    }
+    o << (m.arch ? csv_field(m.arch->to_json()) : "") << "\n";
   }
   write_file_atomic(path_, o.str());
 }
 
 double CachedScorer::score(const ArchSpec& arch, EvalSplit split, int val_images) {
+  return score_halves(arch, split, val_images).value;
+}
+
+HalvedScore CachedScorer::score_halves(const ArchSpec& arch, EvalSplit split, int val_images) {
   const ArchSpec a = without_patch(arch);
   const int images = split == EvalSplit::Val ? val_images : 0;
   if (const double* v = cache_.find(a, split, images)) {
     ++hits;
-    return *v;
+    HalvedScore s;
+    s.value = *v;
+    return s;
   }
-  const double v = inner_.score(a, split, images);
-  cache_.add(a, split, images, v);
+  const HalvedScore s = inner_.score_halves(a, split, images);
+  cache_.add(a, split, images, s.value);
   ++evaluations;
-  return v;
+  return s;
 }
 
 }  // namespace tinynas

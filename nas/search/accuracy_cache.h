@@ -3,8 +3,10 @@
 // rewritten atomically after each new entry, so a killed search or sweep loses nothing. One
 // class for both uses, in two layouts:
 //
-//   a search's measured.csv (its validation measurements, `images` examples each):
-//     hash,val_accuracy,arch
+//   a search's measured.csv (its validation measurements, `images` examples each, with the
+//   metric of each half of those examples, empty when not split):
+//     hash,val_accuracy,val_first_half,val_second_half,arch
+//   (files from before the halves, hash,val_accuracy,arch, still load)
 //   a sweep's accuracy_cache.csv (every split and size, shared by its runs, tagged with the
 //   supernet that measured them):
 //     # scorer: <id>
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +35,9 @@ struct MeasuredScore {
   EvalSplit split = EvalSplit::Val;
   int images = 0;               // validation examples (0 = all; always 0 for Test)
   double value = 0;
+  // The metric over each half of the examples (HalvedScore); NaN when not measured.
+  double first_half = std::numeric_limits<double>::quiet_NaN();
+  double second_half = std::numeric_limits<double>::quiet_NaN();
 };
 
 class AccuracyCache {
@@ -43,9 +49,13 @@ class AccuracyCache {
   // one, and (shared) for one measured by another scorer.
   void load(const SearchSpace& space);
 
+  // The saved value, or null; the pointer is valid until the next add().
   const double* find(const ArchSpec& arch, EvalSplit split, int images) const;
-  // Adds (first measurement wins) and rewrites the file.
+  // Adds (first measurement wins) and rewrites the file. A shared cache keeps the value only.
   void add(const ArchSpec& arch, EvalSplit split, int images, double value);
+  void add(const ArchSpec& arch, EvalSplit split, int images, const HalvedScore& score);
+  // The entry of `arch`, or null; valid until the next add().
+  const MeasuredScore* entry(const ArchSpec& arch, EvalSplit split, int images) const;
 
   const std::vector<MeasuredScore>& entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
@@ -62,7 +72,7 @@ class AccuracyCache {
   bool log_layout_;     // measured.csv: validation only, `log_images_` examples each
   int log_images_;
   std::string scorer_id_;
-  std::map<Key, double> index_;
+  std::map<Key, std::size_t> index_;  // into entries_
   std::vector<MeasuredScore> entries_;
 };
 
@@ -73,6 +83,9 @@ class CachedScorer : public SubnetScorer {
   CachedScorer(SubnetScorer& inner, AccuracyCache& cache) : inner_(inner), cache_(cache) {}
   const Metric& metric() const override { return inner_.metric(); }
   double score(const ArchSpec& arch, EvalSplit split, int val_images) override;
+  // The cache keeps values only: a saved answer comes without its halves.
+  HalvedScore score_halves(const ArchSpec& arch, EvalSplit split, int val_images) override;
+  int64_t split_size(EvalSplit split) const override { return inner_.split_size(split); }
   int hits = 0, evaluations = 0;
 
  private:

@@ -24,6 +24,7 @@ void SearchConfig::fields(Self& s, Visitor&& visit) {
   visit("retrain_winner", s.retrain_winner, false, true);
   visit("retrain_seeds", s.retrain_seeds, 1, 1000);
   visit("retrain_baseline", s.retrain_baseline, false, true);
+  visit("random_search_runs", s.random_search_runs, 0, 100);
 }
 
 namespace {

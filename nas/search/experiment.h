@@ -42,6 +42,10 @@ struct SearchConfig {
   // With retrain_winner: the baseline is trained alone too, with the same seeds and schedule, so
   // that searched and baseline are compared as equals (not retrained against inherited weights).
   bool retrain_baseline = true;
+  // Random search at equal cost, the second baseline: this many runs (seeds), each the best by
+  // validation of as many random fitting subnets as the search measured on the supernet; their
+  // test metrics' mean and spread go beside the searched winner. 0 = none.
+  int random_search_runs = 0;
   // The baseline measured beside the winner: an ArchSpec file of the space (e.g. MLPerf Tiny's
   // DS-CNN for keyword spotting); empty = the scaled MobileNetV2 of the space that fits.
   std::string baseline;

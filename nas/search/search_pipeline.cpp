@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "nas/search/accuracy_cache.h"
@@ -30,6 +31,42 @@ std::string fmt_eta(double s) {
   if (s < 0) return "?";
   const int t = static_cast<int>(s + 0.5);
   return fmt::format("{}:{:02d}", t / 60, t % 60);
+}
+
+// PredictorQuality over everything measured so far (5 folds; fewer than 10 subnets: none).
+PredictorQuality cross_validate(const SearchSpace& space, const std::vector<MeasuredScore>& entries,
+                                const Metric& metric, double l2, int half_examples) {
+  constexpr std::size_t kFolds = 5;
+  PredictorQuality q;
+  const std::size_t n = entries.size();
+  if (n < 2 * kFolds) return q;
+  std::vector<double> pred(n), full(n);
+  for (std::size_t i = 0; i < n; ++i) full[i] = metric.fitness(entries[i].value);
+  for (std::size_t fold = 0; fold < kFolds; ++fold) {
+    std::vector<ArchSpec> tr;
+    std::vector<double> ytr;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i % kFolds != fold) tr.push_back(*entries[i].arch), ytr.push_back(full[i]);
+    }
+    AccuracyPredictor p(space);
+    p.fit(tr, ytr, l2);
+    for (std::size_t i = fold; i < n; i += kFolds) pred[i] = p.predict(*entries[i].arch);
+  }
+  q.subnets = static_cast<int>(n);
+  q.kendall_tau = kendall_tau(pred, full);
+  std::vector<double> p_h, a, b;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(entries[i].first_half) || std::isnan(entries[i].second_half)) continue;
+    p_h.push_back(pred[i]);
+    a.push_back(metric.fitness(entries[i].first_half));
+    b.push_back(metric.fitness(entries[i].second_half));
+  }
+  if (a.size() >= 2 * kFolds) {
+    q.half_examples = half_examples;
+    q.tau_between_halves = kendall_tau(a, b);
+    q.tau_vs_half = (kendall_tau(p_h, a) + kendall_tau(p_h, b)) / 2;
+  }
+  return q;
 }
 
 }  // namespace
@@ -138,6 +175,48 @@ nlohmann::ordered_json SeedRuns::to_json() const {
   return j;
 }
 
+std::vector<double> RandomSearch::val() const {
+  std::vector<double> v;
+  for (const auto& r : runs) v.push_back(r.val_accuracy);
+  return v;
+}
+
+std::vector<double> RandomSearch::test() const {
+  std::vector<double> v;
+  for (const auto& r : runs) v.push_back(r.test_accuracy);
+  return v;
+}
+
+nlohmann::ordered_json RandomSearch::to_json() const {
+  if (empty()) return nullptr;
+  nlohmann::ordered_json j;
+  j["evaluations_per_run"] = evaluations;
+  j["runs"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    nlohmann::ordered_json r;
+    r["seed"] = seeds[i];
+    r.update(runs[i].to_json());
+    j["runs"].push_back(r);
+  }
+  j["val_mean"] = SeedRuns::mean(val());
+  j["val_std"] = SeedRuns::stddev(val());
+  j["test_mean"] = SeedRuns::mean(test());
+  j["test_std"] = SeedRuns::stddev(test());
+  return j;
+}
+
+nlohmann::ordered_json PredictorQuality::to_json() const {
+  if (subnets == 0) return nullptr;
+  auto tau = [](double t) { return t > -2 ? nlohmann::ordered_json(t) : nlohmann::ordered_json(); };
+  nlohmann::ordered_json j;
+  j["cross_validated_subnets"] = subnets;
+  j["kendall_tau"] = tau(kendall_tau);
+  j["half_examples"] = half_examples;
+  j["kendall_tau_vs_half"] = tau(tau_vs_half);
+  j["kendall_tau_between_halves"] = tau(tau_between_halves);
+  return j;
+}
+
 std::string SearchSummary::to_json(const McuSpec& mcu) const {
   nlohmann::ordered_json j = best.to_json();
   j["metric"] = metric.name;
@@ -150,8 +229,13 @@ std::string SearchSummary::to_json(const McuSpec& mcu) const {
   j["test_accuracy_gain_over_baseline"] =
       baseline.test_accuracy >= 0 ? nlohmann::json(best.test_accuracy - baseline.test_accuracy) : nlohmann::json();
   j["measured_subnets"] = measured;
-  j["predictor_kendall_tau"] = predictor_kendall_tau > -2 ? nlohmann::json(predictor_kendall_tau) : nlohmann::json();
-  j["predictor_holdout"] = predictor_holdout;
+  j["predictor_kendall_tau"] = predictor.kendall_tau > -2 ? nlohmann::json(predictor.kendall_tau) : nlohmann::json();
+  j["predictor_holdout"] = predictor.subnets;
+  j["predictor"] = predictor.to_json();
+  j["random_search"] = random_search.to_json();
+  j["test_accuracy_gain_over_random_search"] =
+      random_search.empty() ? nlohmann::json()
+                            : nlohmann::json(best.test_accuracy - SeedRuns::mean(random_search.test()));
   j["generations"] = generations;
   j["seconds"] = seconds;
   if (!retrained_best.empty()) {
@@ -204,12 +288,17 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   if (opt.resume) log.load(space);
   int measured_now = 0;
   const auto measure_start = Clock::now();
+  // The distinct subnets the search itself measured (steps 1-3, saved or new): the cost the
+  // random-search baseline is given.
+  std::set<uint64_t> search_cost;
+  bool searching = true;
   auto measure = [&](const ArchSpec& a) {
+    if (searching) search_cost.insert(without_patch(a).hash());
     if (const double* v = log.find(a, EvalSplit::Val, cfg.val_images)) return *v;
-    const double v = scorer.score(without_patch(a), EvalSplit::Val, cfg.val_images);
+    const HalvedScore v = scorer.score_halves(without_patch(a), EvalSplit::Val, cfg.val_images);
     log.add(a, EvalSplit::Val, cfg.val_images, v);
     ++measured_now;
-    return v;
+    return v.value;
   };
   auto test_score = [&](const ArchSpec& a) { return scorer.score(without_patch(a), EvalSplit::Test, 0); };
 
@@ -262,21 +351,27 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   collect_measured();
   AccuracyPredictor predictor(space);
   if (cfg.use_predictor) {
-    // Held-out rank correlation first, then the final fit on everything measured.
-    std::vector<ArchSpec> tr, te;
-    std::vector<double> ytr, yte;
-    for (std::size_t i = 0; i < measured.size(); ++i) {
-      (i % 5 == 4 ? te : tr).push_back(measured[i]);
-      (i % 5 == 4 ? yte : ytr).push_back(measured_fitness[i]);
+    const int64_t val_size = scorer.split_size(EvalSplit::Val);
+    const int64_t examples = cfg.val_images > 0 && val_size > 0 ? std::min<int64_t>(cfg.val_images, val_size)
+                                                                 : val_size;
+    // Over the sample of step 1 (not whatever else a resumed folder holds), so that a resumed
+    // search reports the same figures.
+    std::vector<MeasuredScore> sampled;
+    std::set<uint64_t> seen;
+    for (const ArchSpec& a : sample) {
+      if (seen.insert(without_patch(a).hash()).second) sampled.push_back(*log.entry(a, EvalSplit::Val, cfg.val_images));
     }
-    if (tr.size() >= 2 && te.size() >= 2) {
-      predictor.fit(tr, ytr, cfg.predictor_l2);
-      std::vector<double> pred;
-      for (const auto& a : te) pred.push_back(predictor.predict(a));
-      summary.predictor_kendall_tau = kendall_tau(pred, yte);
-      summary.predictor_holdout = static_cast<int>(te.size());
-      spdlog::info("accuracy predictor: Kendall tau {:.3f} on {} held-out measured subnets",
-                   summary.predictor_kendall_tau, te.size());
+    summary.predictor = cross_validate(space, sampled, metric, cfg.predictor_l2, static_cast<int>(examples / 2));
+    const PredictorQuality& q = summary.predictor;
+    if (q.subnets > 0) {
+      spdlog::info("accuracy predictor: Kendall tau {:.3f} over {} measured subnets, each predicted by a fit "
+                   "without it",
+                   q.kendall_tau, q.subnets);
+    }
+    if (q.half_examples > 0) {
+      spdlog::info("  noise floor: against {}-example halves of the validation the predictor's tau is {:.3f}; "
+                   "one half against the other, {:.3f}",
+                   q.half_examples, q.tau_vs_half, q.tau_between_halves);
     }
     predictor.fit(measured, measured_fitness, cfg.predictor_l2);
   }
@@ -340,6 +435,57 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   summary.best.val_accuracy = best_acc;
   summary.best.estimate = estimate_of(summary.best.arch);
   summary.best.test_accuracy = test_score(summary.best.arch);
+  searching = false;
+
+  // Random search at equal cost: its measurements are kept apart (random_search.csv), so that
+  // they never feed the search's predictor or its winner.
+  if (cfg.random_search_runs > 0) {
+    AccuracyCache random_log = AccuracyCache::validation_log(dir + "/random_search.csv", cfg.val_images);
+    if (opt.resume) random_log.load(space);
+    RandomSearch& rs = summary.random_search;
+    rs.evaluations = static_cast<int>(search_cost.size());
+    for (int r = 0; r < cfg.random_search_runs; ++r) {
+      const uint64_t seed = cfg.seed + static_cast<uint64_t>(r);
+      ArchSampler draw(space, seed ^ 0x5eed);
+      ScoredArch run;
+      double run_best = metric.worst();
+      std::set<uint64_t> seen;
+      int tries = 0;
+      while (static_cast<int>(seen.size()) < rs.evaluations) {
+        ArchSpec a = draw.sample();
+        if (!constraint(&a)) {
+          if (++tries > EvolutionarySearch::kMaxTries) break;
+          continue;
+        }
+        tries = 0;
+        if (!seen.insert(without_patch(a).hash()).second) continue;
+        double v;
+        if (const double* saved = log.find(a, EvalSplit::Val, cfg.val_images)) {
+          v = *saved;
+        } else if (const double* saved_r = random_log.find(a, EvalSplit::Val, cfg.val_images)) {
+          v = *saved_r;
+        } else {
+          const HalvedScore h = scorer.score_halves(without_patch(a), EvalSplit::Val, cfg.val_images);
+          random_log.add(a, EvalSplit::Val, cfg.val_images, h);
+          v = h.value;
+          spdlog::info("random search {}/{}: {}/{} val {:.4f}  {}", r + 1, cfg.random_search_runs, seen.size(),
+                       rs.evaluations, v, a.to_string());
+        }
+        if (metric.better(v, run_best)) {
+          run_best = v;
+          run.arch = a;
+        }
+      }
+      if (run.empty()) continue;
+      run.val_accuracy = run_best;
+      run.estimate = estimate_of(run.arch);
+      run.test_accuracy = test_score(run.arch);
+      spdlog::info("random search {}/{}: best of {}: val {:.4f} test {:.4f}  {}", r + 1, cfg.random_search_runs,
+                   seen.size(), run.val_accuracy, run.test_accuracy, run.arch.to_string());
+      rs.seeds.push_back(seed);
+      rs.runs.push_back(run);
+    }
+  }
 
   // 4. The baseline through the same pipeline: the config's (search.baseline, measured whether
   // or not it fits: its estimate says), else the scaled MobileNetV2 of the same constraints.

@@ -54,13 +54,43 @@ struct SeedRuns {
   nlohmann::ordered_json to_json() const;
 };
 
+// Random search at equal cost (search.random_search_runs): run r draws random fitting subnets
+// with seed search.seed + r until it has measured as many as the search did (`evaluations`),
+// and keeps the best by validation. Run 0 continues the stream the search drew its predictor's
+// sample from, so it shares those measurements and pays only for the rest.
+struct RandomSearch {
+  int evaluations = 0;  // subnets measured per run
+  std::vector<uint64_t> seeds;
+  std::vector<ScoredArch> runs;  // each run's winner with its val and test metric
+
+  bool empty() const { return runs.empty(); }
+  std::vector<double> val() const;
+  std::vector<double> test() const;
+  // {"evaluations_per_run", "runs": [{"seed", winner...}], "val_mean", "val_std", "test_mean",
+  // "test_std"}; null when empty.
+  nlohmann::ordered_json to_json() const;
+};
+
+// How far the predictor's ranking is from what measurement noise allows: every measured subnet
+// predicted by a fit without it (5-fold cross-validation), against each half of its validation
+// examples, beside the two halves against each other. A predictor that ranks a half as well as
+// the other half does is as good as a second measurement of that size: what it misses is noise.
+struct PredictorQuality {
+  int subnets = 0;                     // cross-validated predictions (0: no predictor)
+  double kendall_tau = -2;             // predictions vs the full measurement
+  int half_examples = 0;               // examples in each half (0: halves not measured)
+  double tau_vs_half = -2;             // predictions vs a half (mean over the two halves)
+  double tau_between_halves = -2;      // first half vs second half: the noise floor
+  nlohmann::ordered_json to_json() const;
+};
+
 struct SearchSummary {
   Metric metric;                    // what val_accuracy / test_accuracy measure
   ScoredArch best, baseline;
   std::string baseline_name;        // "scaled MobileNetV2", or the search.baseline file's stem
   int measured = 0;                 // subnets measured on the supernet
-  double predictor_kendall_tau = -2;  // on held-out measured subnets (-2: no predictor)
-  int predictor_holdout = 0;
+  PredictorQuality predictor;
+  RandomSearch random_search;
   int generations = 0;
   double seconds = 0;
   // search.retrain_winner: the winner and the baseline, each trained alone (empty when not).

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -62,7 +63,7 @@ TEST(SearchPipeline, FindsAFittingSubnetThatBeatsTheBaselineAndWritesItsFiles) {
   ASSERT_FALSE(s.baseline.arch.stages.empty());
   EXPECT_TRUE(s.baseline.estimate.fits);
   EXPECT_GT(s.best.val_accuracy, s.baseline.val_accuracy);
-  EXPECT_GT(s.predictor_kendall_tau, 0.5);
+  EXPECT_GT(s.predictor.kendall_tau, 0.5);
   EXPECT_EQ(s.generations, 5);
   EXPECT_GE(s.measured, 30);
   for (const char* file : {"best.yaml", "search_log.csv", "pareto.csv", "pareto_sram.svg",
@@ -129,18 +130,21 @@ TEST(SearchPipeline, ResumeMeasuresNothingTwice) {
   Fixture f;
   FakeScorer first(f.exp.space);
   const SearchSummary a = run_search(f.exp, first, {f.dir, true});
-  // measured.csv is a CSV a spreadsheet reads: three fields a row, the arch's JSON quoted.
+  // measured.csv is a CSV a spreadsheet reads: five fields a row (the halves empty for a scorer
+  // that does not split), the arch's JSON quoted.
   std::istringstream csv(read_file(f.dir + "/measured.csv"));
   std::string line, legacy;
   std::getline(csv, line);
-  EXPECT_EQ(line, "hash,val_accuracy,arch");
-  legacy = line + "\n";
+  EXPECT_EQ(line, "hash,val_accuracy,val_first_half,val_second_half,arch");
+  legacy = "hash,val_accuracy,arch\n";
   int rows = 0;
   while (std::getline(csv, line)) {
     const auto fields = csv_fields(line);
-    ASSERT_EQ(fields.size(), 3u) << line;
-    EXPECT_EQ(ArchSpec::from_json(fields[2], f.exp.space).hash_hex(), fields[0]);
-    legacy += fields[0] + "," + fields[1] + "," + fields[2] + "\n";
+    ASSERT_EQ(fields.size(), 5u) << line;
+    EXPECT_EQ(ArchSpec::from_json(fields[4], f.exp.space).hash_hex(), fields[0]);
+    EXPECT_EQ(fields[2], "");
+    EXPECT_EQ(fields[3], "");
+    legacy += fields[0] + "," + fields[1] + "," + fields[4] + "\n";
     ++rows;
   }
   EXPECT_EQ(rows, a.measured);
@@ -176,7 +180,7 @@ TEST(SearchPipeline, ALowerIsBetterMetricIsMinimised) {
   const SearchSummary e = run_search(f.exp, err, {f.dir + "/err", true});
   EXPECT_EQ(e.best.arch, a.best.arch);
   EXPECT_NEAR(e.best.val_accuracy, 1.0 - a.best.val_accuracy, 1e-12);
-  EXPECT_NEAR(e.predictor_kendall_tau, a.predictor_kendall_tau, 1e-9);
+  EXPECT_NEAR(e.predictor.kendall_tau, a.predictor.kendall_tau, 1e-9);
   const auto j = nlohmann::json::parse(read_file(f.dir + "/err/summary.json"));
   EXPECT_EQ(j["metric"], "error_rate");
   EXPECT_FALSE(j["higher_is_better"].get<bool>());
@@ -189,9 +193,104 @@ TEST(SearchPipeline, WithoutThePredictorEveryCandidateIsMeasured) {
   f.exp.search.generations = 2;
   FakeScorer scorer(f.exp.space);
   const SearchSummary s = run_search(f.exp, scorer, {f.dir, false});
-  EXPECT_EQ(s.predictor_kendall_tau, -2);
+  EXPECT_EQ(s.predictor.kendall_tau, -2);
   EXPECT_GE(scorer.calls[0], 24);
   EXPECT_TRUE(s.best.estimate.fits);
+}
+
+// The FakeScorer's landscape seen through a finite validation set: each half of the examples
+// adds its own seeded noise (sd `noise`), and the whole is the mean of the halves, as accuracy
+// over two equal halves is.
+class NoisyScorer : public SubnetScorer {
+ public:
+  NoisyScorer(const SearchSpace& s, double noise) : truth_(s), noise_(noise) {}
+  const Metric& metric() const override { return truth_.metric(); }
+  double score(const ArchSpec& a, EvalSplit split, int images) override {
+    return score_halves(a, split, images).value;
+  }
+  HalvedScore score_halves(const ArchSpec& a, EvalSplit split, int images) override {
+    ++calls;
+    const double t = truth_.score(a, split, images);
+    std::mt19937_64 rng(a.hash() ^ (split == EvalSplit::Val ? 0 : 0x7e57));
+    std::normal_distribution<double> n(0.0, noise_);
+    HalvedScore h;
+    h.first_half = t + n(rng);
+    h.second_half = t + n(rng);
+    h.value = (h.first_half + h.second_half) / 2;
+    return h;
+  }
+  int64_t split_size(EvalSplit split) const override { return split == EvalSplit::Val ? 5000 : 10000; }
+  int calls = 0;
+
+ private:
+  FakeScorer truth_;
+  double noise_;
+};
+
+TEST(SearchPipeline, PredictorQualityHasTheHalvesNoiseFloorBesideIt) {
+  Fixture f;
+  f.exp.search.val_images = 0;
+  // Without noise the halves agree perfectly and the predictor ranks nearly as well.
+  NoisyScorer clean(f.exp.space, 0.0);
+  const PredictorQuality q0 = run_search(f.exp, clean, {f.dir + "/clean", true}).predictor;
+  EXPECT_EQ(q0.subnets, 62);  // 60 sampled, and the largest and smallest
+  EXPECT_EQ(q0.half_examples, 2500);
+  EXPECT_DOUBLE_EQ(q0.tau_between_halves, 1.0);
+  EXPECT_GT(q0.kendall_tau, 0.6);
+  EXPECT_NEAR(q0.tau_vs_half, q0.kendall_tau, 1e-12);
+  // Noise as large as the landscape's spread: halves barely agree, and neither can the predictor
+  // agree with a half much more than the other half does.
+  NoisyScorer noisy(f.exp.space, 0.03);
+  const SearchSummary s = run_search(f.exp, noisy, {f.dir + "/noisy", true});
+  const PredictorQuality& q = s.predictor;
+  EXPECT_LT(q.tau_between_halves, 0.5);
+  EXPECT_LT(q.tau_vs_half, q0.tau_vs_half);
+  EXPECT_LT(q.kendall_tau, q0.kendall_tau);
+  const auto j = nlohmann::json::parse(read_file(f.dir + "/noisy/summary.json"));
+  EXPECT_EQ(j["predictor"]["half_examples"], 2500);
+  EXPECT_DOUBLE_EQ(j["predictor"]["kendall_tau_between_halves"].get<double>(), q.tau_between_halves);
+  EXPECT_DOUBLE_EQ(j["predictor_kendall_tau"].get<double>(), q.kendall_tau);
+  // The halves are saved with each measurement: a resumed search reports the same floor.
+  NoisyScorer again(f.exp.space, 0.03);
+  const SearchSummary r = run_search(f.exp, again, {f.dir + "/noisy", true});
+  EXPECT_DOUBLE_EQ(r.predictor.tau_between_halves, q.tau_between_halves);
+  EXPECT_DOUBLE_EQ(r.predictor.tau_vs_half, q.tau_vs_half);
+}
+
+TEST(SearchPipeline, RandomSearchAtEqualCostRunsOncePerSeedAndResumes) {
+  Fixture f;
+  f.exp.search.random_search_runs = 3;
+  NoisyScorer scorer(f.exp.space, 0.002);
+  const SearchSummary s = run_search(f.exp, scorer, {f.dir, true});
+  const RandomSearch& r = s.random_search;
+  ASSERT_EQ(r.runs.size(), 3u);
+  EXPECT_EQ(r.seeds, (std::vector<uint64_t>{0, 1, 2}));
+  // The search's cost: its 60 samples and 2 anchors (distinct ones) and its new finalists.
+  EXPECT_GE(r.evaluations, 55);
+  EXPECT_LE(r.evaluations, 62 + f.exp.search.finalists);
+  for (const ScoredArch& run : r.runs) {
+    EXPECT_TRUE(run.estimate.fits);
+    EXPECT_GT(run.test_accuracy, 0);
+  }
+  // Run 0 continues the search's own sample, so it paid for fewer new subnets than runs 1 and 2.
+  const int search_calls = s.measured + 3 + 1;  // measured (with baseline) + random winners' tests + winner's test
+  EXPECT_LT(scorer.calls - search_calls, 3 * r.evaluations);
+  EXPECT_GT(scorer.calls - search_calls, 2 * r.evaluations - 10);
+  // The runs differ (independent seeds), and on a smooth landscape the search is at least as good.
+  EXPECT_FALSE(r.runs[1].arch == r.runs[2].arch);
+  EXPECT_GE(s.best.val_accuracy, SeedRuns::mean(r.val()));
+  const auto j = nlohmann::json::parse(read_file(f.dir + "/summary.json"));
+  ASSERT_EQ(j["random_search"]["runs"].size(), 3u);
+  EXPECT_EQ(j["random_search"]["evaluations_per_run"], r.evaluations);
+  EXPECT_DOUBLE_EQ(j["random_search"]["test_mean"].get<double>(), SeedRuns::mean(r.test()));
+  EXPECT_NEAR(j["test_accuracy_gain_over_random_search"].get<double>(),
+              s.best.test_accuracy - SeedRuns::mean(r.test()), 1e-12);
+  // Resumed: no validation measurement again (random_search.csv holds the random runs').
+  NoisyScorer again(f.exp.space, 0.002);
+  const SearchSummary s2 = run_search(f.exp, again, {f.dir, true});
+  EXPECT_EQ(again.calls, 2 + 3);  // the test scores: winner, baseline, 3 random winners
+  ASSERT_EQ(s2.random_search.runs.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(s2.random_search.runs[i].arch, r.runs[i].arch);
 }
 
 TEST(SearchPipeline, BaselineIsTheLargestScaledMobileNetV2ThatFits) {

@@ -8,6 +8,37 @@
 
 namespace tinynas {
 
+namespace {
+
+// A copy of a base config's value that carries no line: it was validated where it came from,
+// and a line number would point into another file.
+YAML::Node fresh_copy(const YAML::Node& n) {
+  if (n.IsScalar()) return YAML::Node(n.Scalar());
+  return YAML::Clone(n);
+}
+
+}  // namespace
+
+ConfigNode overlay(const ConfigNode& base, const ConfigNode& over, int depth) {
+  over.expect_map();
+  YAML::Node merged(YAML::NodeType::Map);
+  for (const auto& kv : over.raw()) {
+    const std::string key = kv.first.as<std::string>();
+    if (depth > 1 && kv.second.IsMap() && base.is_map() && base.has(key) && base.raw()[key].IsMap()) {
+      merged.force_insert(kv.first, overlay(base.section(key), over.section(key), depth - 1).raw());
+    } else {
+      merged.force_insert(kv.first, kv.second);
+    }
+  }
+  if (base.is_map()) {
+    for (const auto& kv : base.raw()) {
+      const std::string key = kv.first.as<std::string>();
+      if (!over.has(key)) merged.force_insert(YAML::Node(key), fresh_copy(kv.second));
+    }
+  }
+  return ConfigNode(merged, std::make_shared<const std::string>(over.file()), over.key_path());
+}
+
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;

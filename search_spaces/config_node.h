@@ -89,6 +89,11 @@ class ConfigNode {
   std::string key_path_;
 };
 
+// `over` laid over `base` (both maps): keys of `over` win and keep their nodes, so messages
+// about them carry their line; the result reads as `over` (its file and key path). With
+// `depth` 2, a key that is a map in both is itself laid over (a config's sections).
+ConfigNode overlay(const ConfigNode& base, const ConfigNode& over, int depth = 1);
+
 // Levenshtein distance, for "did you mean" suggestions.
 std::size_t edit_distance(const std::string& a, const std::string& b);
 

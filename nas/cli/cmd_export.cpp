@@ -34,6 +34,8 @@ ExportReport export_subnet(const Experiment& exp, const SearchSpace& space, cons
   if (r.float_test_accuracy && r.int8_float_agreement) {
     fmt::print("  float test accuracy {:.4f}, int8 {:.4f} ({} images; top-1 agreement {:.4f})\n",
                *r.float_test_accuracy, *r.int8_test_accuracy, r.test_images, *r.int8_float_agreement);
+  } else if (r.int8_test_accuracy) {
+    fmt::print("  int8 test accuracy {:.4f} ({} images)\n", *r.int8_test_accuracy, r.test_images);
   } else {
     fmt::print("  float / int8 top-1 not measured ({})\n",
                opt.metric != "top1_accuracy" ? "the task's metric is " + opt.metric : "no test images");

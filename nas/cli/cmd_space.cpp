@@ -31,11 +31,12 @@ int run_space(const SpaceArgs& args) {
   if (args.flash_budget_kb > 0) {
     exp.mcu.flash_bytes = exp.mcu.reserved_flash_bytes + std::llround(args.flash_budget_kb * 1024);
   }
-  fmt::print("{} on {}: {:.1f} KB SRAM, {:.1f} KB flash for the model{}\n", exp.space.name,
+  const EstimateOptions eo = exp.estimate_options();
+  fmt::print("{} on {}: {:.1f} KB SRAM, {:.1f} KB flash for the model{}{}\n", exp.space.name,
              exp.mcu.name, exp.mcu.sram_budget() / 1024.0, exp.mcu.flash_budget() / 1024.0,
+             eo.latency_limit_ms > 0 ? fmt::format(", at most {:g} ms", eo.latency_limit_ms) : "",
              args.patches ? ", patch-based inference allowed" : "");
-  const SpaceOptimization r = optimize_space(exp.space, exp.mcu, exp.space_search, args.patches,
-                                                 exp.estimate_options().plan);
+  const SpaceOptimization r = optimize_space(exp.space, exp.mcu, exp.space_search, args.patches, eo);
   std::filesystem::create_directories(args.out);
   write_file_atomic(args.out + "/space.csv", r.to_csv());
   write_file_atomic(args.out + "/space_cdf.csv", r.cdf_csv());

@@ -72,9 +72,9 @@ namespace {
 #define TINYNAS_SOURCE_DIR "."
 #endif
 
-// Float and int8 top-1 on every test image, split over threads.
+// Float (unless `with_float` is false) and int8 top-1 on every test image, split over threads.
 void accuracy(const FloatModel& fm, const Int8Model& qm, const LabelledImages& test, int threads,
-              ExportReport* r) {
+              bool with_float, ExportReport* r) {
   const int64_t n = test.size();
   const int t = std::max(1, threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<int64_t> fc(t), qc(t), agree(t);
@@ -83,8 +83,8 @@ void accuracy(const FloatModel& fm, const Int8Model& qm, const LabelledImages& t
     pool.emplace_back([&, k] {
       for (int64_t i = k; i < n; i += t) {
         const auto img = test.image(i);
-        const int f = argmax(fm.run(img));
         const int q = argmax(qm.run(qm.quantize_input(img)));
+        const int f = with_float ? argmax(fm.run(img)) : q;
         fc[k] += f == test.labels[i];
         qc[k] += q == test.labels[i];
         agree[k] += f == q;
@@ -96,8 +96,9 @@ void accuracy(const FloatModel& fm, const Int8Model& qm, const LabelledImages& t
   for (int k = 0; k < t; ++k) F += fc[k], Q += qc[k], A += agree[k];
   r->test_images = n;
   if (n == 0) return;  // nothing measured
-  r->float_test_accuracy = static_cast<double>(F) / n;
   r->int8_test_accuracy = static_cast<double>(Q) / n;
+  if (!with_float) return;
+  r->float_test_accuracy = static_cast<double>(F) / n;
   r->int8_float_agreement = static_cast<double>(A) / n;
 }
 
@@ -158,9 +159,10 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
   const Int8Model qm = Int8Model::quantize(fm, obs.ranges());
 
   if (opt.metric == "top1_accuracy") {
-    spdlog::info("export: float and int8 accuracy on {} test images", test.size());
+    spdlog::info("export: {} accuracy on {} test images", opt.float_accuracy ? "float and int8" : "int8",
+                 test.size());
     r.metric = opt.metric;
-    accuracy(fm, qm, test, opt.threads, &r);
+    accuracy(fm, qm, test, opt.threads, opt.float_accuracy, &r);
   } else {
     spdlog::info("export: the task's metric is {}; float and int8 top-1 not measured", opt.metric);
   }

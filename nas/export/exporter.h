@@ -20,6 +20,9 @@ struct ExportOptions {
   std::string out_dir;
   int firmware_images = 16;  // test images embedded in the generated test program
   bool verify_host = true;   // compile the generated C with the host's cc and run it
+  // Also the float reference's test accuracy and its agreement with int8 (false: int8 alone, a
+  // third faster, where the float figure is known already).
+  bool float_accuracy = true;
   bool run_qemu = false;     // build for Cortex-M7, run under QEMU, measure the flash image
   bool profile = false;      // with run_qemu: time every layer, write profile.csv
   // export.input_in_arena: false plans the arena without the image and generates

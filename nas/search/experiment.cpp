@@ -1,5 +1,7 @@
 #include "nas/search/experiment.h"
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 namespace tinynas {
@@ -20,7 +22,7 @@ void SearchConfig::fields(Self& s, Visitor&& visit) {
   visit("use_predictor", s.use_predictor, false, true);
   visit("measure_subnets", s.measure_subnets, 4, 100000);
   visit("finalists", s.finalists, 1, 10000);
-  visit("predictor_l2", s.predictor_l2, 0.0, 1e6);
+  visit("predictor_l2", s.predictor_l2, -1.0, 1e6);
   visit("retrain_winner", s.retrain_winner, false, true);
   visit("retrain_seeds", s.retrain_seeds, 1, 1000);
   visit("retrain_baseline", s.retrain_baseline, false, true);
@@ -54,6 +56,9 @@ SearchConfig SearchConfig::from_config(const ConfigNode& node) {
   node.check_keys(keys);
   fields(s, FieldReader{node});
   if (node.has("baseline")) s.baseline = node.at("baseline").as_path();
+  if (s.predictor_l2 < 0 && s.predictor_l2 != -1) {
+    node.at("predictor_l2").fail("expected a penalty >= 0, or -1 to choose it by cross-validation");
+  }
   if (s.mutations + s.crossovers == 0) {
     node.fail("expected mutations + crossovers > 0, or the search cannot make children");
   }
@@ -97,9 +102,30 @@ ExportConfig ExportConfig::from_config(const ConfigNode& node) {
   return e;
 }
 
+namespace {
+
+// The config file with its `base:` chain laid under it, section by section.
+ConfigNode load_with_base(const std::string& path, int depth) {
+  const ConfigNode own = ConfigNode::load_file(path);
+  own.check_keys({"base", "mcu", "space", "space_search", "data", "train", "search", "export"});
+  const auto base = own.find("base");
+  if (!base) return own;
+  if (depth >= 8) base->fail("expected a chain of at most 8 base configs (is it a cycle?)");
+  const std::string base_path = base->as_path();
+  // Relative paths are read from the file that holds them, and the merged config reads as this
+  // one: in one folder, they mean the same from either.
+  if (std::filesystem::path(base_path).parent_path().lexically_normal() !=
+      std::filesystem::path(path).parent_path().lexically_normal()) {
+    base->fail("expected a config in the same folder as this one (its relative paths are read from here), got " +
+               base_path);
+  }
+  return overlay(load_with_base(base_path, depth + 1), own, 2);
+}
+
+}  // namespace
+
 Experiment Experiment::load(const std::string& path) {
-  const ConfigNode root = ConfigNode::load_file(path);
-  root.check_keys({"mcu", "space", "space_search", "data", "train", "search", "export"});
+  const ConfigNode root = load_with_base(path, 0);
   Experiment e{path, "", "", {}, {}, {}, {}, {}, {}, {}, root};
   e.mcu_path = root.at("mcu").as_path();
   e.space_path = root.at("space").as_path();

@@ -38,6 +38,7 @@ PredictorQuality cross_validate(const SearchSpace& space, const std::vector<Meas
                                 const Metric& metric, double l2, int half_examples) {
   constexpr std::size_t kFolds = 5;
   PredictorQuality q;
+  q.l2 = l2;
   const std::size_t n = entries.size();
   if (n < 2 * kFolds) return q;
   std::vector<double> pred(n), full(n);
@@ -113,6 +114,7 @@ nlohmann::ordered_json ScoredArch::to_json() const {
   j["arch_spec"] = nlohmann::json::parse(arch.to_json());
   j["val_accuracy"] = val_accuracy;
   j["test_accuracy"] = test_accuracy;
+  j["int8_test_accuracy"] = int8_test_accuracy ? nlohmann::json(*int8_test_accuracy) : nlohmann::json();
   j["peak_sram_bytes"] = estimate.peak_sram_bytes;
   j["flash_bytes"] = estimate.flash_bytes;
   j["latency_ms"] = estimate.has_latency ? nlohmann::json(estimate.latency_ms) : nlohmann::json();
@@ -132,6 +134,9 @@ ScoredArch ScoredArch::from_json(const nlohmann::ordered_json& j, const SearchSp
   s.estimate.flash_bytes = j.at("flash_bytes").get<int64_t>();
   s.estimate.has_latency = !j.at("latency_ms").is_null();
   if (s.estimate.has_latency) s.estimate.latency_ms = j.at("latency_ms").get<double>();
+  if (j.contains("int8_test_accuracy") && !j["int8_test_accuracy"].is_null()) {
+    s.int8_test_accuracy = j["int8_test_accuracy"].get<double>();
+  }
   s.estimate.macs = j.at("macs").get<int64_t>();
   // Rows written before these two were kept.
   s.estimate.executed_macs = j.value("executed_macs", s.estimate.macs);
@@ -187,6 +192,15 @@ std::vector<double> RandomSearch::test() const {
   return v;
 }
 
+std::vector<double> RandomSearch::int8_test() const {
+  std::vector<double> v;
+  for (const auto& r : runs) {
+    if (!r.int8_test_accuracy) return {};
+    v.push_back(*r.int8_test_accuracy);
+  }
+  return v;
+}
+
 nlohmann::ordered_json RandomSearch::to_json() const {
   if (empty()) return nullptr;
   nlohmann::ordered_json j;
@@ -202,6 +216,9 @@ nlohmann::ordered_json RandomSearch::to_json() const {
   j["val_std"] = SeedRuns::stddev(val());
   j["test_mean"] = SeedRuns::mean(test());
   j["test_std"] = SeedRuns::stddev(test());
+  const std::vector<double> int8 = int8_test();
+  j["int8_test_mean"] = int8.empty() ? nlohmann::json() : nlohmann::json(SeedRuns::mean(int8));
+  j["int8_test_std"] = int8.empty() ? nlohmann::json() : nlohmann::json(SeedRuns::stddev(int8));
   return j;
 }
 
@@ -209,6 +226,8 @@ nlohmann::ordered_json PredictorQuality::to_json() const {
   if (subnets == 0) return nullptr;
   auto tau = [](double t) { return t > -2 ? nlohmann::ordered_json(t) : nlohmann::ordered_json(); };
   nlohmann::ordered_json j;
+  j["l2"] = l2;
+  j["l2_chosen_by_cross_validation"] = l2_chosen;
   j["cross_validated_subnets"] = subnets;
   j["kendall_tau"] = tau(kendall_tau);
   j["half_examples"] = half_examples;
@@ -216,6 +235,15 @@ nlohmann::ordered_json PredictorQuality::to_json() const {
   j["kendall_tau_between_halves"] = tau(tau_between_halves);
   return j;
 }
+
+namespace {
+
+nlohmann::json int8_test_accuracy_gain(const ScoredArch& best, const std::optional<double>& other) {
+  if (!best.int8_test_accuracy || !other) return nullptr;
+  return *best.int8_test_accuracy - *other;
+}
+
+}  // namespace
 
 std::string SearchSummary::to_json(const McuSpec& mcu) const {
   nlohmann::ordered_json j = best.to_json();
@@ -233,6 +261,11 @@ std::string SearchSummary::to_json(const McuSpec& mcu) const {
   j["predictor_holdout"] = predictor.subnets;
   j["predictor"] = predictor.to_json();
   j["random_search"] = random_search.to_json();
+  const std::vector<double> random_int8 = random_search.int8_test();
+  j["int8_test_accuracy_gain_over_baseline"] =
+      int8_test_accuracy_gain(best, baseline.int8_test_accuracy);
+  j["int8_test_accuracy_gain_over_random_search"] = int8_test_accuracy_gain(
+      best, random_int8.empty() ? std::nullopt : std::optional<double>(SeedRuns::mean(random_int8)));
   j["test_accuracy_gain_over_random_search"] =
       random_search.empty() ? nlohmann::json()
                             : nlohmann::json(best.test_accuracy - SeedRuns::mean(random_search.test()));
@@ -361,19 +394,29 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
     for (const ArchSpec& a : sample) {
       if (seen.insert(without_patch(a).hash()).second) sampled.push_back(*log.entry(a, EvalSplit::Val, cfg.val_images));
     }
-    summary.predictor = cross_validate(space, sampled, metric, cfg.predictor_l2, static_cast<int>(examples / 2));
+    if (cfg.predictor_l2 >= 0) {
+      summary.predictor = cross_validate(space, sampled, metric, cfg.predictor_l2, static_cast<int>(examples / 2));
+    } else {
+      for (double l2 : {1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3}) {
+        const PredictorQuality q = cross_validate(space, sampled, metric, l2, static_cast<int>(examples / 2));
+        if (q.subnets == 0) break;
+        if (summary.predictor.subnets == 0 || q.kendall_tau > summary.predictor.kendall_tau) summary.predictor = q;
+      }
+      summary.predictor.l2_chosen = summary.predictor.subnets > 0;
+      if (summary.predictor.subnets == 0) summary.predictor.l2 = 1e-2;  // too few to choose: a mild penalty
+    }
     const PredictorQuality& q = summary.predictor;
     if (q.subnets > 0) {
-      spdlog::info("accuracy predictor: Kendall tau {:.3f} over {} measured subnets, each predicted by a fit "
-                   "without it",
-                   q.kendall_tau, q.subnets);
+      spdlog::info("accuracy predictor (ridge penalty {:g}{}): Kendall tau {:.3f} over {} measured subnets, "
+                   "each predicted by a fit without it",
+                   q.l2, q.l2_chosen ? ", chosen by that tau" : "", q.kendall_tau, q.subnets);
     }
     if (q.half_examples > 0) {
       spdlog::info("  noise floor: against {}-example halves of the validation the predictor's tau is {:.3f}; "
                    "one half against the other, {:.3f}",
                    q.half_examples, q.tau_vs_half, q.tau_between_halves);
     }
-    predictor.fit(measured, measured_fitness, cfg.predictor_l2);
+    predictor.fit(measured, measured_fitness, summary.predictor.l2);
   }
 
   // 2. Evolution.
@@ -541,6 +584,8 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   lat_plot.title = "Measured subnets on " + exp.mcu.name + ": " + metric.label + " vs latency";
   lat_plot.x_label = "latency (ms)";
   sram_plot.y_label = lat_plot.y_label = "validation " + metric.label;
+  sram_plot.legend_width = lat_plot.legend_width = 260;
+  sram_plot.width = lat_plot.width = 790;
   PlotSeries all_s{"measured", {}, {}, false, "#9ecae1"}, front_s{"Pareto front", {}, {}, true, "#d62728"};
   PlotSeries all_l = all_s, front_l = front_s;
   std::vector<std::pair<double, double>> fs, fl;
@@ -560,6 +605,25 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   for (auto [x, y] : fl) front_l.x.push_back(x), front_l.y.push_back(y);
   sram_plot.series = {all_s, front_s};
   lat_plot.series = {all_l, front_l};
+  // The winner and the baselines, where they stand among the measured subnets.
+  auto mark = [&](const std::string& label, const std::vector<const ScoredArch*>& points, const char* color) {
+    PlotSeries ps{label, {}, {}, false, color}, pl = ps;
+    for (const ScoredArch* a : points) {
+      if (a->empty()) continue;
+      ps.x.push_back(a->estimate.peak_sram_bytes / 1024.0);
+      pl.x.push_back(a->estimate.latency_ms);
+      ps.y.push_back(a->val_accuracy);
+      pl.y.push_back(a->val_accuracy);
+    }
+    if (ps.x.empty()) return;
+    sram_plot.series.push_back(ps);
+    lat_plot.series.push_back(pl);
+  };
+  std::vector<const ScoredArch*> random_winners;
+  for (const ScoredArch& r : summary.random_search.runs) random_winners.push_back(&r);
+  mark("random search (best of each seed)", random_winners, "#2ca02c");
+  mark(summary.baseline_name, {&summary.baseline}, "#ff7f0e");
+  mark("searched", {&summary.best}, "#000000");
   sram_plot.x_marks = {{exp.mcu.sram_budget() / 1024.0, "SRAM budget"}};
   if (cfg.latency_limit_ms > 0) lat_plot.x_marks = {{cfg.latency_limit_ms, "latency limit"}};
   write_file_atomic(dir + "/pareto.csv", pareto.str());

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ namespace tinynas {
 struct ScoredArch {
   ArchSpec arch;
   double val_accuracy = -1, test_accuracy = -1;
+  std::optional<double> int8_test_accuracy;  // after the int8 export (tinynas search exports)
   Estimate estimate;
 
   bool empty() const { return arch.stages.empty(); }
@@ -66,6 +68,8 @@ struct RandomSearch {
   bool empty() const { return runs.empty(); }
   std::vector<double> val() const;
   std::vector<double> test() const;
+  // Each run's int8 test metric; empty unless every run has one.
+  std::vector<double> int8_test() const;
   // {"evaluations_per_run", "runs": [{"seed", winner...}], "val_mean", "val_std", "test_mean",
   // "test_std"}; null when empty.
   nlohmann::ordered_json to_json() const;
@@ -76,6 +80,8 @@ struct RandomSearch {
 // examples, beside the two halves against each other. A predictor that ranks a half as well as
 // the other half does is as good as a second measurement of that size: what it misses is noise.
 struct PredictorQuality {
+  double l2 = 0;                       // the ridge penalty (search.predictor_l2, or chosen)
+  bool l2_chosen = false;              // by the highest cross-validated tau (a slight optimism)
   int subnets = 0;                     // cross-validated predictions (0: no predictor)
   double kendall_tau = -2;             // predictions vs the full measurement
   int half_examples = 0;               // examples in each half (0: halves not measured)

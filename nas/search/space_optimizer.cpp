@@ -26,12 +26,10 @@ std::string restricted_space_yaml(const SearchSpace& space, double width, int re
 
 SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
                                  const SpaceSearchConfig& config, bool allow_patches,
-                                 const PlanOptions& plan) {
+                                 const EstimateOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   SpaceOptimization out;
-  EstimateOptions eo;
-  eo.plan = plan;
-  Estimator est(mcu, eo);
+  Estimator est(mcu, options);
   NetGraph g;
   for (double w : config.widths) {
     for (int r : config.resolutions) {

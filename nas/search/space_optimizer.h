@@ -50,11 +50,12 @@ struct SpaceOptimization {
 // `space` with width and resolution fixed to one candidate.
 SearchSpace restrict_space(const SearchSpace& space, double width, int resolution);
 
-// Fitting is SRAM and flash only (MCUNet's rule; no latency limit), with the deployment's memory
-// plan options (`plan`: Experiment::estimate_options().plan).
+// Fitting is SRAM and flash (MCUNet's rule), plus the search's latency and MACs limits when the
+// experiment sets them (`options`: Experiment::estimate_options(), which also holds the
+// deployment's memory plan options): a subnet too slow for the real-time budget does not fit.
 SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
                                  const SpaceSearchConfig& config, bool allow_patches,
-                                 const PlanOptions& plan = {});
+                                 const EstimateOptions& options = {});
 
 // The chosen space as YAML (the base space's file with width_multipliers and resolutions
 // replaced), for `space:` in an experiment config.

@@ -29,28 +29,6 @@ using Json = nlohmann::ordered_json;
 
 std::string hex(uint64_t v) { return fmt::format("{:016x}", v); }
 
-// A copy of a base config's value that carries no line: it was validated where it came from,
-// and a line number would point into another file.
-YAML::Node fresh_copy(const YAML::Node& n) {
-  if (n.IsScalar()) return YAML::Node(n.Scalar());
-  return YAML::Clone(n);
-}
-
-// `over` laid over `base` (both maps of one section). Keys from `over` keep their nodes, so
-// messages about them carry their line; the result reads as `over` (its file and key path).
-ConfigNode overlay(const ConfigNode& base, const ConfigNode& over) {
-  over.expect_map();
-  YAML::Node merged(YAML::NodeType::Map);
-  for (const auto& kv : over.raw()) merged.force_insert(kv.first, kv.second);
-  if (base.is_map()) {
-    for (const auto& kv : base.raw()) {
-      const std::string key = kv.first.as<std::string>();
-      if (!over.has(key)) merged.force_insert(YAML::Node(key), fresh_copy(kv.second));
-    }
-  }
-  return ConfigNode(merged, std::make_shared<const std::string>(over.file()), over.key_path());
-}
-
 std::string existing_path(const ConfigNode& node) {
   const std::string p = node.as_path();
   if (!file_exists(p)) node.fail("file not found: " + p);

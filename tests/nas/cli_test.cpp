@@ -151,12 +151,64 @@ TEST(Cli, SearchRetrainsWinnerAndBaselineOncePerSeedAndResumes) {
               j.at("searched").at("test_mean").get<double>() - j.at("baseline").at("test_mean").get<double>(),
               1e-12);
   EXPECT_THAT(first.out, HasSubstr("trained alone from scratch (2 seeds each, mean +- sample std)"));
-  EXPECT_THAT(first.out, HasSubstr("searched - baseline: test "));
+  EXPECT_THAT(first.out, HasSubstr("searched - scaled MobileNetV2: test "));
   // The second call trains nothing: every run resumes at its end.
   EXPECT_THAT(again.out, Not(HasSubstr("step 10/")));
   EXPECT_THAT(again.out, HasSubstr("resuming " + out + "/baseline-seed4.pt at epoch 3"));
   EXPECT_EQ(first.out.substr(first.out.find("trained alone from scratch")),
             again.out.substr(again.out.find("trained alone from scratch")));
+}
+
+// The main job's comparison: the searched winner against the scaled MobileNetV2 and against
+// random search at equal cost (2 seeds), each also through the int8 export, on one screen and in
+// summary.json.
+TEST(Cli, SearchComparesTheWinnerWithBothBaselinesInFloatAndInt8) {
+  if (std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").fail()) {
+    GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  }
+  const std::string tag = std::to_string(::getpid());
+  const std::string config = "configs/_cli_test_baselines_" + tag + ".yaml";
+  const std::string out = "out/_cli_test_baselines_" + tag;
+  {
+    std::ofstream f(config);
+    f << "mcu: mcus/stm32f746.yaml\nspace: spaces/tiny.yaml\n"
+         "data: {dataset: fashion-mnist, path: /usr/share/datasets/fashion-mnist, val_size: 400,"
+         " train_images: 2000, workers: 1}\n"
+         "train: {epochs: 2, batch_size: 100, lr: 0.1, warmup_epochs: 0.2, random_subnets: 1,"
+         " bn_calibration_batches: 2, seed: 5, threads: 2, log_every: 100, checkpoint: ../" + out +
+         "/supernet.pt}\n"
+         "search: {population: 8, parents: 4, mutations: 4, crossovers: 4, generations: 2,"
+         " measure_subnets: 10, finalists: 2, latency_limit_ms: 5, random_search_runs: 2}\n"
+         "export: {calibration_images: 64, firmware_inputs: 2}\n";
+  }
+  const Result trained = run("train --config " + config);
+  const Result searched = run("search --config " + config + " --out " + out);
+  std::ifstream in(out + "/summary.json");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const bool baseline_report = !std::ifstream(out + "/baselines/baseline/report.json").fail();
+  std::remove(config.c_str());
+  std::system(("rm -rf " + out).c_str());
+  ASSERT_EQ(trained.code, 0) << trained.out;
+  ASSERT_EQ(searched.code, 0) << searched.out;
+  EXPECT_TRUE(baseline_report);
+  const auto j = nlohmann::json::parse(text);
+  EXPECT_LE(j.at("latency_ms").get<double>(), 5.0);
+  for (const auto* a : {&j, &j.at("baseline"), &j.at("random_search").at("runs")[0], &j.at("random_search").at("runs")[1]}) {
+    EXPECT_GT(a->at("int8_test_accuracy").get<double>(), 0.25);  // chance is 0.1
+    EXPECT_NEAR(a->at("int8_test_accuracy").get<double>(), a->at("test_accuracy").get<double>(), 0.05);
+    EXPECT_LE(a->at("latency_ms").get<double>(), 5.0);
+  }
+  const auto& r = j.at("random_search");
+  EXPECT_EQ(r.at("runs").size(), 2u);
+  EXPECT_EQ(r.at("runs")[1].at("seed"), 1);
+  EXPECT_GE(r.at("evaluations_per_run").get<int>(), 10);
+  EXPECT_NEAR(j.at("int8_test_accuracy_gain_over_baseline").get<double>(),
+              j.at("int8_test_accuracy").get<double>() - j.at("baseline").at("int8_test_accuracy").get<double>(), 1e-12);
+  EXPECT_FALSE(j.at("int8_test_accuracy_gain_over_random_search").is_null());
+  EXPECT_EQ(j.at("predictor").at("half_examples"), 200);
+  EXPECT_THAT(searched.out, HasSubstr("random, seed 1"));
+  EXPECT_THAT(searched.out, HasSubstr("searched - random search (best of "));
+  EXPECT_THAT(searched.out, HasSubstr("noise floor: against a 200-example half of the validation"));
 }
 
 TEST(Cli, BadInputExitsTwoNamingTheProblem) {

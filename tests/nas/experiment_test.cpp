@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <unistd.h>
 
@@ -58,6 +59,39 @@ TEST(Experiment, TheDefaultConfigLoads) {
   EXPECT_EQ(e.search.generations, 30);
   EXPECT_DOUBLE_EQ(e.search.mutation_prob, 0.1);
   EXPECT_EQ(e.data.path, "/usr/share/datasets/fashion-mnist");
+}
+
+// base: lays another config of the folder under this one, section by section.
+TEST(Experiment, ABaseConfigIsLaidUnderSectionBySection) {
+  const Experiment main = Experiment::load(kRoot + "/configs/stm32f746.yaml");
+  const Experiment ceiling = Experiment::load(kRoot + "/configs/stm32f746-ceiling.yaml");
+  EXPECT_GT(main.search.latency_limit_ms, 0);
+  EXPECT_EQ(ceiling.search.latency_limit_ms, 0);
+  // Everything else is the base's, paths included.
+  EXPECT_EQ(ceiling.search.measure_subnets, main.search.measure_subnets);
+  EXPECT_EQ(ceiling.search.random_search_runs, main.search.random_search_runs);
+  EXPECT_EQ(ceiling.train.checkpoint, main.train.checkpoint);
+  EXPECT_EQ(ceiling.train.epochs, main.train.epochs);
+  EXPECT_EQ(ceiling.mcu.name, main.mcu.name);
+  EXPECT_EQ(ceiling.space.fingerprint(), main.space.fingerprint());
+  // A chain: the derived file's own keys win at each level, and bad ones are still caught.
+  ConfigFile mid("base: stm32f746-ceiling.yaml\nsearch: {seed: 7}\ntrain: {epochs: 3}\n");
+  const Experiment chained = Experiment::load(mid.path());
+  EXPECT_EQ(chained.search.seed, 7u);
+  EXPECT_EQ(chained.search.latency_limit_ms, 0);
+  EXPECT_EQ(chained.train.epochs, 3);
+  EXPECT_EQ(chained.train.batch_size, main.train.batch_size);
+  EXPECT_THAT(error_of("base: stm32f746.yaml\nsearch: {sed: 1}\n"), HasSubstr("did you mean 'seed'"));
+  EXPECT_THAT(error_of("base: mcus/stm32f746.yaml\n"), HasSubstr("same folder"));
+  EXPECT_THAT(error_of("base: nope.yaml\n"), HasSubstr("nope.yaml"));
+  ConfigFile self("");
+  std::ofstream(self.path()) << "base: " << std::filesystem::path(self.path()).filename().string() << "\n";
+  try {
+    Experiment::load(self.path());
+    ADD_FAILURE() << "a config that is its own base loaded";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("at most 8 base configs"));
+  }
 }
 
 // The keyword-spotting experiments: the MFCC front end before the space's stem, the dataset's own

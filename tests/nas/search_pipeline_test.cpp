@@ -51,6 +51,9 @@ struct Fixture {
     exp.search.generations = 5;
     exp.search.measure_subnets = 60;
     exp.search.finalists = 4;
+    exp.search.latency_limit_ms = 0;  // memory alone binds here
+    exp.search.random_search_runs = 0;
+    exp.search.val_images = 2000;
   }
 };
 

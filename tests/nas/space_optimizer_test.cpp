@@ -36,6 +36,28 @@ TEST(SpaceOptimizer, WithRoomForEverythingTheLargestSpaceWins) {
   EXPECT_EQ(r.subnets_estimated, 800);
 }
 
+// A real-time budget (search.latency_limit_ms) counts like memory: a subnet too slow does not
+// fit, so the space with the most compute is a smaller one.
+TEST(SpaceOptimizer, ALatencyLimitCountsAsNotFitting) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  const McuSpec m = mcu(64 << 20, 64 << 20);
+  const SpaceOptimization free = optimize_space(space, m, grid(), false);
+  EstimateOptions fast;
+  fast.latency_limit_ms = 50;
+  const SpaceOptimization r = optimize_space(space, m, grid(), false, fast);
+  ASSERT_EQ(r.candidates.size(), free.candidates.size());
+  int fewer = 0;
+  for (std::size_t i = 0; i < r.candidates.size(); ++i) {
+    EXPECT_LE(r.candidates[i].fitting, free.candidates[i].fitting);
+    fewer += r.candidates[i].fitting < free.candidates[i].fitting;
+  }
+  EXPECT_GE(fewer, 2);
+  ASSERT_GE(r.best, 0);
+  // Unlimited, w1.0 r48 wins; its subnets take well over 50 ms, so under the limit it cannot.
+  EXPECT_FALSE(r.candidates[r.best].width == 1.0 && r.candidates[r.best].resolution == 48);
+  EXPECT_LT(r.candidates[r.best].mean_macs, free.candidates[free.best].mean_macs);
+}
+
 TEST(SpaceOptimizer, MemoryDecidesUnderATightLimit) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
   // Find an SRAM limit between the smallest subnets of w1.0/r48 and the largest of w0.5/r28.
@@ -72,8 +94,8 @@ TEST(SpaceOptimizer, MemoryDecidesUnderATightLimit) {
   }
   // With the image outside the arena too (export.input_in_arena: false), where the patch stage
   // holds the whole image: more again.
-  PlanOptions outside;
-  outside.input_in_arena = false;
+  EstimateOptions outside;
+  outside.plan.input_in_arena = false;
   const SpaceOptimization o = optimize_space(space, mcu(40 * 1024, 64 << 20), grid(), true, outside);
   int gained = 0;
   for (std::size_t i = 0; i < p.candidates.size(); ++i) {

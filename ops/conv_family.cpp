@@ -99,13 +99,19 @@ void ConvFamily::quantize(const Layer& l, const FloatLayer& f, const QuantParams
   quantize_per_channel(f, cout, depthwise() ? 1 : per_channel, depthwise() ? cout : 1, in[0], *out, q);
 }
 
-void ConvFamily::run_int8(const Layer& l, const Int8Layer& q, const QuantParams qin[2],
-                          const QuantParams& qout, const int8_t* const x_in[2], int8_t* out) const {
-  const int8_t* in = x_in[0];
-  const int32_t in_zp = qin[0].zero_point, out_zp = qout.zero_point;
+namespace {
+
+// The int8 convolution's accumulation, cloned for AVX2 where the CPU has it (GCC picks the clone
+// at load time): the int8 x int8 -> int32 dot products vectorise there and not on baseline
+// x86-64, and integer sums are exact in any order, so both clones give the same results. The
+// export's int8 accuracy pass over 10,000 test images spends most of its time here.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void conv_int8(const Layer& l, const Int8Layer& q, bool dw, int32_t in_zp, int32_t out_zp, const int8_t* in,
+               int8_t* out) {
   const int kh = l.kh, kw = l.kw, s = l.stride, pt = l.pad_top, pl = l.pad_left;
   const int cin = l.in.c, cout = l.out.c;
-  const bool dw = depthwise();
   std::vector<int32_t> acc(cout);
   for (int oy = 0; oy < l.out.h; ++oy) {
     for (int ox = 0; ox < l.out.w; ++ox) {
@@ -134,6 +140,13 @@ void ConvFamily::run_int8(const Layer& l, const Int8Layer& q, const QuantParams 
       for (int c = 0; c < cout; ++c) o[c] = requantize(acc[c], q, c, out_zp);
     }
   }
+}
+
+}  // namespace
+
+void ConvFamily::run_int8(const Layer& l, const Int8Layer& q, const QuantParams qin[2],
+                          const QuantParams& qout, const int8_t* const x_in[2], int8_t* out) const {
+  conv_int8(l, q, depthwise(), qin[0].zero_point, qout.zero_point, x_in[0], out);
 }
 
 void ConvFamily::emit_constants(EmitContext& c, int i, const Layer&, const Int8Layer& q) const {

@@ -33,7 +33,7 @@ std::string fmt_eta(double s) {
   return fmt::format("{}:{:02d}", t / 60, t % 60);
 }
 
-// PredictorQuality over everything measured so far (5 folds; fewer than 10 subnets: none).
+// PredictorQuality of a ridge penalty over `entries` (5 folds; fewer than 10 subnets: none).
 PredictorQuality cross_validate(const SearchSpace& space, const std::vector<MeasuredScore>& entries,
                                 const Metric& metric, double l2, int half_examples) {
   constexpr std::size_t kFolds = 5;
@@ -518,6 +518,10 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
           run_best = v;
           run.arch = a;
         }
+      }
+      if (static_cast<int>(seen.size()) < rs.evaluations) {
+        spdlog::warn("random search {}/{}: only {} distinct fitting subnets found of the {} wanted", r + 1,
+                     cfg.random_search_runs, seen.size(), rs.evaluations);
       }
       if (run.empty()) continue;
       run.val_accuracy = run_best;

@@ -3,12 +3,14 @@
 //      its patch schedule chosen as MCUNetV2 does when patches are allowed; nothing that does not
 //      fit is ever scored.
 //   2. A sample of fitting subnets is measured (the task's metric on validation data, of the
-//      BN-recalibrated subnet with inherited weights); an accuracy predictor is fitted on them
-//      and its Kendall tau reported on held-out measured subnets.
+//      BN-recalibrated subnet with inherited weights, and of each half of those examples); an
+//      accuracy predictor is fitted on them, its Kendall tau cross-validated and set beside the
+//      noise floor (PredictorQuality).
 //   3. The evolutionary search runs on the predictor (or on measurements when the predictor is
 //      off); its finalists are re-measured and the best measured one wins.
-//   4. A scaled MobileNetV2 baseline (the largest width and resolution of that family that fits)
-//      is scored by the same pipeline; both get their test accuracy.
+//   4. The baselines through the same pipeline: random search at equal cost
+//      (search.random_search_runs seeds) and a scaled MobileNetV2 (the largest width and
+//      resolution of that family that fits); all get their test accuracy.
 // Every measurement and every generation is saved as it happens, so a killed search resumes.
 // What is optimised, and which way, is the scorer's metric (the dataset's task); "accuracy" in
 // names and files is that metric. Torch-free: the supernet comes in through SubnetScorer.

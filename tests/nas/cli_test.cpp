@@ -100,6 +100,20 @@ TEST(Cli, SpaceTakesAnotherSpaceAndBudgets) {
   EXPECT_THAT(bad.out, HasSubstr("configs/spaces/none.yaml: file not found"));
 }
 
+// A 2-epoch supernet of spaces/tiny.yaml on 2,000 Fashion-MNIST images, checkpointed in `out`,
+// with a small evolution and the given search settings (YAML flow-map entries).
+std::string tiny_fmnist_config(const std::string& out, int val_size, int seed, const std::string& search) {
+  return "mcu: mcus/stm32f746.yaml\nspace: spaces/tiny.yaml\n"
+         "data: {dataset: fashion-mnist, path: /usr/share/datasets/fashion-mnist, val_size: " +
+         std::to_string(val_size) +
+         ", train_images: 2000, workers: 1}\n"
+         "train: {epochs: 2, batch_size: 100, lr: 0.1, warmup_epochs: 0.2, random_subnets: 1,"
+         " bn_calibration_batches: 2, seed: " +
+         std::to_string(seed) + ", threads: 2, log_every: 100, checkpoint: ../" + out +
+         "/supernet.pt}\n"
+         "search: {population: 8, parents: 4, mutations: 4, crossovers: 4, generations: 2, " + search + "}\n";
+}
+
 // search.retrain_winner with 2 seeds on a 2-epoch tiny supernet: the winner and the baseline are
 // each trained alone per seed into their own checkpoints, summary.json gives every run and the
 // means, and a second call reads the finished runs back instead of training them again.
@@ -112,14 +126,8 @@ TEST(Cli, SearchRetrainsWinnerAndBaselineOncePerSeedAndResumes) {
   const std::string out = "out/_cli_test_retrain_" + tag;
   {
     std::ofstream f(config);
-    f << "mcu: mcus/stm32f746.yaml\nspace: spaces/tiny.yaml\n"
-         "data: {dataset: fashion-mnist, path: /usr/share/datasets/fashion-mnist, val_size: 500,"
-         " train_images: 2000, workers: 1}\n"
-         "train: {epochs: 2, batch_size: 100, lr: 0.1, warmup_epochs: 0.2, random_subnets: 1,"
-         " bn_calibration_batches: 2, seed: 3, threads: 2, log_every: 100, checkpoint: ../" + out +
-         "/supernet.pt}\n"
-         "search: {population: 8, parents: 4, mutations: 4, crossovers: 4, generations: 2,"
-         " measure_subnets: 8, finalists: 2, retrain_winner: true, retrain_seeds: 2}\n";
+    f << tiny_fmnist_config(out, 500, 3,
+                            "measure_subnets: 8, finalists: 2, retrain_winner: true, retrain_seeds: 2");
   }
   const Result trained = run("train --config " + config);
   const Result first = run("search --no-export --config " + config + " --out " + out);
@@ -171,15 +179,9 @@ TEST(Cli, SearchComparesTheWinnerWithBothBaselinesInFloatAndInt8) {
   const std::string out = "out/_cli_test_baselines_" + tag;
   {
     std::ofstream f(config);
-    f << "mcu: mcus/stm32f746.yaml\nspace: spaces/tiny.yaml\n"
-         "data: {dataset: fashion-mnist, path: /usr/share/datasets/fashion-mnist, val_size: 400,"
-         " train_images: 2000, workers: 1}\n"
-         "train: {epochs: 2, batch_size: 100, lr: 0.1, warmup_epochs: 0.2, random_subnets: 1,"
-         " bn_calibration_batches: 2, seed: 5, threads: 2, log_every: 100, checkpoint: ../" + out +
-         "/supernet.pt}\n"
-         "search: {population: 8, parents: 4, mutations: 4, crossovers: 4, generations: 2,"
-         " measure_subnets: 10, finalists: 2, latency_limit_ms: 5, random_search_runs: 2}\n"
-         "export: {calibration_images: 64, firmware_inputs: 2}\n";
+    f << tiny_fmnist_config(out, 400, 5,
+                            "measure_subnets: 10, finalists: 2, latency_limit_ms: 5, random_search_runs: 2")
+      << "export: {calibration_images: 64, firmware_inputs: 2}\n";
   }
   const Result trained = run("train --config " + config);
   const Result searched = run("search --config " + config + " --out " + out);

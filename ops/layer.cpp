@@ -13,6 +13,7 @@ const char* layer_role_name(LayerRole role) {
     case LayerRole::Head: return "head";
     case LayerRole::Pool: return "pool";
     case LayerRole::Classifier: return "fc";
+    case LayerRole::Softmax: return "softmax";
   }
   return "?";
 }

@@ -22,7 +22,10 @@ struct Shape {
 // its elastic modules). A separable block (DS-CNN's depthwise + pointwise) has no Expand and its
 // Project is followed by ReLU6. FrontEnd: the on-device feature extraction before the stem (a
 // keyword spotter's MFCC).
-enum class LayerRole { FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier };
+// Softmax: an imported model's probabilities after the classifier (nas/tflite).
+enum class LayerRole {
+  FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier, Softmax
+};
 const char* layer_role_name(LayerRole role);
 
 // The padding rule of every window operator (conv, depthwise, pointwise), per axis:

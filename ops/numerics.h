@@ -41,15 +41,21 @@ struct Int8Layer {
   int left_shift = 20;
   int32_t input1_multiplier = 0, input2_multiplier = 0, output_multiplier = 0;
   int32_t input1_shift = 0, input2_shift = 0, output_shift = 0;
+  // softmax (TF-Lite's int8 SOFTMAX): beta, and the input rescaling made of it (multiplier[0],
+  // shift[0] = its left shift) with the smallest difference from the row's maximum that counts
+  float beta = 1.0f;
+  int32_t diff_min = 0;
 };
 
 // Per-channel symmetric int8 weights in [-127, 127], int32 bias at input scale x weight scale,
 // and the Q31 multiplier + shift from accumulator to output scale (through the runtime's
 // tn_quantize_multiplier). `channel_stride` / `element_stride` address weight j of channel o as
 // o * channel_stride + j * element_stride (depthwise weights are [kh][kw][c]: strided).
+// With `per_tensor`, one weight scale for all channels (TF-Lite's int8 specification for
+// FULLY_CONNECTED), still stored per channel.
 void quantize_per_channel(const FloatLayer& f, int channels, int64_t channel_stride,
                           int64_t element_stride, const QuantParams& in, const QuantParams& out,
-                          Int8Layer* q);
+                          Int8Layer* q, bool per_tensor = false);
 
 // The runtime's TF-Lite QuantizeMultiplier (runtime/tn_quant.c): real = multiplier * 2^(shift-31).
 // Throws std::invalid_argument for a NaN, infinite or negative scale.

@@ -189,6 +189,22 @@ size_t tn_avgpool_global_s8_scratch_bytes(int32_t h, int32_t w, int32_t c);
 int tn_avgpool_global_s8(const int8_t *input, int32_t h, int32_t w, int32_t c,
                          int32_t act_min, int32_t act_max, int8_t *output);
 
+/* ---- softmax --------------------------------------------------------------- */
+/* TF-Lite's int8 SOFTMAX (reference_ops::Softmax, gemmlowp fixed point): per row
+ * of `depth` values, d = x - max(row) rescaled to Q5.26 by (input_multiplier,
+ * input_left_shift) from beta * input_scale, exp(d) in Q0.31, their sum in
+ * Q12.19, its reciprocal, and y = exp(d) / sum as int8 at scale 1/256, zero
+ * point -128 (the only output quantisation TF-Lite allows); d < diff_min
+ * gives -128. tn_softmax_params_from_scale() computes the parameters as
+ * TF-Lite's Prepare does. Scratch: none. */
+typedef struct {
+    int32_t input_multiplier, input_left_shift, diff_min;
+} tn_softmax_params_t;
+int tn_softmax_params_from_scale(double beta, double input_scale, tn_softmax_params_t *p);
+size_t tn_softmax_s8_scratch_bytes(int32_t rows, int32_t depth);
+int tn_softmax_s8(const tn_softmax_params_t *p, const int8_t *input, int32_t rows, int32_t depth,
+                  int8_t *output);
+
 /* ---- fully connected ------------------------------------------------------ */
 typedef struct {
     int32_t in_features, out_features;

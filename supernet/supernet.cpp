@@ -328,6 +328,7 @@ void SupernetImpl::set_active(const ArchSpec& arch) {
       case LayerRole::FrontEnd:
       case LayerRole::Residual:
       case LayerRole::Pool:
+      case LayerRole::Softmax:  // never lowered from a space (imported models only)
         break;
     }
     if (op.conv) {

@@ -35,7 +35,7 @@ class AvgPool final : public OpDescriptor {
     *out = in[0];  // same scale in and out
   }
 
-  void run_int8(const Layer& l, const Int8Layer&, const QuantParams[2], const QuantParams&,
+  void run_int8(const Layer& l, const Int8Layer& q, const QuantParams[2], const QuantParams&,
                 const int8_t* const x[2], int8_t* y) const override {
     const int32_t count = l.in.h * l.in.w;
     for (int c = 0; c < l.in.c; ++c) {
@@ -43,14 +43,15 @@ class AvgPool final : public OpDescriptor {
       for (int32_t p = 0; p < count; ++p) acc += x[0][static_cast<std::size_t>(p) * l.in.c + c];
       // TF-Lite's rounding: half away from zero.
       const int32_t avg = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-      y[c] = static_cast<int8_t>(std::clamp(avg, -128, 127));
+      y[c] = static_cast<int8_t>(std::clamp(avg, q.act_min, q.act_max));
     }
   }
 
-  void emit_call(EmitContext& c, int, const Layer& l, const Int8Layer&, const std::string in[2],
+  // The clamp is -128..127 in tinynas's own networks; an imported pool may fuse an activation.
+  void emit_call(EmitContext& c, int, const Layer& l, const Int8Layer& q, const std::string in[2],
                  const std::string& out) const override {
-    c.body() << fmt::format("  rc = tn_avgpool_global_s8({}, {}, {}, {}, -128, 127, {});\n", in[0],
-                            l.in.h, l.in.w, l.in.c, out);
+    c.body() << fmt::format("  rc = tn_avgpool_global_s8({}, {}, {}, {}, {}, {}, {});\n", in[0],
+                            l.in.h, l.in.w, l.in.c, q.act_min, q.act_max, out);
   }
 };
 

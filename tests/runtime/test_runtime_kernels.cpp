@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <set>
@@ -1243,3 +1244,55 @@ TEST(TN_S(Profile), CsvFormat) {
 }
 
 }  // namespace
+
+// ---- softmax: TF-Lite's fixed-point int8 softmax against the float softmax it approximates.
+// TF-Lite's output is round(256 * p) - 128 up to its fixed-point error; within 1 LSB everywhere.
+TEST(TN_S(Softmax), WithinOneLsbOfTheFloatSoftmax) {
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> byte(-128, 127);
+    std::uniform_real_distribution<double> scale_dist(0.004, 0.4);
+    int checked = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        const int depth = 1 + static_cast<int>(rng() % 64);
+        const int rows = 1 + static_cast<int>(rng() % 3);
+        const double scale = scale_dist(rng), beta = trial % 3 == 0 ? 0.5 : 1.0;
+        tn_softmax_params_t p;
+        ASSERT_EQ(tn_softmax_params_from_scale(beta, scale, &p), TN_OK);
+        std::vector<int8_t> x(static_cast<size_t>(rows) * depth), y(x.size());
+        for (auto& v : x) v = static_cast<int8_t>(byte(rng));
+        ASSERT_EQ(tn_softmax_s8(&p, x.data(), rows, depth, y.data()), TN_OK);
+        for (int r = 0; r < rows; ++r) {
+            const int8_t* xr = x.data() + r * depth;
+            const int mx = *std::max_element(xr, xr + depth);
+            double sum = 0;
+            for (int c = 0; c < depth; ++c) sum += std::exp(beta * scale * (xr[c] - mx));
+            for (int c = 0; c < depth; ++c) {
+                const double prob = std::exp(beta * scale * (xr[c] - mx)) / sum;
+                const long want = std::clamp(std::lround(prob * 256.0) - 128, -128L, 127L);
+                EXPECT_LE(std::abs(y[r * depth + c] - want), 1) << "trial " << trial << " depth " << depth
+                                                                 << " scale " << scale << " p " << prob;
+                ++checked;
+            }
+        }
+    }
+    EXPECT_GT(checked, 5000);
+}
+
+TEST(TN_S(Softmax), HandPickedRowsAndInPlace) {
+    tn_softmax_params_t p;
+    ASSERT_EQ(tn_softmax_params_from_scale(1.0, 0.1, &p), TN_OK);
+    // Four equal inputs: 1/4 each -> 64 - 128.
+    int8_t x[4] = {7, 7, 7, 7}, y[4];
+    ASSERT_EQ(tn_softmax_s8(&p, x, 1, 4, y), TN_OK);
+    for (int8_t v : y) EXPECT_EQ(v, -64);
+    // One far above the rest: probability ~1 saturates at 127, the others at -128.
+    int8_t z[3] = {127, -128, -128};
+    ASSERT_EQ(tn_softmax_s8(&p, z, 1, 3, z), TN_OK);  // in place
+    EXPECT_EQ(z[0], 127);
+    EXPECT_EQ(z[1], -128);
+    EXPECT_EQ(z[2], -128);
+    // Parameters TF-Lite refuses: beta * scale * 2^26 <= 1; and bad arguments.
+    EXPECT_EQ(tn_softmax_params_from_scale(1.0, 1e-9, &p), TN_ERR_ARG);
+    EXPECT_EQ(tn_softmax_params_from_scale(0.0, 0.1, &p), TN_ERR_ARG);
+    EXPECT_EQ(tn_softmax_s8(&p, x, 1, 0, y), TN_ERR_ARG);
+}

@@ -77,8 +77,10 @@ void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
 
 void quantize_per_channel(const FloatLayer& f, int channels, int64_t channel_stride,
                           int64_t element_stride, const QuantParams& in, const QuantParams& out,
-                          Int8Layer* q) {
+                          Int8Layer* q, bool per_tensor) {
   const std::size_t per_channel = f.weight.size() / channels;
+  float tensor_absmax = 0;
+  for (float w : f.weight) tensor_absmax = std::max(tensor_absmax, std::abs(w));
   q->weight.resize(f.weight.size());
   q->bias.resize(channels);
   q->weight_scale.resize(channels);
@@ -90,6 +92,7 @@ void quantize_per_channel(const FloatLayer& f, int channels, int64_t channel_str
     };
     float absmax = 0;
     for (std::size_t j = 0; j < per_channel; ++j) absmax = std::max(absmax, std::abs(f.weight[index(j)]));
+    if (per_tensor) absmax = tensor_absmax;
     const float ws = absmax > 0 ? absmax / 127.0f : 1.0f;
     q->weight_scale[o] = ws;
     for (std::size_t j = 0; j < per_channel; ++j) {

@@ -1,5 +1,5 @@
-// Fully connected (the classifier): runtime/tn_fully_connected_s8.c, weights [out][in], int32
-// bias, per-channel requantisation.
+// Fully connected (the classifier): runtime/tn_fully_connected_s8.c, weights [out][in] with one
+// scale, int32 bias, requantisation stored per channel (equal multipliers).
 #include <fmt/core.h>
 
 #include <stdexcept>
@@ -59,7 +59,9 @@ class FullyConnected final : public OpDescriptor {
 
   void quantize(const Layer& l, const FloatLayer& f, const QuantParams in[2], QuantParams* out,
                 Int8Layer* q) const override {
-    quantize_per_channel(f, l.out.c, l.in.c, 1, in[0], *out, q);
+    // Per-tensor weights, as TF-Lite's int8 specification has them for FULLY_CONNECTED (and
+    // TF-Lite Micro and Arm NN run them): the exported .tflite is then a standard one.
+    quantize_per_channel(f, l.out.c, l.in.c, 1, in[0], *out, q, /*per_tensor=*/true);
   }
 
   void run_int8(const Layer& l, const Int8Layer& q, const QuantParams in[2],

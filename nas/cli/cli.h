@@ -19,6 +19,7 @@ void add_estimate_command(CLI::App& app, CommandFn* run);
 void add_export_command(CLI::App& app, CommandFn* run);
 void add_calibrate_command(CLI::App& app, CommandFn* run);
 void add_sweep_command(CLI::App& app, CommandFn* run);
+void add_run_command(CLI::App& app, CommandFn* run);
 
 // A subcommand that a later piece of work fills: it explains that and exits 2.
 void add_pending_command(CLI::App& app, CommandFn* run, const std::string& name,

@@ -1,6 +1,7 @@
 // tinynas estimate: what a subnet costs on the config's MCU, layer by layer, with the memory
 // plan the code generator will emit.
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
@@ -8,6 +9,7 @@
 #include "nas/cli/arch_arg.h"
 #include "nas/cli/cli.h"
 #include "nas/search/experiment.h"
+#include "nas/tflite/tflite_model.h"
 #include "search_spaces/net_graph.h"
 
 namespace tinynas {
@@ -17,6 +19,7 @@ namespace {
 struct EstimateArgs {
   std::string config;
   std::string arch;
+  std::string tflite, mcu;  // an imported model instead of a config's subnet
   bool json = false;
   bool input_outside_arena = false;
 };
@@ -36,23 +39,98 @@ nlohmann::ordered_json buffer_json(const PlacedBuffer& b) {
   return j;
 }
 
+// What is estimated: a subnet of a config's space, or an imported .tflite.
+struct Subject {
+  NetGraph graph;
+  McuSpec mcu;
+  EstimateOptions options;
+  std::string title;            // first lines of the table
+  nlohmann::ordered_json json;  // first keys of --json
+  std::vector<std::string> layer_names;  // empty: the graph's
+};
+
+int print_estimate(const Subject& s, bool json);
+
+// The layer-by-layer plan next to every patch schedule: the one of least peak SRAM (fewest
+// executed MACs on ties), p x p for p = 2..4, the stage ending at any block.
+std::optional<std::pair<PatchSchedule, Estimate>> least_sram_schedule(const Subject& s) {
+  Estimator est(s.mcu, s.options);
+  NetGraph g = s.graph;
+  std::optional<std::pair<PatchSchedule, Estimate>> best;
+  for (int p = 2; p <= 4; ++p) {
+    for (int split = 1; split <= g.num_blocks; ++split) {
+      g.patch = PatchSchedule{p, split};
+      const Estimate& e = est.estimate(g);
+      if (!e.feasible) continue;
+      if (!best || e.peak_sram_bytes < best->second.peak_sram_bytes ||
+          (e.peak_sram_bytes == best->second.peak_sram_bytes && e.executed_macs < best->second.executed_macs)) {
+        best = std::make_pair(g.patch, e);
+      }
+    }
+  }
+  return best;
+}
+
 int run_estimate(const EstimateArgs& args) {
-  const Experiment exp = Experiment::load(args.config);
-  const LoadedArch la = resolve_arch(args.arch, exp.space);
-  const NetGraph g = lower(la.space, la.arch);
-  EstimateOptions opt = exp.estimate_options();
-  if (args.input_outside_arena) opt.plan.input_in_arena = false;
-  Estimator estimator(exp.mcu, opt);
+  if (args.tflite.empty() == args.config.empty()) {
+    throw ConfigError("estimate: give --config and --arch (a subnet), or --tflite and --mcu (an imported model)");
+  }
+  Subject s;
+  if (!args.tflite.empty()) {
+    if (args.mcu.empty()) throw ConfigError("estimate --tflite: --mcu configs/mcus/<mcu>.yaml is required");
+    const ImportedTflite m = read_tflite(args.tflite);
+    s.graph = m.model.graph;
+    s.mcu = McuSpec::load(args.mcu);
+    std::string uncalibrated;
+    for (const Layer& l : s.graph.layers) {
+      if (s.mcu.has_latency && !s.mcu.latency.has(*l.op)) uncalibrated = l.op->name();
+    }
+    if (!uncalibrated.empty()) s.mcu.has_latency = false;  // reported below
+    for (std::size_t i = 0; i < s.graph.layers.size(); ++i) {
+      s.layer_names.push_back(fmt::format("op{}.{}", m.layer_operator[i], s.graph.layers[i].name()));
+    }
+    const int64_t tflm = tflm_greedy_arena_bytes(m.tflm_tensors);
+    s.title = fmt::format("tflite: {} ({} operators: {}; {} PAD folded, {} RESHAPE as views)\nmcu: {}{}\n"
+                          "TF-Lite Micro's greedy planner on the file's {} activation tensors: {} B = {:.1f} KB\n",
+                          args.tflite, m.operators, fmt::join(m.operator_kinds, ", "), m.folded_pads, m.reshapes,
+                          s.mcu.name,
+                          uncalibrated.empty() ? "" : fmt::format("  (latency not estimated: {} has no calibration for {})",
+                                                                  s.mcu.name, uncalibrated),
+                          m.tflm_tensors.size(), tflm, kb(tflm));
+    s.json["tflite"] = args.tflite;
+    s.json["operators"] = m.operators;
+    s.json["operator_kinds"] = m.operator_kinds;
+    s.json["tflm_greedy_arena_bytes"] = tflm;
+    if (!uncalibrated.empty()) s.json["latency_uncalibrated_kind"] = uncalibrated;
+  } else {
+    if (args.arch.empty()) throw ConfigError("estimate: --arch is required with --config");
+    const Experiment exp = Experiment::load(args.config);
+    const LoadedArch la = resolve_arch(args.arch, exp.space);
+    s.graph = lower(la.space, la.arch);
+    s.mcu = exp.mcu;
+    s.options = exp.estimate_options();
+    s.title = fmt::format("arch: {}\nspace: {}   mcu: {}\n", la.arch.to_string(), la.space.name, exp.mcu.name);
+    s.json["arch"] = nlohmann::json::parse(la.arch.to_json());
+    s.json["arch_string"] = la.arch.to_string();
+  }
+  if (args.input_outside_arena) s.options.plan.input_in_arena = false;
+  return print_estimate(s, args.json);
+}
+
+int print_estimate(const Subject& s, bool json) {
+  const NetGraph& g = s.graph;
+  const McuSpec& mcu = s.mcu;
+  const EstimateOptions& opt = s.options;
+  Estimator estimator(mcu, opt);
   const Estimate& e = estimator.estimate(g);
   const MemoryPlan& plan = estimator.plan();
+  auto layer_name = [&](std::size_t i) { return s.layer_names.empty() ? g.layers[i].name() : s.layer_names[i]; };
   std::vector<int> peak_tensors;
   plan.live_tensors(plan.peak_layer, &peak_tensors);
 
-  if (args.json) {
-    nlohmann::ordered_json j;
-    j["arch"] = nlohmann::json::parse(la.arch.to_json());
-    j["arch_string"] = la.arch.to_string();
-    j["mcu"] = exp.mcu.name;
+  if (json) {
+    nlohmann::ordered_json j = s.json;
+    j["mcu"] = mcu.name;
     j["macs"] = g.macs();
     j["params"] = g.params();
     j["executed_macs"] = e.executed_macs;
@@ -73,7 +151,7 @@ int run_estimate(const EstimateArgs& args) {
     j["sram_budget_bytes"] = e.sram_budget_bytes;
     j["flash_budget_bytes"] = e.flash_budget_bytes;
     j["latency_limit_ms"] = opt.latency_limit_ms;
-    if (e.has_latency) j["latency_calibration"] = exp.mcu.latency.source;
+    if (e.has_latency) j["latency_calibration"] = mcu.latency.source;
     nlohmann::ordered_json mp;
     mp["arena_bytes"] = plan.arena_bytes;
     mp["lower_bound_bytes"] = plan.lower_bound_bytes;
@@ -118,7 +196,7 @@ int run_estimate(const EstimateArgs& args) {
     for (std::size_t i = 0; i < g.layers.size(); ++i) {
       const Layer& l = g.layers[i];
       nlohmann::ordered_json jl;
-      jl["name"] = l.name();
+      jl["name"] = layer_name(i);
       jl["op"] = l.op->name();
       jl["in"] = {l.in.h, l.in.w, l.in.c};
       jl["out"] = {l.out.h, l.out.w, l.out.c};
@@ -132,16 +210,24 @@ int run_estimate(const EstimateArgs& args) {
       jl["in_place"] = plan.in_place[i] >= 0;
       jl["scratch"] = buffer_json(plan.scratch[i]);
       if (e.has_latency && !(plan.patched && static_cast<int>(i) < plan.patch.stage_end)) {
-        jl["latency_ms"] = exp.mcu.cycles_to_ms(exp.mcu.latency.layer_cycles(l));
+        jl["latency_ms"] = mcu.cycles_to_ms(mcu.latency.layer_cycles(l));
       }
       layers.push_back(jl);
     }
     j["layers"] = layers;
+    if (!g.patch.enabled()) {
+      if (const auto best = least_sram_schedule(s)) {
+        j["least_sram_patch_schedule"] = {{"patches", best->first.patches},
+                                          {"split", best->first.split},
+                                          {"peak_sram_bytes", best->second.peak_sram_bytes},
+                                          {"executed_macs", best->second.executed_macs}};
+      }
+    }
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
 
-  fmt::print("arch: {}\nspace: {}   mcu: {}\n\n", la.arch.to_string(), la.space.name, exp.mcu.name);
+  fmt::print("{}\n", s.title);
   fmt::print("{:>3}  {:<14} {:<10} {:>5} {:>2}  {:>13} {:>13} {:>12} {:>10} {:>10}\n", "#", "layer",
              "op", "k", "s", "input", "output", "MACs", "params", "live KB");
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
@@ -150,7 +236,7 @@ int run_estimate(const EstimateArgs& args) {
     // The kernel as "3" (square) or "10x4" (height x width).
     const std::string k = l.square_kernel() ? std::to_string(l.kh) : fmt::format("{}x{}", l.kh, l.kw);
     fmt::print("{:>3}  {:<14} {:<10} {:>5} {:>2}  {:>13} {:>13} {:>12} {:>10} {:>9.1f}{}\n", i,
-               l.name(), l.op->name(), k, l.stride, shape_str(l.in),
+               layer_name(i), l.op->name(), k, l.stride, shape_str(l.in),
                shape_str(l.out), l.macs, l.params(), kb(plan.live_bytes[i]), peak ? "*" : "");
   }
   fmt::print("\ntotal: {} layers, {:.2f} M MACs, {:.3f} M params\n", g.layers.size(),
@@ -165,8 +251,7 @@ int run_estimate(const EstimateArgs& args) {
     fmt::print("  arena {} B = {:.1f} KB (lower bound {:.1f} KB); analytic (MCUNet) {:.1f} KB\n",
                plan.arena_bytes, kb(plan.arena_bytes), kb(plan.lower_bound_bytes),
                kb(e.analytic_peak_bytes));
-    fmt::print("  peak at layer {} ({}), live:\n", plan.peak_layer,
-               g.layers[plan.peak_layer].name());
+    fmt::print("  peak at layer {} ({}), live:\n", plan.peak_layer, layer_name(plan.peak_layer));
     for (int t : peak_tensors) {
       const PlacedBuffer& b = plan.tensors[t];
       const bool per_patch = plan.patched && t > 0 && t < plan.patch.stage_output;
@@ -189,10 +274,18 @@ int run_estimate(const EstimateArgs& args) {
   }
   fmt::print("  flash {:.1f} KB of {:.1f} KB\n", kb(e.flash_bytes), kb(e.flash_budget_bytes));
   if (e.has_latency) {
-    fmt::print("  latency {:.2f} ms at {} MHz{}\n", e.latency_ms, exp.mcu.clock_mhz,
-               exp.mcu.latency.fitted_rows == 0 ? " (provisional calibration)" : "");
+    fmt::print("  latency {:.2f} ms at {} MHz{}\n", e.latency_ms, mcu.clock_mhz,
+               mcu.latency.fitted_rows == 0 ? " (provisional calibration)" : "");
   } else {
-    fmt::print("  latency: no calibration for {}\n", exp.mcu.name);
+    fmt::print("  latency: not estimated (no calibration for {} or for one of the model's operator kinds)\n", mcu.name);
+  }
+  if (!g.patch.enabled()) {
+    if (const auto best = least_sram_schedule(s)) {
+      fmt::print("  least peak SRAM with patches: {}x{} patches over blocks 0..{}: {:.1f} KB ({:.1f} KB layer by "
+                 "layer), executed MACs {:+.1f}%\n",
+                 best->first.patches, best->first.patches, best->first.split - 1, kb(best->second.peak_sram_bytes),
+                 kb(e.peak_sram_bytes), 100.0 * (best->second.executed_macs - g.macs()) / std::max<int64_t>(1, g.macs()));
+    }
   }
   std::string why;
   if (!e.fits_sram) why += fmt::format(" sram {:.1f} KB > {:.1f} KB;", kb(e.peak_sram_bytes), kb(e.sram_budget_bytes));
@@ -200,7 +293,7 @@ int run_estimate(const EstimateArgs& args) {
   if (!e.fits_latency) why += fmt::format(" latency {:.2f} ms > {:.2f} ms;", e.latency_ms, opt.latency_limit_ms);
   if (!e.fits_macs) why += fmt::format(" {} MACs > {};", e.macs, opt.macs_limit);
   if (!why.empty()) why.pop_back();
-  fmt::print("fits {}: {}{}\n", exp.mcu.name, e.fits ? "yes" : "no", why.empty() ? "" : " (" + why.substr(1) + ")");
+  fmt::print("fits {}: {}{}\n", mcu.name, e.fits ? "yes" : "no", why.empty() ? "" : " (" + why.substr(1) + ")");
   return 0;
 }
 
@@ -210,8 +303,10 @@ void add_estimate_command(CLI::App& app, CommandFn* run) {
   auto args = std::make_shared<EstimateArgs>();
   CLI::App* sub = app.add_subcommand(
       "estimate", "Estimate a subnet's MACs, parameters, peak SRAM, flash and latency on the MCU");
-  sub->add_option("--config", args->config, "experiment config (YAML)")->required();
-  sub->add_option("--arch", args->arch, "ArchSpec file, or largest / smallest")->required();
+  sub->add_option("--config", args->config, "experiment config (YAML)");
+  sub->add_option("--arch", args->arch, "ArchSpec file, or largest / smallest");
+  sub->add_option("--tflite", args->tflite, "an int8 .tflite model instead of a config's subnet");
+  sub->add_option("--mcu", args->mcu, "with --tflite: the MCU config (configs/mcus/<mcu>.yaml)");
   sub->add_flag("--json", args->json, "print one JSON object");
   sub->add_flag("--input-outside-arena", args->input_outside_arena,
                 "plan for an input image kept outside the arena (camera buffer, streamed decode), "

@@ -5,6 +5,9 @@
 #include "nas/cli/arch_arg.h"
 #include "nas/cli/cli.h"
 #include "nas/cli/export_subnet.h"
+#include "nas/tflite/tflite_model.h"
+
+#include <random>
 #ifdef TINYNAS_WITH_TORCH
 #include "supernet/api.h"
 #include "supernet/labelled_images.h"
@@ -70,10 +73,63 @@ namespace {
 
 struct ExportArgs {
   std::string config, arch, out = "out/export", checkpoint;
+  std::string tflite, mcu;  // an imported model instead of a config's subnet
+  int inputs = 16;          // with --tflite: random test inputs
+  uint64_t seed = 0;
   bool qemu = false, profile = false;
 };
 
+bool verified(const ExportReport& r, bool qemu) {
+  return r.host_matches == r.firmware_images && r.frame_matches == r.frame_runs &&
+         (!qemu || (r.qemu_matches == r.firmware_images && r.qemu_equals_host == true)) &&
+         r.arena_bytes == r.estimated_peak_sram_bytes;
+}
+
+// An int8 .tflite from another tool: its C, verified on random inputs (seeded) against the C++
+// int8 reference on the host and, with --qemu, on the Cortex-M7.
+int run_export_tflite(const ExportArgs& args) {
+  if (args.mcu.empty()) throw ConfigError("export --tflite: --mcu configs/mcus/<mcu>.yaml is required");
+  if (args.inputs < 1) throw ConfigError(fmt::format("export --tflite: --inputs {}: expected at least 1", args.inputs));
+  const ImportedTflite m = read_tflite(args.tflite);
+  const McuSpec mcu = McuSpec::load(args.mcu);
+  const NetGraph& g = m.model.graph;
+  std::mt19937_64 rng(args.seed);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::vector<std::vector<int8_t>> inputs(args.inputs);
+  for (auto& in : inputs) {
+    in.resize(static_cast<std::size_t>(g.tensors[g.input].bytes()));
+    for (auto& v : in) v = static_cast<int8_t>(byte(rng));
+  }
+  ExportOptions o;
+  o.out_dir = args.out;
+  o.run_qemu = args.qemu || args.profile;
+  o.profile = args.profile;
+  o.metric.clear();
+  const ExportReport r = export_int8_model(m.model, args.tflite, mcu, inputs, o);
+  fmt::print("exported {} ({} operators as {} layers) to {}\n", args.tflite, m.operators, g.layers.size(), args.out);
+  fmt::print("  arena {} B (estimated peak SRAM {} B), flash {}, {} B estimated\n", r.arena_bytes,
+             r.estimated_peak_sram_bytes,
+             r.flash_bytes ? fmt::format("{} B measured", *r.flash_bytes) : std::string("not measured"),
+             r.estimated_flash_bytes);
+  if (r.host_matches) fmt::print("  host build == C++ reference on {}/{} random inputs (seed {})\n", *r.host_matches, r.firmware_images, args.seed);
+  if (r.qemu_matches) {
+    fmt::print("  Cortex-M7 (QEMU) == C++ reference on {}/{} inputs, == host: {}\n", *r.qemu_matches,
+               r.firmware_images, !r.qemu_equals_host ? "not measured" : *r.qemu_equals_host ? "yes" : "NO");
+  }
+  if (r.qemu_instructions) fmt::print("  {} instructions per inference\n", *r.qemu_instructions);
+  const bool ok = verified(r, o.run_qemu);
+  if (!ok) fmt::print(stderr, "export: verification FAILED (see {}/report.json)\n", args.out);
+  return ok ? 0 : 1;
+}
+
 int run_export(const ExportArgs& args) {
+  if (!args.tflite.empty()) {
+    if (!args.config.empty() || !args.arch.empty()) throw ConfigError("export: give --tflite or --config, not both");
+    return run_export_tflite(args);
+  }
+  if (args.config.empty() || args.arch.empty()) {
+    throw ConfigError("export: give --config and --arch (a subnet), or --tflite and --mcu (an imported model)");
+  }
   const Experiment exp = Experiment::load(args.config);
   const LoadedArch la = resolve_arch(args.arch, exp.space);
 #ifdef TINYNAS_WITH_TORCH
@@ -84,9 +140,7 @@ int run_export(const ExportArgs& args) {
   o.profile = args.profile;
   o.input_in_arena = exp.export_.input_in_arena;
   const ExportReport r = export_subnet(exp, la.space, la.arch, evaluator, o);
-  const bool ok = r.host_matches == r.firmware_images && r.frame_matches == r.frame_runs &&
-                  (!o.run_qemu || (r.qemu_matches == r.firmware_images && r.qemu_equals_host == true)) &&
-                  r.arena_bytes == r.estimated_peak_sram_bytes;
+  const bool ok = verified(r, o.run_qemu);
   if (!ok) fmt::print(stderr, "export: verification FAILED (see {}/report.json)\n", args.out);
   return ok ? 0 : 1;
 #else
@@ -101,8 +155,12 @@ int run_export(const ExportArgs& args) {
 void add_export_command(CLI::App& app, CommandFn* run) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* sub = app.add_subcommand("export", "Quantise a subnet to int8 and generate C for the runtime");
-  sub->add_option("--config", args->config, "experiment config (YAML)")->required();
-  sub->add_option("--arch", args->arch, "ArchSpec file, or largest / smallest")->required();
+  sub->add_option("--config", args->config, "experiment config (YAML)");
+  sub->add_option("--arch", args->arch, "ArchSpec file, or largest / smallest");
+  sub->add_option("--tflite", args->tflite, "an int8 .tflite model instead of a config's subnet");
+  sub->add_option("--mcu", args->mcu, "with --tflite: the MCU config (configs/mcus/<mcu>.yaml)");
+  sub->add_option("--inputs", args->inputs, "with --tflite: random int8 test inputs")->capture_default_str();
+  sub->add_option("--seed", args->seed, "with --tflite: their seed")->capture_default_str();
   sub->add_option("--out", args->out, "output directory")->capture_default_str();
   sub->add_option("--checkpoint", args->checkpoint, "supernet checkpoint (default: train.checkpoint)");
   sub->add_flag("--qemu", args->qemu, "also build for Cortex-M7, run under QEMU, measure flash");

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   tinynas::add_export_command(app, &run);
   tinynas::add_calibrate_command(app, &run);
   tinynas::add_sweep_command(app, &run);
+  tinynas::add_run_command(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -16,6 +16,7 @@
 #include "nas/export/float_model.h"
 #include "nas/export/int8_model.h"
 #include "nas/export/process.h"
+#include "nas/tflite/tflite_model.h"
 #include "search_spaces/atomic_file.h"
 
 namespace tinynas {
@@ -62,6 +63,9 @@ std::string ExportReport::to_json() const {
   j["front_end"] = front_end.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(front_end);
   j["qemu_front_end_instructions"] = measured(qemu_front_end_instructions);
   j["qemu_network_instructions"] = measured(qemu_network_instructions);
+  j["tflite_bytes"] = measured(tflite_bytes);
+  j["tflite_pads"] = measured(tflite_pads);
+  j["tflite_front_end_skipped"] = measured(tflite_front_end_skipped);
   j["seconds"] = seconds;
   return j.dump(2) + "\n";
 }
@@ -130,6 +134,139 @@ std::optional<std::pair<int, int>> frames_equal(const std::string& out) {
 
 }  // namespace
 
+namespace {
+
+// The part of an export after quantisation, common to a subnet and an imported model.
+struct Generated {
+  Estimate estimate;
+  GeneratedC c;
+  bool input_in_arena = true;
+};
+
+// The memory plan (the estimators' own) and the generated C.
+Generated generate(const Int8Model& qm, const McuSpec& mcu, const ExportOptions& opt, const Normalization* frames,
+                   ExportReport* r) {
+  EstimateOptions eo;
+  eo.plan.input_in_arena = opt.input_in_arena;
+  McuSpec m = mcu;
+  // A kind the MCU's calibration has not measured (an imported model's softmax): no latency.
+  for (const Layer& l : qm.graph.layers) {
+    if (m.has_latency && !m.latency.has(*l.op)) {
+      spdlog::warn("export: {} has no latency calibration for {}; latency not estimated", mcu.name, l.op->name());
+      m.has_latency = false;
+    }
+  }
+  Estimator est(m, eo);
+  Generated out;
+  out.estimate = est.estimate(qm.graph);
+  const Estimate& e = out.estimate;
+  r->macs = e.macs;
+  r->executed_macs = e.executed_macs;
+  r->params = e.params;
+  r->estimated_peak_sram_bytes = e.peak_sram_bytes;
+  r->estimated_flash_bytes = e.flash_bytes;
+  if (e.has_latency) r->estimated_latency_ms = e.latency_ms;
+  out.c = generate_model_c(qm, est.plan(), opt.class_names, frames);
+  out.input_in_arena = est.plan().input_in_arena;
+  r->arena_bytes = out.c.arena_bytes;
+  r->input_in_arena = out.input_in_arena;
+  r->const_bytes = out.c.const_bytes;
+  return out;
+}
+
+// Writes model.{h,c}, model.tflite, the test program (when there are inputs) and report.json's
+// measurements: host build, QEMU, flash.
+void write_and_verify(const Int8Model& qm, const GeneratedC& c, const std::vector<std::vector<int8_t>>& inputs,
+                      const std::vector<std::vector<uint8_t>>& fw_frames, const ExportOptions& opt, ExportReport* r) {
+  const std::vector<std::vector<int8_t>>& fw_inputs = inputs;
+  std::vector<std::vector<int8_t>> expected;
+  for (const auto& in : fw_inputs) expected.push_back(qm.run(in));
+  const int64_t nfw = static_cast<int64_t>(fw_inputs.size());
+  r->firmware_images = static_cast<int>(nfw);
+  fs::create_directories(opt.out_dir);
+  const std::string dir = opt.out_dir;
+  write_file_atomic(dir + "/model.h", c.header);
+  write_file_atomic(dir + "/model.c", c.source);
+  try {
+    const TfliteWritten t = write_tflite(qm, dir + "/model.tflite");
+    r->tflite_bytes = static_cast<int64_t>(t.bytes.size());
+    r->tflite_pads = t.pads;
+    r->tflite_front_end_skipped = t.front_end_skipped;
+  } catch (const std::invalid_argument& e) {
+    spdlog::warn("export: no model.tflite: {}", e.what());
+  }
+  if (nfw > 0) {
+    const GeneratedTest t = generate_test_program(qm, fw_inputs, expected, !opt.class_names.empty(), fw_frames);
+    write_file_atomic(dir + "/main.c", t.main_c);
+    write_file_atomic(dir + "/test_data.c", t.test_data_c);
+  }
+  const std::string root = TINYNAS_SOURCE_DIR;
+  std::string host_out;
+  if (opt.verify_host && nfw > 0) {
+    const std::string exe = dir + "/.host_model";
+    const ProcessResult cc = run_process(
+        "cc -std=c99 -O2 -Wall -Wextra -I" + shell_quote(dir) + " -I" + shell_quote(root + "/runtime") + " " +
+        shell_quote(dir + "/model.c") + " " + shell_quote(dir + "/main.c") + " " +
+        shell_quote(dir + "/test_data.c") + " " + shell_quote(root) + "/runtime/*.c -o " + shell_quote(exe));
+    if (cc.exit_code != 0) throw std::runtime_error("export: the generated C does not compile:\n" + cc.err);
+    const ProcessResult run = run_process(shell_quote(exe));
+    std::remove(exe.c_str());
+    r->host_matches = count_matches(run.out);
+    if (const auto fe = frames_equal(run.out)) r->frame_matches = fe->first, r->frame_runs = fe->second;
+    host_out = output_lines(run.out);
+    spdlog::info("export: host build matches the C++ reference on {}/{} images", r->host_matches.value_or(-1), nfw);
+    if (r->frame_matches) {
+      spdlog::info("export: camera frames through tinynas_invoke_frame == the int8 path on {}/{} runs",
+                   *r->frame_matches, r->frame_runs.value_or(-1));
+    }
+  }
+  if (opt.run_qemu && nfw > 0) {
+    std::string cmd = shell_quote(root + "/scripts/run-on-qemu");
+    if (opt.profile) cmd = "TN_CFLAGS=-DTN_PROFILE_MAX_LAYERS=4096 " + cmd + " --profile";
+    const ProcessResult q = run_process(cmd + " " + shell_quote(dir));
+    if (q.exit_code != 0 && q.exit_code != 1) {
+      throw std::runtime_error(fmt::format("export: QEMU run failed (exit {}):\n{}", q.exit_code, q.err));
+    }
+    r->qemu_matches = count_matches(q.out);
+    if (!host_out.empty()) r->qemu_equals_host = output_lines(q.out) == host_out;  // else: no host run to compare
+    if (opt.profile) {
+      const auto pos = q.out.find("op,kh,kw,stride");
+      if (pos != std::string::npos) {
+        const std::string csv = q.out.substr(pos);
+        write_file_atomic(dir + "/profile.csv", csv);
+        std::istringstream rows(csv);
+        std::string line;
+        std::getline(rows, line);
+        int64_t total = 0, front = 0;
+        while (std::getline(rows, line)) {
+          const auto comma = line.rfind(',');
+          if (comma == std::string::npos) continue;
+          const int64_t n = std::atoll(line.c_str() + comma + 1);
+          total += n;
+          if (!r->front_end.empty() && line.rfind(r->front_end + ",", 0) == 0) front += n;
+        }
+        r->qemu_instructions = total;
+        if (!r->front_end.empty()) {
+          r->qemu_front_end_instructions = front;
+          r->qemu_network_instructions = total - front;
+        }
+        // Per MAC of the network: a front end has none.
+        if (r->executed_macs) r->instructions_per_mac = static_cast<double>(total - front) / r->executed_macs;
+      }
+    }
+    const ProcessResult f = run_process(shell_quote(root + "/scripts/measure-flash") + " " + shell_quote(dir));
+    if (f.exit_code != 0) throw std::runtime_error("export: flash measurement failed:\n" + f.err);
+    const auto pos = f.out.find("model_flash_bytes ");
+    if (pos != std::string::npos) r->flash_bytes = std::atoll(f.out.c_str() + pos + 18);
+    const auto fpos = f.out.find("frame_api_flash_bytes ");
+    if (fpos != std::string::npos) r->frame_api_flash_bytes = std::atoll(f.out.c_str() + fpos + 22);
+    spdlog::info("export: QEMU Cortex-M7 matches on {}/{} images, flash {} bytes", r->qemu_matches.value_or(-1), nfw,
+                 r->flash_bytes.value_or(-1));
+  }
+}
+
+}  // namespace
+
 ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const McuSpec& mcu,
                           const std::vector<LayerWeights>& weights, const LabelledImages& calibration,
                           const LabelledImages& test, const ExportOptions& opt) {
@@ -167,25 +304,11 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
     spdlog::info("export: the task's metric is {}; float and int8 top-1 not measured", opt.metric);
   }
 
-  EstimateOptions eo;
-  eo.plan.input_in_arena = opt.input_in_arena;
-  Estimator est(mcu, eo);
-  const Estimate e = est.estimate(g);
-  const MemoryPlan& plan = est.plan();
-  r.macs = e.macs;
-  r.executed_macs = e.executed_macs;
-  r.params = e.params;
-  r.estimated_peak_sram_bytes = e.peak_sram_bytes;
-  r.estimated_flash_bytes = e.flash_bytes;
-  r.estimated_latency_ms = e.latency_ms;
-
   // The frame API when the dataset has a pixel normalisation and the test images their frames.
   const bool frames = opt.normalization && !test.frames.empty();
-  const GeneratedC c = generate_model_c(qm, plan, opt.class_names, frames ? &*opt.normalization : nullptr);
-  r.arena_bytes = c.arena_bytes;
-  r.input_in_arena = plan.input_in_arena;
-  r.const_bytes = c.const_bytes;
-  std::vector<std::vector<int8_t>> inputs, expected;
+  const Generated gen = generate(qm, mcu, opt, frames ? &*opt.normalization : nullptr, &r);
+  const GeneratedC& c = gen.c;
+  std::vector<std::vector<int8_t>> inputs;
   std::vector<std::vector<uint8_t>> fw_frames;
   const int64_t nfw = std::min<int64_t>(opt.firmware_images, test.size());
   const std::vector<int8_t> lut =
@@ -200,85 +323,27 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
     } else {
       inputs.push_back(qm.quantize_input(test.image(i)));
     }
-    expected.push_back(qm.run(inputs.back()));
   }
-  r.firmware_images = static_cast<int>(nfw);
   fs::create_directories(opt.out_dir);
-  const std::string dir = opt.out_dir;
-  write_file_atomic(dir + "/model.h", c.header);
-  write_file_atomic(dir + "/model.c", c.source);
-  write_file_atomic(dir + "/arch.yaml", arch.to_yaml());
-  if (nfw > 0) {
-    const GeneratedTest t = generate_test_program(qm, inputs, expected, !opt.class_names.empty(), fw_frames);
-    write_file_atomic(dir + "/main.c", t.main_c);
-    write_file_atomic(dir + "/test_data.c", t.test_data_c);
-  }
-
-  const std::string root = TINYNAS_SOURCE_DIR;
-  std::string host_out;
-  if (opt.verify_host && nfw > 0) {
-    const std::string exe = dir + "/.host_model";
-    const ProcessResult cc = run_process(
-        "cc -std=c99 -O2 -Wall -Wextra -I" + shell_quote(dir) + " -I" + shell_quote(root + "/runtime") + " " +
-        shell_quote(dir + "/model.c") + " " + shell_quote(dir + "/main.c") + " " +
-        shell_quote(dir + "/test_data.c") + " " + shell_quote(root) + "/runtime/*.c -o " + shell_quote(exe));
-    if (cc.exit_code != 0) throw std::runtime_error("export: the generated C does not compile:\n" + cc.err);
-    const ProcessResult run = run_process(shell_quote(exe));
-    std::remove(exe.c_str());
-    r.host_matches = count_matches(run.out);
-    if (const auto fe = frames_equal(run.out)) r.frame_matches = fe->first, r.frame_runs = fe->second;
-    host_out = output_lines(run.out);
-    spdlog::info("export: host build matches the C++ reference on {}/{} images", r.host_matches.value_or(-1), nfw);
-    if (r.frame_matches) {
-      spdlog::info("export: camera frames through tinynas_invoke_frame == the int8 path on {}/{} runs",
-                   *r.frame_matches, r.frame_runs.value_or(-1));
-    }
-  }
-  if (opt.run_qemu && nfw > 0) {
-    std::string cmd = shell_quote(root + "/scripts/run-on-qemu");
-    if (opt.profile) cmd = "TN_CFLAGS=-DTN_PROFILE_MAX_LAYERS=4096 " + cmd + " --profile";
-    const ProcessResult q = run_process(cmd + " " + shell_quote(dir));
-    if (q.exit_code != 0 && q.exit_code != 1) {
-      throw std::runtime_error(fmt::format("export: QEMU run failed (exit {}):\n{}", q.exit_code, q.err));
-    }
-    r.qemu_matches = count_matches(q.out);
-    if (!host_out.empty()) r.qemu_equals_host = output_lines(q.out) == host_out;  // else: no host run to compare
-    if (opt.profile) {
-      const auto pos = q.out.find("op,kh,kw,stride");
-      if (pos != std::string::npos) {
-        const std::string csv = q.out.substr(pos);
-        write_file_atomic(dir + "/profile.csv", csv);
-        std::istringstream rows(csv);
-        std::string line;
-        std::getline(rows, line);
-        int64_t total = 0, front = 0;
-        while (std::getline(rows, line)) {
-          const auto comma = line.rfind(',');
-          if (comma == std::string::npos) continue;
-          const int64_t n = std::atoll(line.c_str() + comma + 1);
-          total += n;
-          if (!r.front_end.empty() && line.rfind(r.front_end + ",", 0) == 0) front += n;
-        }
-        r.qemu_instructions = total;
-        if (!r.front_end.empty()) {
-          r.qemu_front_end_instructions = front;
-          r.qemu_network_instructions = total - front;
-        }
-        // Per MAC of the network: a front end has none.
-        if (r.executed_macs) r.instructions_per_mac = static_cast<double>(total - front) / r.executed_macs;
-      }
-    }
-    const ProcessResult f = run_process(shell_quote(root + "/scripts/measure-flash") + " " + shell_quote(dir));
-    if (f.exit_code != 0) throw std::runtime_error("export: flash measurement failed:\n" + f.err);
-    const auto pos = f.out.find("model_flash_bytes ");
-    if (pos != std::string::npos) r.flash_bytes = std::atoll(f.out.c_str() + pos + 18);
-    const auto fpos = f.out.find("frame_api_flash_bytes ");
-    if (fpos != std::string::npos) r.frame_api_flash_bytes = std::atoll(f.out.c_str() + fpos + 22);
-    spdlog::info("export: QEMU Cortex-M7 matches on {}/{} images, flash {} bytes", r.qemu_matches.value_or(-1), nfw,
-                 r.flash_bytes.value_or(-1));
-  }
+  write_file_atomic(opt.out_dir + "/arch.yaml", arch.to_yaml());
+  write_and_verify(qm, c, inputs, fw_frames, opt, &r);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  write_file_atomic(dir + "/report.json", r.to_json());
+  write_file_atomic(opt.out_dir + "/report.json", r.to_json());
+  return r;
+}
+
+ExportReport export_int8_model(const Int8Model& qm, const std::string& name, const McuSpec& mcu,
+                               const std::vector<std::vector<int8_t>>& inputs, const ExportOptions& opt) {
+  const auto start = std::chrono::steady_clock::now();
+  ExportReport r;
+  r.arch = name;
+  for (const Layer& l : qm.graph.layers) {
+    if (l.op->is_front_end()) r.front_end = l.op->name();
+  }
+  const Generated gen = generate(qm, mcu, opt, nullptr, &r);
+  write_and_verify(qm, gen.c, inputs, {}, opt, &r);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_file_atomic(opt.out_dir + "/report.json", r.to_json());
   return r;
 }
 

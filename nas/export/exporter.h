@@ -13,6 +13,7 @@
 #include "supernet/labelled_images.h"
 #include "supernet/normalization.h"
 #include "ops/layer_weights.h"
+#include "nas/export/int8_model.h"
 
 namespace tinynas {
 
@@ -73,6 +74,11 @@ struct ExportReport {
   std::optional<int64_t> qemu_front_end_instructions;
   std::optional<int64_t> qemu_network_instructions;
   std::optional<double> instructions_per_mac;
+  // model.tflite (nas/tflite): its size, the PAD operators it needed (pads that are neither SAME
+  // nor VALID) and whether the front end was left out (TFLite has no MFCC operator).
+  std::optional<int64_t> tflite_bytes;
+  std::optional<int> tflite_pads;
+  std::optional<bool> tflite_front_end_skipped;
   double seconds = 0;
 
   std::string to_json() const;
@@ -80,6 +86,12 @@ struct ExportReport {
 
 // Throws ConfigError for bad input (weights that do not match the arch), std::runtime_error
 // when a verification step fails to run.
+// The same from a quantised model (an imported .tflite): no accuracy pass, the firmware test
+// runs `inputs` (their expected outputs are the C++ int8 reference's). `name` is report.json's
+// "arch".
+ExportReport export_int8_model(const Int8Model& model, const std::string& name, const McuSpec& mcu,
+                               const std::vector<std::vector<int8_t>>& inputs, const ExportOptions& options);
+
 ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const McuSpec& mcu,
                           const std::vector<LayerWeights>& weights, const LabelledImages& calibration,
                           const LabelledImages& test, const ExportOptions& options);

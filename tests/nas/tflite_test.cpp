@@ -1,0 +1,266 @@
+// .tflite in and out (nas/tflite): our int8 models written and read back unchanged, a model
+// written by TensorFlow's converter (the MLPerf Tiny keyword spotter) read and run, bad and
+// unsupported files refused by name, and Arm NN's reference backend (an independent TFLite
+// executor) agreeing with our arithmetic.
+#include "nas/tflite/tflite_model.h"
+
+#include <flatbuffers/flatbuffers.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "estimators/estimate.h"
+#include "nas/export/exporter.h"
+#include "nas/export/float_model.h"
+#include "nas/export/process.h"
+#include "search_spaces/atomic_file.h"
+#include "search_spaces/config_node.h"
+#include "tests/nas/random_model.h"
+#include "tflite_generated.h"
+
+namespace tinynas {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kRoot = TINYNAS_SOURCE_DIR;
+const std::string kKws = kRoot + "/../shared/models/mlperf-tiny-kws-ref-int8.tflite";
+
+std::vector<std::vector<int8_t>> random_inputs(const NetGraph& g, int n, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::vector<std::vector<int8_t>> v(n, std::vector<int8_t>(static_cast<std::size_t>(g.tensors[g.input].bytes())));
+  for (auto& x : v) for (auto& b : x) b = static_cast<int8_t>(byte(rng));
+  return v;
+}
+
+// A calibrated int8 model of a fmnist-mbv2 subnet: residual adds, stride-2 depthwise layers on
+// even maps (PyTorch's symmetric pads, which TFLite's SAME does not give: PAD operators), a
+// 7x7 kernel, ReLU6 and plain outputs.
+Int8Model random_int8_model(uint64_t seed) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  ArchSpec arch = ArchSpec::smallest(space);
+  arch.resolution = 32;
+  arch.stages[1][0] = {7, 3};
+  arch.stages[2].push_back({3, 4});
+  const NetGraph g = lower(space, arch);
+  const FloatModel fm = FloatModel::fold(g, random_weights(g, seed));
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> pixel(-0.8f, 2.0f);
+  RangeObserver obs(g);
+  for (int i = 0; i < 8; ++i) {
+    std::vector<float> img(static_cast<std::size_t>(g.tensors[g.input].shape.elements()));
+    for (float& p : img) p = pixel(rng);
+    obs.observe(fm.run_all(img));
+  }
+  return Int8Model::quantize(fm, obs.ranges());
+}
+
+TEST(Tflite, OurModelReadsBackLayerForLayerAndRunsBitForBit) {
+  const Int8Model m = random_int8_model(3);
+  const TfliteWritten w = tflite_bytes(m);
+  EXPECT_GT(w.pads, 0);  // the stride-2 layers on even maps
+  EXPECT_FALSE(w.front_end_skipped);
+  const ImportedTflite r = parse_tflite(w.bytes, "roundtrip.tflite");
+  EXPECT_EQ(r.folded_pads, w.pads);
+  const NetGraph &a = m.graph, &b = r.model.graph;
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (std::size_t i = 0; i < a.layers.size(); ++i) {
+    const Layer &x = a.layers[i], &y = b.layers[i];
+    SCOPED_TRACE(x.name());
+    EXPECT_EQ(x.op, y.op);
+    EXPECT_EQ(x.inputs[0], y.inputs[0]);
+    EXPECT_EQ(x.inputs[1], y.inputs[1]);
+    EXPECT_TRUE(x.in == y.in && x.out == y.out);
+    EXPECT_EQ(std::vector<int>({x.kh, x.kw, x.stride, x.pad_top, x.pad_left, x.pad_bottom, x.pad_right}),
+              std::vector<int>({y.kh, y.kw, y.stride, y.pad_top, y.pad_left, y.pad_bottom, y.pad_right}));
+    const Int8Layer &p = m.layers[i], &q = r.model.layers[i];
+    EXPECT_EQ(p.weight, q.weight);
+    EXPECT_EQ(p.bias, q.bias);
+    EXPECT_EQ(p.multiplier, q.multiplier);
+    EXPECT_EQ(p.shift, q.shift);
+    EXPECT_EQ(p.act_min, q.act_min);
+    EXPECT_EQ(p.act_max, q.act_max);
+    EXPECT_EQ(p.input1_multiplier, q.input1_multiplier);
+    EXPECT_EQ(p.output_multiplier, q.output_multiplier);
+  }
+  for (std::size_t t = 0; t < a.tensors.size(); ++t) {
+    EXPECT_EQ(m.tensor_quant[t].scale, r.model.tensor_quant[t].scale);
+    EXPECT_EQ(m.tensor_quant[t].zero_point, r.model.tensor_quant[t].zero_point);
+    EXPECT_EQ(a.tensors[t].last_consumer, b.tensors[t].last_consumer);
+  }
+  for (const auto& x : random_inputs(a, 6, 4)) EXPECT_EQ(m.run(x), r.model.run(x));
+  // The same plan: the arena of the re-read model is the original's, byte for byte.
+  const McuSpec mcu = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
+  EXPECT_EQ(estimate(a, mcu).peak_sram_bytes, estimate(b, mcu).peak_sram_bytes);
+  // Written again, the re-read model reads back the same.
+  const ImportedTflite again = parse_tflite(tflite_bytes(r.model).bytes, "again.tflite");
+  for (const auto& x : random_inputs(a, 3, 5)) EXPECT_EQ(again.model.run(x), m.run(x));
+  // Its blocks (where a patch stage may end): after every layer whose output is the only tensor
+  // alive, before the pool - every block boundary of the lowered graph, and the cuts inside a
+  // block without a residual.
+  int cuts = 0;
+  for (std::size_t i = 1; i < a.layers.size(); ++i) {
+    if (a.layers[i].block != a.layers[i - 1].block) {
+      EXPECT_NE(b.layers[i].block, b.layers[i - 1].block) << i;
+    }
+    cuts += b.layers[i].block != b.layers[i - 1].block;
+  }
+  EXPECT_GT(b.num_blocks, a.num_blocks);
+  EXPECT_EQ(b.num_blocks + 1, cuts);
+  EXPECT_EQ(b.layers.front().block, -1);
+}
+
+TEST(Tflite, FusedActivationsAreTheClampsTfliteDerives) {
+  QuantParams q;
+  q.scale = 0.05f;
+  q.zero_point = -128;
+  EXPECT_EQ(fused_activation_for(-128, 127, q), "NONE");
+  EXPECT_EQ(fused_activation_for(-128, -128 + 120, q), "RELU6");  // 6 / 0.05 = 120
+  q.zero_point = -10;
+  EXPECT_EQ(fused_activation_for(-10, 127, q), "RELU");
+  EXPECT_EQ(fused_activation_for(-30, 10, q), "RELU_N1_TO_1");  // -10 -/+ 20
+  EXPECT_EQ(fused_activation_for(-11, 127, q), "");
+}
+
+TEST(Tflite, TheMlperfKeywordSpotterReadsAndRunsOnTheHost) {
+  if (!fs::exists(kKws)) GTEST_SKIP() << kKws << " is not here (../shared/models of the workspace)";
+  const ImportedTflite r = read_tflite(kKws);
+  const NetGraph& g = r.model.graph;
+  EXPECT_EQ(r.operators, 13);
+  EXPECT_EQ(r.reshapes, 1);
+  EXPECT_EQ(r.folded_pads, 0);
+  ASSERT_EQ(g.layers.size(), 12u);
+  std::vector<std::string> kinds;
+  for (const Layer& l : g.layers) kinds.push_back(l.op->name());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"conv", "depthwise", "pointwise", "depthwise", "pointwise", "depthwise",
+                                             "pointwise", "depthwise", "pointwise", "avgpool", "fc", "softmax"}));
+  // DS-CNN's 10x4 stride-2 stem on 49x10 with TF's SAME pads: 4 above, 5 below, 1 left, 1 right.
+  const Layer& stem = g.layers[0];
+  EXPECT_EQ(std::vector<int>({stem.kh, stem.kw, stem.stride, stem.pad_top, stem.pad_bottom, stem.pad_left, stem.pad_right}),
+            std::vector<int>({10, 4, 2, 4, 5, 1, 1}));
+  EXPECT_TRUE(stem.out == (Shape{25, 5, 64}));
+  EXPECT_EQ(g.macs(), 2'656'768);
+  EXPECT_EQ(r.model.tensor_quant[g.input].zero_point, 83);
+  // Two 8,000-byte maps live at once, 16-byte aligned, in TF-Lite Micro's plan; ours adds the
+  // pointwise kernel's 256-byte q15 buffer.
+  EXPECT_EQ(tflm_greedy_arena_bytes(r.tflm_tensors), 16'000);
+  const McuSpec mcu = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
+  McuSpec no_latency = mcu;
+  no_latency.has_latency = false;  // no calibration for softmax
+  EXPECT_EQ(estimate(g, no_latency).peak_sram_bytes, 16'256);
+  // Softmax probabilities: each output row sums to ~256 (scale 1/256, zero point -128).
+  for (const auto& x : random_inputs(g, 4, 9)) {
+    int sum = 0;
+    for (int8_t v : r.model.run(x)) sum += v + 128;
+    EXPECT_NEAR(sum, 256, 12);
+  }
+  // The generated C on the host equals the C++ reference.
+  const std::string dir = (fs::temp_directory_path() / "tinynas_tflite_kws").string();
+  fs::remove_all(dir);
+  ExportOptions o;
+  o.out_dir = dir;
+  o.metric.clear();
+  const ExportReport rep = export_int8_model(r.model, kKws, no_latency, random_inputs(g, 4, 10), o);
+  EXPECT_EQ(rep.host_matches.value_or(-1), 4);
+  EXPECT_EQ(rep.arena_bytes, 16'256);
+  // model.tflite of the imported model reads back to the same outputs.
+  const ImportedTflite back = read_tflite(dir + "/model.tflite");
+  for (const auto& x : random_inputs(g, 3, 11)) EXPECT_EQ(back.model.run(x), r.model.run(x));
+  fs::remove_all(dir);
+}
+
+// A one-operator model built with the generated flatbuffers API.
+std::vector<uint8_t> one_op_model(tflite::TensorType input_type, tflite::BuiltinOperator code) {
+  namespace tfl = tflite;
+  flatbuffers::FlatBufferBuilder b;
+  const std::vector<float> s = {0.1f};
+  const std::vector<int64_t> z = {0};
+  auto q = [&] { return tfl::CreateQuantizationParameters(b, 0, 0, b.CreateVector(s), b.CreateVector(z)); };
+  const std::vector<int32_t> shape = {1, 4, 4, 2};
+  std::vector<flatbuffers::Offset<tfl::Tensor>> tensors = {
+      tfl::CreateTensor(b, b.CreateVector(shape), input_type, 0, b.CreateString("x"), q()),
+      tfl::CreateTensor(b, b.CreateVector(shape), input_type, 0, b.CreateString("y"), q())};
+  const std::vector<int32_t> in = {0}, out = {1};
+  std::vector<flatbuffers::Offset<tfl::Operator>> ops = {
+      tfl::CreateOperator(b, 0, b.CreateVector(in), b.CreateVector(out))};
+  std::vector<flatbuffers::Offset<tfl::SubGraph>> sgs = {
+      tfl::CreateSubGraph(b, b.CreateVector(tensors), b.CreateVector(in), b.CreateVector(out), b.CreateVector(ops))};
+  std::vector<flatbuffers::Offset<tfl::OperatorCode>> codes = {
+      tfl::CreateOperatorCode(b, static_cast<int8_t>(code), 0, 1, code)};
+  std::vector<flatbuffers::Offset<tfl::Buffer>> buffers = {tfl::CreateBuffer(b)};
+  tfl::FinishModelBuffer(b, tfl::CreateModel(b, 3, b.CreateVector(codes), b.CreateVector(sgs), 0, b.CreateVector(buffers)));
+  return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+std::string error_of(const std::vector<uint8_t>& bytes) {
+  try {
+    parse_tflite(bytes, "m.tflite");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Tflite, RefusesFloatModelsUnsupportedOperatorsAndOtherFilesByName) {
+  EXPECT_NE(error_of(one_op_model(tflite::TensorType::FLOAT32, tflite::BuiltinOperator::RESHAPE)).find(
+                "m.tflite: tensor 0 'x' is float32: this is a float model"),
+            std::string::npos);
+  const std::string maxpool = error_of(one_op_model(tflite::TensorType::INT8, static_cast<tflite::BuiltinOperator>(17)));
+  EXPECT_NE(maxpool.find("m.tflite: operator 0 (MAX_POOL_2D): not supported: tinynas imports CONV_2D"), std::string::npos)
+      << maxpool;
+  const std::string bytes = "this is not a flatbuffer, it is text";
+  EXPECT_NE(error_of(std::vector<uint8_t>(bytes.begin(), bytes.end())).find("not a TensorFlow Lite model"), std::string::npos);
+  std::vector<uint8_t> cut = one_op_model(tflite::TensorType::INT8, tflite::BuiltinOperator::RESHAPE);
+  cut.resize(cut.size() / 2);
+  EXPECT_NE(error_of(cut).find("m.tflite: "), std::string::npos);
+  // The command line: exit code 2 and the file named.
+  const std::string dir = (fs::temp_directory_path() / "tinynas_tflite_bad").string();
+  fs::create_directories(dir);
+  const auto fm = one_op_model(tflite::TensorType::FLOAT32, tflite::BuiltinOperator::RESHAPE);
+  write_file_atomic(dir + "/float.tflite", std::string(fm.begin(), fm.end()));
+  const ProcessResult p = run_process(std::string(TINYNAS_BINARY) + " estimate --tflite " + dir +
+                                      "/float.tflite --mcu " + kRoot + "/configs/mcus/stm32f746.yaml");
+  EXPECT_EQ(p.exit_code, 2);
+  EXPECT_NE(p.err.find("float.tflite: tensor 0 'x' is float32"), std::string::npos) << p.err;
+  fs::remove_all(dir);
+}
+
+// scripts/armnn-compare's report on `model` (nullopt: Arm NN is not installed).
+std::optional<nlohmann::json> armnn(const std::string& model, int inputs) {
+  const ProcessResult p = run_process("TINYNAS=" + std::string(TINYNAS_BINARY) + " " + kRoot +
+                                      "/scripts/armnn-compare " + model + " --random " + std::to_string(inputs));
+  if (p.exit_code == 3) return std::nullopt;
+  EXPECT_EQ(p.exit_code, 0) << p.err;
+  return nlohmann::json::parse(p.out);
+}
+
+// Arm NN computes each layer in float and requantises: on our inputs to it, every operator is
+// within 1 LSB of our integer arithmetic; chained, the differences add up layer after layer.
+void expect_each_operator_within_one_lsb(const nlohmann::json& r) {
+  ASSERT_FALSE(r["per_operator"].empty());
+  for (const auto& l : r["per_operator"]) EXPECT_LE(l["max_abs_diff_lsb"].get<int>(), 1) << "operator " << l["operator"];
+}
+
+TEST(Tflite, ArmNNsReferenceBackendAgreesWithOurArithmetic) {
+  const std::string dir = (fs::temp_directory_path() / "tinynas_tflite_armnn").string();
+  fs::create_directories(dir);
+  write_tflite(random_int8_model(3), dir + "/ours.tflite");
+  const auto ours = armnn(dir + "/ours.tflite", 30);
+  if (!ours) GTEST_SKIP() << "Arm NN (python3-pyarmnn) is not installed";
+  expect_each_operator_within_one_lsb(*ours);
+  // Random weights and inputs through 40 layers: differences add up, the top-1 mostly holds.
+  EXPECT_GE((*ours)["top1_agreement"].get<double>(), 0.8);
+  if (fs::exists(kKws)) {
+    const auto kws = armnn(kKws, 30);
+    ASSERT_TRUE(kws);
+    expect_each_operator_within_one_lsb(*kws);
+    EXPECT_GE((*kws)["top1_agreement"].get<double>(), 0.96);
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tinynas

@@ -100,6 +100,12 @@ class OpDescriptor {
   virtual void run_int8(const Layer& l, const Int8Layer& q, const QuantParams in[2],
                         const QuantParams& out, const int8_t* const x[2], int8_t* y) const = 0;
 
+  // ---- interchange
+  // The TensorFlow Lite builtin operator (schema's BuiltinOperator) that computes this kind's
+  // arithmetic, as nas/tflite writes it and maps it back; -1 = none (a front end: TFLite has no
+  // MFCC operator). Several kinds may share one (conv and pointwise are CONV_2D).
+  virtual int tflite_builtin() const { return -1; }
+
   // ---- C
   // File-scope constants (weights, biases, requantisation tables, parameter blocks).
   virtual void emit_constants(EmitContext& c, int i, const Layer& l, const Int8Layer& q) const;

@@ -282,9 +282,11 @@ int print_estimate(const Subject& s, bool json) {
   if (!g.patch.enabled()) {
     if (const auto best = least_sram_schedule(s)) {
       fmt::print("  least peak SRAM with patches: {}x{} patches over blocks 0..{}: {:.1f} KB ({:.1f} KB layer by "
-                 "layer), executed MACs {:+.1f}%\n",
+                 "layer{}), executed MACs {:+.1f}%\n",
                  best->first.patches, best->first.patches, best->first.split - 1, kb(best->second.peak_sram_bytes),
-                 kb(e.peak_sram_bytes), 100.0 * (best->second.executed_macs - g.macs()) / std::max<int64_t>(1, g.macs()));
+                 kb(e.peak_sram_bytes),
+                 best->second.peak_sram_bytes < e.peak_sram_bytes ? "" : ": no patch schedule lowers the peak",
+                 100.0 * (best->second.executed_macs - g.macs()) / std::max<int64_t>(1, g.macs()));
     }
   }
   std::string why;

@@ -5,6 +5,7 @@
 #include "nas/cli/arch_arg.h"
 #include "nas/cli/cli.h"
 #include "nas/cli/export_subnet.h"
+#include "nas/export/npy.h"
 #include "nas/tflite/tflite_model.h"
 
 #include <random>
@@ -74,9 +75,10 @@ namespace {
 struct ExportArgs {
   std::string config, arch, out = "out/export", checkpoint;
   std::string tflite, mcu;  // an imported model instead of a config's subnet
-  int inputs = 16;          // with --tflite: random test inputs
+  std::string inputs;       // with --tflite: the firmware test's inputs (.npy); else random ones
+  int count = 16;           // with --tflite: how many
   uint64_t seed = 0;
-  bool qemu = false, profile = false;
+  bool qemu = false, profile = false, test_set = false;
 };
 
 bool verified(const ExportReport& r, bool qemu) {
@@ -89,16 +91,27 @@ bool verified(const ExportReport& r, bool qemu) {
 // int8 reference on the host and, with --qemu, on the Cortex-M7.
 int run_export_tflite(const ExportArgs& args) {
   if (args.mcu.empty()) throw ConfigError("export --tflite: --mcu configs/mcus/<mcu>.yaml is required");
-  if (args.inputs < 1) throw ConfigError(fmt::format("export --tflite: --inputs {}: expected at least 1", args.inputs));
+  if (args.count < 1) throw ConfigError(fmt::format("export --tflite: --count {}: expected at least 1", args.count));
   const ImportedTflite m = read_tflite(args.tflite);
   const McuSpec mcu = McuSpec::load(args.mcu);
   const NetGraph& g = m.model.graph;
-  std::mt19937_64 rng(args.seed);
-  std::uniform_int_distribution<int> byte(-128, 127);
-  std::vector<std::vector<int8_t>> inputs(args.inputs);
-  for (auto& in : inputs) {
-    in.resize(static_cast<std::size_t>(g.tensors[g.input].bytes()));
-    for (auto& v : in) v = static_cast<int8_t>(byte(rng));
+  const auto per = static_cast<std::size_t>(g.tensors[g.input].bytes());
+  std::vector<std::vector<int8_t>> inputs;
+  if (!args.inputs.empty()) {
+    const NpyInt8 a = read_npy_int8(args.inputs);
+    if (a.data.empty() || a.data.size() % per != 0) {
+      throw ConfigError(fmt::format("{}: expected int8 inputs of {} values each (the model's input)", args.inputs, per));
+    }
+    for (std::size_t i = 0; i < a.data.size() / per && static_cast<int>(inputs.size()) < args.count; ++i) {
+      inputs.emplace_back(a.data.begin() + i * per, a.data.begin() + (i + 1) * per);
+    }
+  } else {
+    std::mt19937_64 rng(args.seed);
+    std::uniform_int_distribution<int> byte(-128, 127);
+    inputs.assign(args.count, std::vector<int8_t>(per));
+    for (auto& in : inputs) {
+      for (auto& v : in) v = static_cast<int8_t>(byte(rng));
+    }
   }
   ExportOptions o;
   o.out_dir = args.out;
@@ -111,7 +124,10 @@ int run_export_tflite(const ExportArgs& args) {
              r.estimated_peak_sram_bytes,
              r.flash_bytes ? fmt::format("{} B measured", *r.flash_bytes) : std::string("not measured"),
              r.estimated_flash_bytes);
-  if (r.host_matches) fmt::print("  host build == C++ reference on {}/{} random inputs (seed {})\n", *r.host_matches, r.firmware_images, args.seed);
+  if (r.host_matches) {
+    fmt::print("  host build == C++ reference on {}/{} inputs ({})\n", *r.host_matches, r.firmware_images,
+               args.inputs.empty() ? fmt::format("random, seed {}", args.seed) : args.inputs);
+  }
   if (r.qemu_matches) {
     fmt::print("  Cortex-M7 (QEMU) == C++ reference on {}/{} inputs, == host: {}\n", *r.qemu_matches,
                r.firmware_images, !r.qemu_equals_host ? "not measured" : *r.qemu_equals_host ? "yes" : "NO");
@@ -139,6 +155,7 @@ int run_export(const ExportArgs& args) {
   o.run_qemu = args.qemu || args.profile || exp.export_.run_on_qemu;
   o.profile = args.profile;
   o.input_in_arena = exp.export_.input_in_arena;
+  o.write_test_set = args.test_set;
   const ExportReport r = export_subnet(exp, la.space, la.arch, evaluator, o);
   const bool ok = verified(r, o.run_qemu);
   if (!ok) fmt::print(stderr, "export: verification FAILED (see {}/report.json)\n", args.out);
@@ -159,8 +176,11 @@ void add_export_command(CLI::App& app, CommandFn* run) {
   sub->add_option("--arch", args->arch, "ArchSpec file, or largest / smallest");
   sub->add_option("--tflite", args->tflite, "an int8 .tflite model instead of a config's subnet");
   sub->add_option("--mcu", args->mcu, "with --tflite: the MCU config (configs/mcus/<mcu>.yaml)");
-  sub->add_option("--inputs", args->inputs, "with --tflite: random int8 test inputs")->capture_default_str();
-  sub->add_option("--seed", args->seed, "with --tflite: their seed")->capture_default_str();
+  sub->add_option("--inputs", args->inputs, "with --tflite: the test inputs (int8 .npy, N x input); default random");
+  sub->add_option("--count", args->count, "with --tflite: how many test inputs")->capture_default_str();
+  sub->add_option("--seed", args->seed, "with --tflite: the random inputs' seed")->capture_default_str();
+  sub->add_flag("--test-set", args->test_set,
+                "also write the test split as .npy: test_inputs (int8), test_labels, test_outputs (int8)");
   sub->add_option("--out", args->out, "output directory")->capture_default_str();
   sub->add_option("--checkpoint", args->checkpoint, "supernet checkpoint (default: train.checkpoint)");
   sub->add_flag("--qemu", args->qemu, "also build for Cortex-M7, run under QEMU, measure flash");

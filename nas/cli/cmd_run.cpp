@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "nas/cli/cli.h"
-#include "nas/cli/npy.h"
+#include "nas/export/npy.h"
 #include "nas/tflite/tflite_model.h"
 #include "search_spaces/config_node.h"
 

@@ -15,6 +15,7 @@
 #include "nas/export/codegen.h"
 #include "nas/export/float_model.h"
 #include "nas/export/int8_model.h"
+#include "nas/export/npy.h"
 #include "nas/export/process.h"
 #include "nas/tflite/tflite_model.h"
 #include "search_spaces/atomic_file.h"
@@ -76,10 +77,16 @@ namespace {
 #define TINYNAS_SOURCE_DIR "."
 #endif
 
-// Float (unless `with_float` is false) and int8 top-1 on every test image, split over threads.
+// Float (unless `with_float` is false) and int8 top-1 on every test image, split over threads;
+// with `inputs` / `outputs`, every image's int8 input and output too (image-major).
 void accuracy(const FloatModel& fm, const Int8Model& qm, const LabelledImages& test, int threads,
-              bool with_float, ExportReport* r) {
+              bool with_float, ExportReport* r, std::vector<int8_t>* inputs = nullptr,
+              std::vector<int8_t>* outputs = nullptr) {
   const int64_t n = test.size();
+  const int64_t in_size = qm.graph.tensors[qm.graph.input].bytes();
+  const int64_t out_size = qm.graph.tensors[qm.graph.output].bytes();
+  if (inputs) inputs->assign(static_cast<std::size_t>(n * in_size), 0);
+  if (outputs) outputs->assign(static_cast<std::size_t>(n * out_size), 0);
   const int t = std::max(1, threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<int64_t> fc(t), qc(t), agree(t);
   std::vector<std::thread> pool;
@@ -87,7 +94,11 @@ void accuracy(const FloatModel& fm, const Int8Model& qm, const LabelledImages& t
     pool.emplace_back([&, k] {
       for (int64_t i = k; i < n; i += t) {
         const auto img = test.image(i);
-        const int q = argmax(qm.run(qm.quantize_input(img)));
+        const std::vector<int8_t> x = qm.quantize_input(img);
+        const std::vector<int8_t> y = qm.run(x);
+        const int q = argmax(y);
+        if (inputs) std::copy(x.begin(), x.end(), inputs->begin() + i * in_size);
+        if (outputs) std::copy(y.begin(), y.end(), outputs->begin() + i * out_size);
         const int f = with_float ? argmax(fm.run(img)) : q;
         fc[k] += f == test.labels[i];
         qc[k] += q == test.labels[i];
@@ -299,7 +310,17 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
     spdlog::info("export: {} accuracy on {} test images", opt.float_accuracy ? "float and int8" : "int8",
                  test.size());
     r.metric = opt.metric;
-    accuracy(fm, qm, test, opt.threads, opt.float_accuracy, &r);
+    std::vector<int8_t> inputs, outputs;
+    accuracy(fm, qm, test, opt.threads, opt.float_accuracy, &r, opt.write_test_set ? &inputs : nullptr,
+             opt.write_test_set ? &outputs : nullptr);
+    if (opt.write_test_set && test.size() > 0) {
+      fs::create_directories(opt.out_dir);
+      const int64_t n = test.size();
+      write_npy_int8(opt.out_dir + "/test_inputs.npy", {{n, in.h, in.w, in.c}, inputs});
+      write_npy_int8(opt.out_dir + "/test_outputs.npy", {{n, static_cast<int64_t>(outputs.size()) / n}, outputs});
+      write_npy_int32(opt.out_dir + "/test_labels.npy", {n},
+                      std::vector<int32_t>(test.labels.begin(), test.labels.end()));
+    }
   } else {
     spdlog::info("export: the task's metric is {}; float and int8 top-1 not measured", opt.metric);
   }

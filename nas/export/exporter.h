@@ -25,6 +25,10 @@ struct ExportOptions {
   // third faster, where the float figure is known already).
   bool float_accuracy = true;
   bool run_qemu = false;     // build for Cortex-M7, run under QEMU, measure the flash image
+  // Also the test split as .npy (export --test-set): test_inputs.npy (the int8 inputs),
+  // test_labels.npy and test_outputs.npy (the int8 reference's outputs, which the runtime's are
+  // bit for bit), for other tools to run the same inputs (scripts/armnn-compare).
+  bool write_test_set = false;
   bool profile = false;      // with run_qemu: time every layer, write profile.csv
   // export.input_in_arena: false plans the arena without the image and generates
   // tinynas_invoke(const int8_t *input) (nas/export/codegen.h).

@@ -151,12 +151,13 @@ class Writer {
   void write_layer(int i) {
     const Layer& l = g_.layers[i];
     const Int8Layer& q = m_.layers[i];
-    const std::string kind = l.op->name();
+    // The descriptor names the TFLite operator of its arithmetic (OpDescriptor::tflite_builtin).
+    const auto code = static_cast<tfl::BuiltinOperator>(l.op->tflite_builtin());
     const std::string name = fmt::format("{}_{}", i, l.name());
     int in0 = tensor_index_[l.inputs[0]];
     const int in1 = l.inputs[1] >= 0 ? tensor_index_[l.inputs[1]] : -1;
-    if (kind == "conv" || kind == "pointwise" || kind == "depthwise") {
-      const bool dw = kind == "depthwise";
+    if (code == tfl::BuiltinOperator::CONV_2D || code == tfl::BuiltinOperator::DEPTHWISE_CONV_2D) {
+      const bool dw = code == tfl::BuiltinOperator::DEPTHWISE_CONV_2D;
       // SAME when the pads are TF-Lite's SAME pads, VALID when none, else an explicit PAD first.
       const int out_h = (l.in.h + l.stride - 1) / l.stride, out_w = (l.in.w + l.stride - 1) / l.stride;
       const int th = std::max((out_h - 1) * l.stride + l.kh - l.in.h, 0);
@@ -195,25 +196,26 @@ class Writer {
         add_operator(tfl::BuiltinOperator::CONV_2D, {in0, w, b}, out, tfl::BuiltinOptions::Conv2DOptions,
                      tfl::CreateConv2DOptions(b_, padding, l.stride, l.stride, act(i, l, q)).Union());
       }
-    } else if (kind == "fc") {
+    } else if (code == tfl::BuiltinOperator::FULLY_CONNECTED) {
       const auto [w, b] = weights(name, l, q, {l.out.c, l.in.c}, 0);
       const int out = tensor_index_[l.output] = activation_tensor(l.output, name);
       add_operator(tfl::BuiltinOperator::FULLY_CONNECTED, {in0, w, b}, out, tfl::BuiltinOptions::FullyConnectedOptions,
                    tfl::CreateFullyConnectedOptions(b_, act(i, l, q)).Union());
-    } else if (kind == "add") {
+    } else if (code == tfl::BuiltinOperator::ADD) {
       const int out = tensor_index_[l.output] = activation_tensor(l.output, name);
       add_operator(tfl::BuiltinOperator::ADD, {in0, in1}, out, tfl::BuiltinOptions::AddOptions,
                    tfl::CreateAddOptions(b_, act(i, l, q)).Union());
-    } else if (kind == "avgpool") {
+    } else if (code == tfl::BuiltinOperator::AVERAGE_POOL_2D) {
       const int out = tensor_index_[l.output] = activation_tensor(l.output, name);
       add_operator(tfl::BuiltinOperator::AVERAGE_POOL_2D, {in0}, out, tfl::BuiltinOptions::Pool2DOptions,
                    tfl::CreatePool2DOptions(b_, tfl::Padding::VALID, 1, 1, l.in.w, l.in.h, act(i, l, q)).Union());
-    } else if (kind == "softmax") {
+    } else if (code == tfl::BuiltinOperator::SOFTMAX) {
       const int out = tensor_index_[l.output] = activation_tensor(l.output, name);
       add_operator(tfl::BuiltinOperator::SOFTMAX, {in0}, out, tfl::BuiltinOptions::SoftmaxOptions,
                    tfl::CreateSoftmaxOptions(b_, q.beta).Union());
     } else {
-      throw std::invalid_argument(fmt::format("layer {} ({}): the operator {} has no TFLite form", i, l.name(), kind));
+      throw std::invalid_argument(fmt::format("layer {} ({}): the operator {} has no TFLite form", i, l.name(),
+                                              l.op->name()));
     }
   }
 

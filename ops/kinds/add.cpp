@@ -22,6 +22,7 @@ class Add final : public OpDescriptor {
   bool latency_feature_used(int f) const override { return f == kInputBytes || f == kFixed; }
   int64_t default_code_per_layer() const override { return 96; }
   int64_t default_kernel_code() const override { return 768; }
+  int tflite_builtin() const override { return 0; }  // ADD
 
   void run_float(const Layer& l, const FloatLayer&, const float* const in[2],
                  float* out) const override {

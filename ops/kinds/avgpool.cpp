@@ -19,6 +19,7 @@ class AvgPool final : public OpDescriptor {
   }
   int64_t default_code_per_layer() const override { return 48; }
   int64_t default_kernel_code() const override { return 256; }
+  int tflite_builtin() const override { return 1; }  // AVERAGE_POOL_2D
 
   void run_float(const Layer& l, const FloatLayer&, const float* const in[2],
                  float* out) const override {

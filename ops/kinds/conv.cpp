@@ -14,6 +14,7 @@ class Conv final : public ConvFamily {
   bool latency_feature_used(int) const override { return true; }
   int64_t default_code_per_layer() const override { return 128; }
   int64_t default_kernel_code() const override { return 2560; }
+  int tflite_builtin() const override { return 3; }  // CONV_2D
 
  protected:
   const char* kernel_function() const override { return "tn_conv2d_s8"; }

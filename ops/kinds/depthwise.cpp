@@ -16,6 +16,7 @@ class Depthwise final : public ConvFamily {
   bool latency_feature_used(int) const override { return true; }
   int64_t default_code_per_layer() const override { return 128; }
   int64_t default_kernel_code() const override { return 2560; }
+  int tflite_builtin() const override { return 4; }  // DEPTHWISE_CONV_2D
 
  protected:
   bool depthwise() const override { return true; }

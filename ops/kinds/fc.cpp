@@ -25,6 +25,7 @@ class FullyConnected final : public OpDescriptor {
   }
   int64_t default_code_per_layer() const override { return 96; }
   int64_t default_kernel_code() const override { return 512; }
+  int tflite_builtin() const override { return 9; }  // FULLY_CONNECTED
 
   FloatLayer fold(const Layer& l, const LayerWeights& t) const override {
     const std::size_t expected = static_cast<std::size_t>(l.out.c) * l.in.c;

@@ -23,6 +23,7 @@ class Softmax final : public OpDescriptor {
   bool latency_feature_used(int f) const override { return f == kInputBytes || f == kFixed; }
   int64_t default_code_per_layer() const override { return 64; }
   int64_t default_kernel_code() const override { return 1024; }
+  int tflite_builtin() const override { return 25; }  // SOFTMAX
 
   // Rows are the pixels, the channels are softmaxed; beta is f.weight[0] when given (else 1).
   void run_float(const Layer& l, const FloatLayer& f, const float* const in[2],

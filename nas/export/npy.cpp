@@ -1,4 +1,4 @@
-#include "nas/cli/npy.h"
+#include "nas/export/npy.h"
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -46,11 +46,14 @@ NpyInt8 read_npy_int8(const std::string& path) {
   return a;
 }
 
-void write_npy_int8(const std::string& path, const NpyInt8& a) {
+namespace {
+
+void write_npy(const std::string& path, const std::vector<int64_t>& dims, const char* descr, const void* data,
+               std::size_t bytes) {
   std::string shape;
-  for (int64_t d : a.shape) shape += std::to_string(d) + ", ";
-  if (a.shape.size() > 1) shape.resize(shape.size() - 1), shape.pop_back();
-  std::string h = "{'descr': '|i1', 'fortran_order': False, 'shape': (" + shape + "), }";
+  for (int64_t d : dims) shape += std::to_string(d) + ", ";
+  if (dims.size() > 1) shape.resize(shape.size() - 2);  // (n,) keeps its comma
+  std::string h = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   // Magic, version, header length, then the header padded with spaces to a multiple of 64.
   const std::size_t total = 10 + h.size() + 1;
   h.append((64 - total % 64) % 64, ' ');
@@ -61,8 +64,18 @@ void write_npy_int8(const std::string& path, const NpyInt8& a) {
   out += static_cast<char>(h.size() & 0xff);
   out += static_cast<char>(h.size() >> 8);
   out += h;
-  out.append(reinterpret_cast<const char*>(a.data.data()), a.data.size());
+  out.append(static_cast<const char*>(data), bytes);
   write_file_atomic(path, out);
+}
+
+}  // namespace
+
+void write_npy_int8(const std::string& path, const NpyInt8& a) {
+  write_npy(path, a.shape, "|i1", a.data.data(), a.data.size());
+}
+
+void write_npy_int32(const std::string& path, const std::vector<int64_t>& shape, const std::vector<int32_t>& data) {
+  write_npy(path, shape, "<i4", data.data(), data.size() * sizeof(int32_t));  // the host is little-endian
 }
 
 }  // namespace tinynas

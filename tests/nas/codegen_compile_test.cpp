@@ -29,19 +29,6 @@ namespace fs = std::filesystem;
 
 const std::string kRoot = TINYNAS_SOURCE_DIR;
 
-Int8Model random_int8_model(const NetGraph& g, uint64_t seed) {
-  const FloatModel fm = FloatModel::fold(g, random_weights(g, seed));
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> pixel(-1.0f, 2.0f);
-  RangeObserver obs(g);
-  for (int i = 0; i < 4; ++i) {
-    std::vector<float> img(static_cast<std::size_t>(g.tensors[g.input].shape.elements()));
-    for (float& v : img) v = pixel(rng);
-    obs.observe(fm.run_all(img));
-  }
-  return Int8Model::quantize(fm, obs.ranges());
-}
-
 // C statements checking every field of layer i's generated parameter struct by name.
 std::string field_checks(const Int8Model& m, int i, bool patched_layer) {
   const Layer& l = m.graph.layers[i];

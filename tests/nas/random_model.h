@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "nas/export/float_model.h"
+#include "nas/export/int8_model.h"
 #include "search_spaces/net_graph.h"
 #include "ops/layer_weights.h"
 
@@ -37,6 +39,20 @@ inline std::vector<LayerWeights> random_weights(const NetGraph& g, uint64_t seed
     }
   }
   return out;
+}
+
+// Those weights, int8-quantised with activation ranges from 4 random images.
+inline Int8Model random_int8_model(const NetGraph& g, uint64_t seed) {
+  const FloatModel fm = FloatModel::fold(g, random_weights(g, seed));
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> pixel(-1.0f, 2.0f);
+  RangeObserver obs(g);
+  for (int i = 0; i < 4; ++i) {
+    std::vector<float> img(static_cast<std::size_t>(g.tensors[g.input].shape.elements()));
+    for (float& v : img) v = pixel(rng);
+    obs.observe(fm.run_all(img));
+  }
+  return Int8Model::quantize(fm, obs.ranges());
 }
 
 }  // namespace tinynas

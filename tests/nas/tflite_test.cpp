@@ -38,27 +38,17 @@ std::vector<std::vector<int8_t>> random_inputs(const NetGraph& g, int n, uint64_
 // A calibrated int8 model of a fmnist-mbv2 subnet: residual adds, stride-2 depthwise layers on
 // even maps (PyTorch's symmetric pads, which TFLite's SAME does not give: PAD operators), a
 // 7x7 kernel, ReLU6 and plain outputs.
-Int8Model random_int8_model(uint64_t seed) {
+Int8Model sample_int8_model(uint64_t seed) {
   const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
   ArchSpec arch = ArchSpec::smallest(space);
   arch.resolution = 32;
   arch.stages[1][0] = {7, 3};
   arch.stages[2].push_back({3, 4});
-  const NetGraph g = lower(space, arch);
-  const FloatModel fm = FloatModel::fold(g, random_weights(g, seed));
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> pixel(-0.8f, 2.0f);
-  RangeObserver obs(g);
-  for (int i = 0; i < 8; ++i) {
-    std::vector<float> img(static_cast<std::size_t>(g.tensors[g.input].shape.elements()));
-    for (float& p : img) p = pixel(rng);
-    obs.observe(fm.run_all(img));
-  }
-  return Int8Model::quantize(fm, obs.ranges());
+  return random_int8_model(lower(space, arch), seed);
 }
 
 TEST(Tflite, OurModelReadsBackLayerForLayerAndRunsBitForBit) {
-  const Int8Model m = random_int8_model(3);
+  const Int8Model m = sample_int8_model(3);
   const TfliteWritten w = tflite_bytes(m);
   EXPECT_GT(w.pads, 0);  // the stride-2 layers on even maps
   EXPECT_FALSE(w.front_end_skipped);
@@ -247,7 +237,7 @@ void expect_each_operator_within_one_lsb(const nlohmann::json& r) {
 TEST(Tflite, ArmNNsReferenceBackendAgreesWithOurArithmetic) {
   const std::string dir = (fs::temp_directory_path() / "tinynas_tflite_armnn").string();
   fs::create_directories(dir);
-  write_tflite(random_int8_model(3), dir + "/ours.tflite");
+  write_tflite(sample_int8_model(3), dir + "/ours.tflite");
   const auto ours = armnn(dir + "/ours.tflite", 30);
   if (!ours) GTEST_SKIP() << "Arm NN (python3-pyarmnn) is not installed";
   expect_each_operator_within_one_lsb(*ours);

@@ -7,6 +7,7 @@
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -25,7 +26,18 @@ namespace {
 
 namespace fs = std::filesystem;
 const std::string kRoot = TINYNAS_SOURCE_DIR;
-const std::string kKws = kRoot + "/../shared/models/mlperf-tiny-kws-ref-int8.tflite";
+// The workspace's third-party models (../shared/models beside the checkout; a clone elsewhere
+// finds them through TINYNAS_SHARED_MODELS or the workspace's own path).
+const std::string kKws = [] {
+  const char* env = std::getenv("TINYNAS_SHARED_MODELS");
+  for (const std::string& dir : {env ? std::string(env) : std::string(), kRoot + "/../shared/models",
+                                std::string("/work/shared/models")}) {
+    if (!dir.empty() && fs::exists(dir + "/mlperf-tiny-kws-ref-int8.tflite")) {
+      return dir + "/mlperf-tiny-kws-ref-int8.tflite";
+    }
+  }
+  return kRoot + "/../shared/models/mlperf-tiny-kws-ref-int8.tflite";
+}();
 
 std::vector<std::vector<int8_t>> random_inputs(const NetGraph& g, int n, uint64_t seed) {
   std::mt19937 rng(static_cast<uint32_t>(seed));

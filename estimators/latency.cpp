@@ -29,6 +29,13 @@ void LatencyModel::require(const OpDescriptor& op) const {
                     "--mcu M.yaml, with rows of that kind)");
 }
 
+const OpDescriptor* LatencyModel::uncalibrated_kind(const NetGraph& g) const {
+  for (const Layer& l : g.layers) {
+    if (!has(*l.op)) return l.op;
+  }
+  return nullptr;
+}
+
 double LatencyModel::graph_cycles(const NetGraph& g, const MemoryPlan* plan) const {
   for (const Layer& l : g.layers) {
     if (!has(*l.op)) require(*l.op);  // throws, naming the kind

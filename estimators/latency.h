@@ -64,6 +64,9 @@ struct LatencyModel {
   double graph_cycles(const NetGraph& g, const MemoryPlan* plan = nullptr) const;
   // Throws ConfigError naming the calibration file and the kind unless `op` is calibrated.
   void require(const OpDescriptor& op) const;
+  // The first kind of g's layers that has no coefficients here; nullptr if all have (an imported
+  // model may use a kind the MCU's calibration never measured: its latency is then unknown).
+  const OpDescriptor* uncalibrated_kind(const NetGraph& g) const;
   double cycles_to_ms(double cycles) const { return cycles / (clock_mhz * 1000.0); }
 
   static LatencyModel from_config(const ConfigNode& node);

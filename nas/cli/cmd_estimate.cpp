@@ -46,7 +46,8 @@ struct Subject {
   EstimateOptions options;
   std::string title;            // first lines of the table
   nlohmann::ordered_json json;  // first keys of --json
-  std::vector<std::string> layer_names;  // empty: the graph's
+  std::vector<std::string> layer_names;   // empty: the graph's
+  std::vector<std::string> tensor_names;  // empty: named after their producers
 };
 
 int print_estimate(const Subject& s, bool json);
@@ -81,14 +82,13 @@ int run_estimate(const EstimateArgs& args) {
     const ImportedTflite m = read_tflite(args.tflite);
     s.graph = m.model.graph;
     s.mcu = McuSpec::load(args.mcu);
-    std::string uncalibrated;
-    for (const Layer& l : s.graph.layers) {
-      if (s.mcu.has_latency && !s.mcu.latency.has(*l.op)) uncalibrated = l.op->name();
-    }
-    if (!uncalibrated.empty()) s.mcu.has_latency = false;  // reported below
+    const OpDescriptor* k = s.mcu.has_latency ? s.mcu.latency.uncalibrated_kind(s.graph) : nullptr;
+    const std::string uncalibrated = k ? k->name() : "";
+    if (k) s.mcu.has_latency = false;  // reported below
     for (std::size_t i = 0; i < s.graph.layers.size(); ++i) {
       s.layer_names.push_back(fmt::format("op{}.{}", m.layer_operator[i], s.graph.layers[i].name()));
     }
+    s.tensor_names = m.tensor_names;
     const int64_t tflm = tflm_greedy_arena_bytes(m.tflm_tensors);
     s.title = fmt::format("tflite: {} ({} operators: {}; {} PAD folded, {} RESHAPE as views)\nmcu: {}{}\n"
                           "TF-Lite Micro's greedy planner on the file's {} activation tensors: {} B = {:.1f} KB\n",
@@ -125,6 +125,9 @@ int print_estimate(const Subject& s, bool json) {
   const Estimate& e = estimator.estimate(g);
   const MemoryPlan& plan = estimator.plan();
   auto layer_name = [&](std::size_t i) { return s.layer_names.empty() ? g.layers[i].name() : s.layer_names[i]; };
+  // Short names in the table (the producing layer's), the file's own names in the JSON.
+  auto short_tensor = [&](int t) { return t == g.input ? std::string("input") : layer_name(g.tensors[t].producer); };
+  auto tensor = [&](int t) { return s.tensor_names.empty() ? tensor_name(g, t) : s.tensor_names[t]; };
   std::vector<int> peak_tensors;
   plan.live_tensors(plan.peak_layer, &peak_tensors);
 
@@ -164,7 +167,7 @@ int print_estimate(const Subject& s, bool json) {
       const PlacedBuffer& b = plan.tensors[t];
       nlohmann::ordered_json jt;
       jt["id"] = t;
-      jt["name"] = tensor_name(g, static_cast<int>(t));
+      jt["name"] = tensor(static_cast<int>(t));
       const Shape& s = g.tensors[t].shape;
       jt["shape"] = {s.h, s.w, s.c};
       jt["offset"] = b.offset;
@@ -255,7 +258,7 @@ int print_estimate(const Subject& s, bool json) {
     for (int t : peak_tensors) {
       const PlacedBuffer& b = plan.tensors[t];
       const bool per_patch = plan.patched && t > 0 && t < plan.patch.stage_output;
-      fmt::print("    {:<16} {:>13} @ {:>8}  {:>8} B{}\n", tensor_name(g, t),
+      fmt::print("    {:<16} {:>13} @ {:>8}  {:>8} B{}\n", short_tensor(t),
                  shape_str(g.tensors[t].shape), b.offset, b.size,
                  per_patch ? "  (per patch)" : "");
     }

@@ -143,46 +143,31 @@ std::optional<std::pair<int, int>> frames_equal(const std::string& out) {
   return std::make_pair(k, n);
 }
 
-}  // namespace
-
-namespace {
-
-// The part of an export after quantisation, common to a subnet and an imported model.
-struct Generated {
-  Estimate estimate;
-  GeneratedC c;
-  bool input_in_arena = true;
-};
-
-// The memory plan (the estimators' own) and the generated C.
-Generated generate(const Int8Model& qm, const McuSpec& mcu, const ExportOptions& opt, const Normalization* frames,
-                   ExportReport* r) {
+// The part of an export after quantisation, common to a subnet and an imported model: the memory
+// plan (the estimators' own) and the generated C.
+GeneratedC generate(const Int8Model& qm, const McuSpec& mcu, const ExportOptions& opt, const Normalization* frames,
+                    ExportReport* r) {
   EstimateOptions eo;
   eo.plan.input_in_arena = opt.input_in_arena;
   McuSpec m = mcu;
   // A kind the MCU's calibration has not measured (an imported model's softmax): no latency.
-  for (const Layer& l : qm.graph.layers) {
-    if (m.has_latency && !m.latency.has(*l.op)) {
-      spdlog::warn("export: {} has no latency calibration for {}; latency not estimated", mcu.name, l.op->name());
-      m.has_latency = false;
-    }
+  if (const OpDescriptor* k = m.has_latency ? m.latency.uncalibrated_kind(qm.graph) : nullptr) {
+    spdlog::warn("export: {} has no latency calibration for {}; latency not estimated", mcu.name, k->name());
+    m.has_latency = false;
   }
   Estimator est(m, eo);
-  Generated out;
-  out.estimate = est.estimate(qm.graph);
-  const Estimate& e = out.estimate;
+  const Estimate& e = est.estimate(qm.graph);
   r->macs = e.macs;
   r->executed_macs = e.executed_macs;
   r->params = e.params;
   r->estimated_peak_sram_bytes = e.peak_sram_bytes;
   r->estimated_flash_bytes = e.flash_bytes;
   if (e.has_latency) r->estimated_latency_ms = e.latency_ms;
-  out.c = generate_model_c(qm, est.plan(), opt.class_names, frames);
-  out.input_in_arena = est.plan().input_in_arena;
-  r->arena_bytes = out.c.arena_bytes;
-  r->input_in_arena = out.input_in_arena;
-  r->const_bytes = out.c.const_bytes;
-  return out;
+  GeneratedC c = generate_model_c(qm, est.plan(), opt.class_names, frames);
+  r->arena_bytes = c.arena_bytes;
+  r->input_in_arena = est.plan().input_in_arena;
+  r->const_bytes = c.const_bytes;
+  return c;
 }
 
 // Writes model.{h,c}, model.tflite, the test program (when there are inputs) and report.json's
@@ -327,8 +312,7 @@ ExportReport export_model(const SearchSpace& space, const ArchSpec& arch, const 
 
   // The frame API when the dataset has a pixel normalisation and the test images their frames.
   const bool frames = opt.normalization && !test.frames.empty();
-  const Generated gen = generate(qm, mcu, opt, frames ? &*opt.normalization : nullptr, &r);
-  const GeneratedC& c = gen.c;
+  const GeneratedC c = generate(qm, mcu, opt, frames ? &*opt.normalization : nullptr, &r);
   std::vector<std::vector<int8_t>> inputs;
   std::vector<std::vector<uint8_t>> fw_frames;
   const int64_t nfw = std::min<int64_t>(opt.firmware_images, test.size());
@@ -361,8 +345,7 @@ ExportReport export_int8_model(const Int8Model& qm, const std::string& name, con
   for (const Layer& l : qm.graph.layers) {
     if (l.op->is_front_end()) r.front_end = l.op->name();
   }
-  const Generated gen = generate(qm, mcu, opt, nullptr, &r);
-  write_and_verify(qm, gen.c, inputs, {}, opt, &r);
+  write_and_verify(qm, generate(qm, mcu, opt, nullptr, &r), inputs, {}, opt, &r);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomic(opt.out_dir + "/report.json", r.to_json());
   return r;

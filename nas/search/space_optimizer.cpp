@@ -5,6 +5,9 @@
 #include <numeric>
 #include <sstream>
 
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
 #include "nas/search/svg_plot.h"
 #include "search_spaces/arch_sampler.h"
 #include "search_spaces/net_graph.h"
@@ -29,39 +32,51 @@ SpaceOptimization optimize_space(const SearchSpace& space, const McuSpec& mcu,
                                  const EstimateOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   SpaceOptimization out;
-  Estimator est(mcu, options);
-  NetGraph g;
+  // Every (width, resolution) cell on its own: its own sampler (seeded alike, as before) and, per
+  // TBB worker thread, its own Estimator and graph storage; so the cells run in parallel and the
+  // result is the same for any number of threads.
+  std::vector<std::pair<double, int>> cells;
   for (double w : config.widths) {
-    for (int r : config.resolutions) {
-      const SearchSpace cand_space = restrict_space(space, w, r);
-      ArchSampler sampler(cand_space, config.seed);
-      SpaceCandidate c;
-      double overhead_sum = 0;
-      c.width = w;
-      c.resolution = r;
-      c.samples = config.samples;
-      for (int i = 0; i < config.samples; ++i) {
-        const ArchSpec a = sampler.sample();
-        lower(cand_space, a, &g);
-        ++out.subnets_estimated;
-        bool fits = est.fits(g);
-        if (!fits && allow_patches && cand_space.patch.patches.size() > 1) {
-          Estimate chosen;
-          fits = choose_patch_schedule(est, cand_space, a, &chosen).has_value();
-          if (fits) {
-            ++c.fitting_with_patches;
-            overhead_sum += static_cast<double>(chosen.executed_macs) / chosen.macs - 1.0;
-          }
-        }
-        if (fits) c.macs.push_back(g.macs());
-      }
-      std::sort(c.macs.begin(), c.macs.end());
-      c.fitting = static_cast<int>(c.macs.size());
-      c.mean_macs = c.fitting ? std::accumulate(c.macs.begin(), c.macs.end(), 0.0) / c.fitting : 0;
-      c.mean_patch_overhead = c.fitting_with_patches ? overhead_sum / c.fitting_with_patches : 0;
-      out.candidates.push_back(std::move(c));
-    }
+    for (int r : config.resolutions) cells.emplace_back(w, r);
   }
+  out.candidates.resize(cells.size());
+  struct Worker {
+    Estimator est;
+    NetGraph g;
+  };
+  tbb::enumerable_thread_specific<Worker> workers([&] { return Worker{Estimator(mcu, options), NetGraph{}}; });
+  tbb::parallel_for(std::size_t{0}, cells.size(), [&](std::size_t k) {
+    Worker& wk = workers.local();
+    Estimator& est = wk.est;
+    NetGraph& g = wk.g;
+    const auto [w, r] = cells[k];
+    const SearchSpace cand_space = restrict_space(space, w, r);
+    ArchSampler sampler(cand_space, config.seed);
+    SpaceCandidate& c = out.candidates[k];
+    double overhead_sum = 0;
+    c.width = w;
+    c.resolution = r;
+    c.samples = config.samples;
+    for (int i = 0; i < config.samples; ++i) {
+      const ArchSpec a = sampler.sample();
+      lower(cand_space, a, &g);
+      bool fits = est.fits(g);
+      if (!fits && allow_patches && cand_space.patch.patches.size() > 1) {
+        Estimate chosen;
+        fits = choose_patch_schedule(est, cand_space, a, &chosen).has_value();
+        if (fits) {
+          ++c.fitting_with_patches;
+          overhead_sum += static_cast<double>(chosen.executed_macs) / chosen.macs - 1.0;
+        }
+      }
+      if (fits) c.macs.push_back(g.macs());
+    }
+    std::sort(c.macs.begin(), c.macs.end());
+    c.fitting = static_cast<int>(c.macs.size());
+    c.mean_macs = c.fitting ? std::accumulate(c.macs.begin(), c.macs.end(), 0.0) / c.fitting : 0;
+    c.mean_patch_overhead = c.fitting_with_patches ? overhead_sum / c.fitting_with_patches : 0;
+  });
+  out.subnets_estimated = static_cast<int64_t>(cells.size()) * config.samples;
   // An eligible space beats any other, and among eligible ones the most compute wins; if none
   // is eligible, the one where most fit.
   auto better = [](const SpaceCandidate& a, const SpaceCandidate& b) {

@@ -1,6 +1,7 @@
 #include "nas/search/space_optimizer.h"
 
 #include <gtest/gtest.h>
+#include <tbb/global_control.h>
 
 #include "search_spaces/arch_sampler.h"
 
@@ -185,6 +186,31 @@ TEST(SpaceOptimizer, TheChosenSpaceRoundTrips) {
   EXPECT_EQ(back.fingerprint(), same.fingerprint());
   EXPECT_EQ(SearchSpace::from_config(ConfigNode::parse(space.to_yaml(), "s")).fingerprint(),
             space.fingerprint());
+}
+
+}  // namespace
+}  // namespace tinynas
+
+namespace tinynas {
+namespace {
+
+// The cells run in parallel (TBB); the result does not depend on how many threads ran them.
+TEST(SpaceOptimizer, OneThreadAndAllThreadsGiveTheSameResult) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  const McuSpec m = mcu(40 * 1024, 64 << 20);
+  SpaceSearchConfig g = grid();
+  g.widths = {0.35, 0.5, 0.75, 1.0};
+  const SpaceOptimization all = optimize_space(space, m, g, true);
+  SpaceOptimization one;
+  {
+    tbb::global_control only(tbb::global_control::max_allowed_parallelism, 1);
+    one = optimize_space(space, m, g, true);
+  }
+  EXPECT_EQ(all.to_csv(), one.to_csv());
+  EXPECT_EQ(all.best, one.best);
+  EXPECT_EQ(all.subnets_estimated, 8 * 200);
+  ASSERT_EQ(all.candidates.size(), one.candidates.size());
+  for (std::size_t k = 0; k < all.candidates.size(); ++k) EXPECT_EQ(all.candidates[k].macs, one.candidates[k].macs);
 }
 
 }  // namespace

@@ -39,11 +39,16 @@ const char* layer_role_name(LayerRole role);
 struct AxisPadding {
   int before = 0, after = 0;
 };
-inline AxisPadding same_padding(int in, int kernel, int stride) {
-  if (kernel % 2 == 1) return {kernel / 2, kernel / 2};
+// TensorFlow's SAME on one axis, whatever the kernel: out = ceil(in / stride), the total pad split
+// with the extra one after (also what a .tflite's SAME means: nas/tflite).
+inline AxisPadding tf_same_padding(int in, int kernel, int stride) {
   const int out = (in + stride - 1) / stride;
   const int total = std::max((out - 1) * stride + kernel - in, 0);
   return {total / 2, total - total / 2};
+}
+inline AxisPadding same_padding(int in, int kernel, int stride) {
+  if (kernel % 2 == 1) return {kernel / 2, kernel / 2};
+  return tf_same_padding(in, kernel, stride);
 }
 
 // Output size of a window of `kernel` with `stride` and the given padding.

@@ -174,10 +174,9 @@ GeneratedC generate(const Int8Model& qm, const McuSpec& mcu, const ExportOptions
 // measurements: host build, QEMU, flash.
 void write_and_verify(const Int8Model& qm, const GeneratedC& c, const std::vector<std::vector<int8_t>>& inputs,
                       const std::vector<std::vector<uint8_t>>& fw_frames, const ExportOptions& opt, ExportReport* r) {
-  const std::vector<std::vector<int8_t>>& fw_inputs = inputs;
   std::vector<std::vector<int8_t>> expected;
-  for (const auto& in : fw_inputs) expected.push_back(qm.run(in));
-  const int64_t nfw = static_cast<int64_t>(fw_inputs.size());
+  for (const auto& in : inputs) expected.push_back(qm.run(in));
+  const int64_t nfw = static_cast<int64_t>(inputs.size());
   r->firmware_images = static_cast<int>(nfw);
   fs::create_directories(opt.out_dir);
   const std::string dir = opt.out_dir;
@@ -192,7 +191,7 @@ void write_and_verify(const Int8Model& qm, const GeneratedC& c, const std::vecto
     spdlog::warn("export: no model.tflite: {}", e.what());
   }
   if (nfw > 0) {
-    const GeneratedTest t = generate_test_program(qm, fw_inputs, expected, !opt.class_names.empty(), fw_frames);
+    const GeneratedTest t = generate_test_program(qm, inputs, expected, !opt.class_names.empty(), fw_frames);
     write_file_atomic(dir + "/main.c", t.main_c);
     write_file_atomic(dir + "/test_data.c", t.test_data_c);
   }

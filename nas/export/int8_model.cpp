@@ -18,6 +18,14 @@ QuantParams choose_quant_params(float min, float max) {
   return q;
 }
 
+ActivationRange activation_range(float lo, float hi, const QuantParams& out) {
+  auto quant = [&](float f) { return out.zero_point + static_cast<int32_t>(std::lround(f / out.scale)); };
+  ActivationRange r;
+  if (std::isfinite(lo)) r.min = std::max<int32_t>(-128, quant(lo));
+  if (std::isfinite(hi)) r.max = std::min<int32_t>(127, quant(hi));
+  return r;
+}
+
 RangeObserver::RangeObserver(const NetGraph& graph)
     : ranges_(graph.tensors.size(), {std::numeric_limits<float>::max(),
                                      std::numeric_limits<float>::lowest()}) {}
@@ -52,8 +60,9 @@ Int8Model Int8Model::quantize(const FloatModel& model,
                                l.inputs[1] >= 0 ? m.tensor_quant[l.inputs[1]] : QuantParams{}};
     QuantParams& out = m.tensor_quant[l.output];
     if (l.relu6) {
-      q.act_min = std::max<int32_t>(-128, out.zero_point);
-      q.act_max = std::min<int32_t>(127, out.zero_point + static_cast<int32_t>(std::lround(6.0f / out.scale)));
+      const ActivationRange r = activation_range(0.0f, 6.0f, out);
+      q.act_min = r.min;
+      q.act_max = r.max;
     }
     l.op->quantize(l, model.layers[i], in, &out, &q);
   }

@@ -17,6 +17,15 @@ namespace tinynas {
 // Asymmetric int8 parameters covering [min, max] (widened to include 0).
 QuantParams choose_quant_params(float min, float max);
 
+// TF-Lite's clamp of an activation bounded to [lo, hi] on an int8 output (its
+// CalculateActivationRangeQuantized): zero point + round(bound / scale), within [-128, 127]; an
+// infinite bound is the int8 limit. ReLU6 is [0, 6], ReLU [0, inf), none (-inf, inf).
+struct ActivationRange {
+  int32_t min = -128, max = 127;
+  bool operator==(const ActivationRange& o) const { return min == o.min && max == o.max; }
+};
+ActivationRange activation_range(float lo, float hi, const QuantParams& out);
+
 // Running min/max of every tensor over calibration images.
 class RangeObserver {
  public:

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,8 +73,11 @@ TfliteWritten tflite_bytes(const Int8Model& model, const TfliteWriteOptions& opt
 TfliteWritten write_tflite(const Int8Model& model, const std::string& path,
                            const TfliteWriteOptions& opt = {});
 
-// The fused activation whose clamp TF-Lite derives from the output's quantisation, for an
-// [act_min, act_max] range: "NONE", "RELU", "RELU6", "RELU_N1_TO_1", or "" if none gives it.
+// The clamp TF-Lite derives from a fused activation ("NONE", "RELU", "RELU6", "RELU_N1_TO_1") and
+// the output's quantisation; nullopt for another name.
+std::optional<ActivationRange> fused_activation_range(const std::string& name, const QuantParams& out);
+// The fused activation whose clamp is [act_min, act_max] (NONE first, then RELU6, RELU,
+// RELU_N1_TO_1), or "" if none gives it.
 std::string fused_activation_for(int32_t act_min, int32_t act_max, const QuantParams& out);
 
 }  // namespace tinynas

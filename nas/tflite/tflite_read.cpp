@@ -46,14 +46,6 @@ int builtin_code(const tfl::OperatorCode* c) {
   return std::max(static_cast<int>(c->deprecated_builtin_code()), static_cast<int>(c->builtin_code()));
 }
 
-// TF-Lite's SAME padding on one axis: out = ceil(in / stride), the total pad split with the extra
-// one after.
-AxisPadding tf_same(int in, int kernel, int stride) {
-  const int out = (in + stride - 1) / stride;
-  const int total = std::max((out - 1) * stride + kernel - in, 0);
-  return {total / 2, total - total / 2};
-}
-
 struct Pending {
   int source = -1;  // our tensor the PAD reads
   int top = 0, bottom = 0, left = 0, right = 0;
@@ -256,20 +248,13 @@ class Reader {
 
   // The clamp TF-Lite derives from a fused activation and the output's quantisation.
   void activation(int op, tfl::ActivationFunctionType a, const QuantParams& out, Layer* l, Int8Layer* q) const {
-    auto quant = [&](float f) { return out.zero_point + static_cast<int32_t>(std::lround(f / out.scale)); };
-    switch (a) {
-      case tfl::ActivationFunctionType::NONE: q->act_min = -128, q->act_max = 127; break;
-      case tfl::ActivationFunctionType::RELU: q->act_min = std::max(-128, quant(0.0f)), q->act_max = 127; break;
-      case tfl::ActivationFunctionType::RELU6:
-        q->act_min = std::max(-128, quant(0.0f)), q->act_max = std::min(127, quant(6.0f));
-        break;
-      case tfl::ActivationFunctionType::RELU_N1_TO_1:
-        q->act_min = std::max(-128, quant(-1.0f)), q->act_max = std::min(127, quant(1.0f));
-        break;
-      default:
-        fail_op(op, fmt::format("fused activation {} is not supported (NONE, RELU, RELU6, RELU_N1_TO_1 are)",
-                                tfl::EnumNameActivationFunctionType(a)));
+    const char* name = tfl::EnumNameActivationFunctionType(a);
+    const auto range = fused_activation_range(name, out);
+    if (!range) {
+      fail_op(op, fmt::format("fused activation {} is not supported (NONE, RELU, RELU6, RELU_N1_TO_1 are)", name));
     }
+    q->act_min = range->min;
+    q->act_max = range->max;
     l->relu6 = a != tfl::ActivationFunctionType::NONE;
   }
 
@@ -424,8 +409,8 @@ class Reader {
     l.kh = kh, l.kw = kw, l.stride = stride_h;
     // SAME is computed on the (PAD-)padded input.
     const int ph = in.h + pad.top + pad.bottom, pw = in.w + pad.left + pad.right;
-    const AxisPadding sh = padding == tfl::Padding::SAME ? tf_same(ph, kh, stride_h) : AxisPadding{};
-    const AxisPadding sw = padding == tfl::Padding::SAME ? tf_same(pw, kw, stride_w) : AxisPadding{};
+    const AxisPadding sh = padding == tfl::Padding::SAME ? tf_same_padding(ph, kh, stride_h) : AxisPadding{};
+    const AxisPadding sw = padding == tfl::Padding::SAME ? tf_same_padding(pw, kw, stride_w) : AxisPadding{};
     l.pad_top = pad.top + sh.before, l.pad_bottom = pad.bottom + sh.after;
     l.pad_left = pad.left + sw.before, l.pad_right = pad.right + sw.after;
     if (l.pad_top >= kh || l.pad_bottom >= kh || l.pad_left >= kw || l.pad_right >= kw) {
@@ -444,7 +429,7 @@ class Reader {
     activation(i, act, out_q, &l, &q);
     const bool pointwise = !dw && kh == 1 && kw == 1 && stride_h == 1 && l.pad_top == 0 && l.pad_left == 0 &&
                            l.pad_bottom == 0 && l.pad_right == 0;
-    add_layer(i, op_kind(dw ? "depthwise" : pointwise ? "pointwise" : "conv"), l, std::move(q), out, cout, out_q);
+    add_layer(i, tinynas::op(dw ? "depthwise" : pointwise ? "pointwise" : "conv"), l, std::move(q), out, cout, out_q);
   }
 
   // Per channel: acc -> output as TF-Lite's kernels compute it, real = s_in * s_w / s_out in double.
@@ -490,7 +475,7 @@ class Reader {
     requant(i, in_q, out_q, &q);
     activation(i, act, out_q, &l, &q);
     if (hwc(out, i).elements() != units) fail_op(i, fmt::format("the output {} does not have {} values", label(out), units));
-    add_layer(i, op_kind("fc"), l, std::move(q), out, units, out_q, false);
+    add_layer(i, tinynas::op("fc"), l, std::move(q), out, units, out_q, false);
   }
 
   void read_add(int i, const tfl::Operator* op, const std::vector<int>& ins, int out) {
@@ -506,7 +491,7 @@ class Reader {
     QuantParams out_q = act_quant(out, i);
     Int8Layer q;
     activation(i, o ? o->fused_activation_function() : tfl::ActivationFunctionType::NONE, out_q, &l, &q);
-    const OpDescriptor& d = op_kind("add");
+    const OpDescriptor& d = tinynas::op("add");
     try {
       d.quantize(l, FloatLayer{}, in_q, &out_q, &q);
     } catch (const std::invalid_argument& e) {
@@ -535,7 +520,7 @@ class Reader {
     l.in = in;
     Int8Layer q;
     activation(i, o->fused_activation_function(), out_q, &l, &q);
-    add_layer(i, op_kind("avgpool"), l, std::move(q), out, in.c, out_q);
+    add_layer(i, tinynas::op("avgpool"), l, std::move(q), out, in.c, out_q);
   }
 
   void read_softmax(int i, const tfl::Operator* op, int in_t, int out) {
@@ -551,7 +536,7 @@ class Reader {
     QuantParams out_q;
     Int8Layer q;
     q.beta = o ? o->beta() : 1.0f;
-    const OpDescriptor& d = op_kind("softmax");
+    const OpDescriptor& d = tinynas::op("softmax");
     try {
       d.quantize(l, FloatLayer{}, in_q, &out_q, &q);
     } catch (const std::invalid_argument& e) {
@@ -594,8 +579,6 @@ class Reader {
     if (readers_[out] != 1) fail_op(i, fmt::format("its output is read by {} operators; tinynas folds a PAD into the one convolution after it", readers_[out]));
     pending_[out] = Pending{x, p[2], p[3], p[4], p[5]};
   }
-
-  const OpDescriptor& op_kind(const char* name) const { return op(name); }
 
   // Blocks for patch-based schedules: a patch stage may end after a layer whose output is the
   // only tensor alive across the cut (no residual crosses it), before any global operator. As in

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <map>
 #include <stdexcept>
 
@@ -96,8 +98,17 @@ class Writer {
     return static_cast<int>(tensors_.size()) - 1;
   }
 
+  // An int8 activation tensor quantised per tensor.
+  int int8_tensor(const std::vector<int32_t>& shape, const std::string& name, const QuantParams& qp) {
+    const std::vector<int64_t> zp = {qp.zero_point};
+    const std::vector<float> scale = {qp.scale};
+    const auto q = tfl::CreateQuantizationParameters(b_, 0, 0, b_.CreateVector(scale), b_.CreateVector(zp));
+    tensors_.push_back(tfl::CreateTensor(b_, b_.CreateVector(shape), tfl::TensorType::INT8, 0, b_.CreateString(name), q));
+    return static_cast<int>(tensors_.size()) - 1;
+  }
+
   // A graph tensor's activation tensor: [1, h, w, c], or [1, c] out of a fully connected layer.
-  int activation_tensor(int t, const std::string& name, const QuantParams* quant = nullptr) {
+  int activation_tensor(int t, const std::string& name) {
     const Shape s = g_.tensors[t].shape;
     const int producer = g_.tensors[t].producer;
     const bool flat = producer >= 0 && s.h == 1 && s.w == 1 &&
@@ -106,12 +117,7 @@ class Writer {
     if (static_cast<int>(flat_.size()) <= t) flat_.resize(g_.tensors.size(), false);
     flat_[t] = flat;
     const std::vector<int32_t> shape = flat ? std::vector<int32_t>{1, s.c} : std::vector<int32_t>{1, s.h, s.w, s.c};
-    const QuantParams& qp = quant ? *quant : m_.tensor_quant[t];
-    const std::vector<int64_t> zp = {qp.zero_point};
-    const std::vector<float> scale = {qp.scale};
-    const auto q = tfl::CreateQuantizationParameters(b_, 0, 0, b_.CreateVector(scale), b_.CreateVector(zp));
-    tensors_.push_back(tfl::CreateTensor(b_, b_.CreateVector(shape), tfl::TensorType::INT8, 0, b_.CreateString(name), q));
-    return static_cast<int>(tensors_.size()) - 1;
+    return int8_tensor(shape, name, m_.tensor_quant[t]);
   }
 
   void add_operator(tfl::BuiltinOperator code, const std::vector<int32_t>& ins, int out,
@@ -159,26 +165,17 @@ class Writer {
     if (code == tfl::BuiltinOperator::CONV_2D || code == tfl::BuiltinOperator::DEPTHWISE_CONV_2D) {
       const bool dw = code == tfl::BuiltinOperator::DEPTHWISE_CONV_2D;
       // SAME when the pads are TF-Lite's SAME pads, VALID when none, else an explicit PAD first.
-      const int out_h = (l.in.h + l.stride - 1) / l.stride, out_w = (l.in.w + l.stride - 1) / l.stride;
-      const int th = std::max((out_h - 1) * l.stride + l.kh - l.in.h, 0);
-      const int tw = std::max((out_w - 1) * l.stride + l.kw - l.in.w, 0);
+      const AxisPadding sh = tf_same_padding(l.in.h, l.kh, l.stride), sw = tf_same_padding(l.in.w, l.kw, l.stride);
       const bool none = l.pad_top == 0 && l.pad_left == 0 && l.pad_bottom == 0 && l.pad_right == 0;
-      const bool same = l.out.h == out_h && l.out.w == out_w && l.pad_top == th / 2 && l.pad_bottom == th - th / 2 &&
-                        l.pad_left == tw / 2 && l.pad_right == tw - tw / 2;
+      const bool same = l.pad_top == sh.before && l.pad_bottom == sh.after && l.pad_left == sw.before &&
+                        l.pad_right == sw.after;
       tfl::Padding padding = none ? tfl::Padding::VALID : tfl::Padding::SAME;
       if (!none && !same) {
         const int32_t pads[8] = {0, 0, l.pad_top, l.pad_bottom, l.pad_left, l.pad_right, 0, 0};
         const uint32_t pb = buffer(pads, sizeof(pads));
         const int pt = add_tensor({4, 2}, tfl::TensorType::INT32, pb, name + "/paddings", {}, 0);
-        const Shape s = l.in;
-        const QuantParams& qp = m_.tensor_quant[l.inputs[0]];
-        const std::vector<int32_t> shape = {1, s.h + l.pad_top + l.pad_bottom, s.w + l.pad_left + l.pad_right, s.c};
-        const std::vector<int64_t> zp = {qp.zero_point};
-        const std::vector<float> scale = {qp.scale};
-        const auto qq = tfl::CreateQuantizationParameters(b_, 0, 0, b_.CreateVector(scale), b_.CreateVector(zp));
-        tensors_.push_back(tfl::CreateTensor(b_, b_.CreateVector(shape), tfl::TensorType::INT8, 0,
-                                             b_.CreateString(name + "/padded"), qq));
-        const int padded = static_cast<int>(tensors_.size()) - 1;
+        const int padded = int8_tensor({1, l.in.h + l.pad_top + l.pad_bottom, l.in.w + l.pad_left + l.pad_right, l.in.c},
+                                       name + "/padded", m_.tensor_quant[l.inputs[0]]);
         add_operator(tfl::BuiltinOperator::PAD, {in0, pt}, padded, tfl::BuiltinOptions::PadOptions,
                      tfl::CreatePadOptions(b_).Union());
         in0 = padded;
@@ -235,13 +232,19 @@ class Writer {
 
 }  // namespace
 
+std::optional<ActivationRange> fused_activation_range(const std::string& name, const QuantParams& out) {
+  const float inf = std::numeric_limits<float>::infinity();
+  if (name == "NONE") return activation_range(-inf, inf, out);
+  if (name == "RELU") return activation_range(0.0f, inf, out);
+  if (name == "RELU6") return activation_range(0.0f, 6.0f, out);
+  if (name == "RELU_N1_TO_1") return activation_range(-1.0f, 1.0f, out);
+  return std::nullopt;
+}
+
 std::string fused_activation_for(int32_t act_min, int32_t act_max, const QuantParams& out) {
-  auto quant = [&](float f) { return out.zero_point + static_cast<int32_t>(std::lround(f / out.scale)); };
-  if (act_min == -128 && act_max == 127) return "NONE";
-  const int32_t zero = std::max(-128, quant(0.0f));
-  if (act_min == zero && act_max == std::min(127, quant(6.0f))) return "RELU6";
-  if (act_min == zero && act_max == 127) return "RELU";
-  if (act_min == std::max(-128, quant(-1.0f)) && act_max == std::min(127, quant(1.0f))) return "RELU_N1_TO_1";
+  for (const char* name : {"NONE", "RELU6", "RELU", "RELU_N1_TO_1"}) {
+    if (*fused_activation_range(name, out) == ActivationRange{act_min, act_max}) return name;
+  }
   return "";
 }
 

@@ -22,7 +22,7 @@ struct Shape {
 // its elastic modules). A separable block (DS-CNN's depthwise + pointwise) has no Expand and its
 // Project is followed by ReLU6. FrontEnd: the on-device feature extraction before the stem (a
 // keyword spotter's MFCC).
-// Softmax: an imported model's probabilities after the classifier (nas/tflite).
+// Softmax: an imported model's probabilities after the classifier (nas/export/tflite_*.cpp).
 enum class LayerRole {
   FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier, Softmax
 };
@@ -40,7 +40,7 @@ struct AxisPadding {
   int before = 0, after = 0;
 };
 // TensorFlow's SAME on one axis, whatever the kernel: out = ceil(in / stride), the total pad split
-// with the extra one after (also what a .tflite's SAME means: nas/tflite).
+// with the extra one after (also what a .tflite's SAME means: nas/export/tflite_read.cpp).
 inline AxisPadding tf_same_padding(int in, int kernel, int stride) {
   const int out = (in + stride - 1) / stride;
   const int total = std::max((out - 1) * stride + kernel - in, 0);

@@ -102,7 +102,7 @@ class OpDescriptor {
 
   // ---- interchange
   // The TensorFlow Lite builtin operator (schema's BuiltinOperator) that computes this kind's
-  // arithmetic, as nas/tflite writes it and maps it back; -1 = none (a front end: TFLite has no
+  // arithmetic, as nas/export/tflite_write.cpp writes it and maps it back; -1 = none (a front end: TFLite has no
   // MFCC operator). Several kinds may share one (conv and pointwise are CONV_2D).
   virtual int tflite_builtin() const { return -1; }
 

@@ -9,7 +9,7 @@
 #include "nas/cli/arch_arg.h"
 #include "nas/cli/cli.h"
 #include "nas/search/experiment.h"
-#include "nas/tflite/tflite_model.h"
+#include "nas/export/tflite_model.h"
 #include "search_spaces/net_graph.h"
 
 namespace tinynas {

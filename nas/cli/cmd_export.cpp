@@ -6,7 +6,7 @@
 #include "nas/cli/cli.h"
 #include "nas/cli/export_subnet.h"
 #include "nas/export/npy.h"
-#include "nas/tflite/tflite_model.h"
+#include "nas/export/tflite_model.h"
 
 #include <random>
 #ifdef TINYNAS_WITH_TORCH

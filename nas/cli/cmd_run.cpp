@@ -6,7 +6,7 @@
 
 #include "nas/cli/cli.h"
 #include "nas/export/npy.h"
-#include "nas/tflite/tflite_model.h"
+#include "nas/export/tflite_model.h"
 #include "search_spaces/config_node.h"
 
 namespace tinynas {

@@ -17,7 +17,7 @@
 #include "nas/export/int8_model.h"
 #include "nas/export/npy.h"
 #include "nas/export/process.h"
-#include "nas/tflite/tflite_model.h"
+#include "nas/export/tflite_model.h"
 #include "search_spaces/atomic_file.h"
 
 namespace tinynas {

@@ -78,7 +78,7 @@ struct ExportReport {
   std::optional<int64_t> qemu_front_end_instructions;
   std::optional<int64_t> qemu_network_instructions;
   std::optional<double> instructions_per_mac;
-  // model.tflite (nas/tflite): its size, the PAD operators it needed (pads that are neither SAME
+  // model.tflite (nas/export/tflite_*.cpp): its size, the PAD operators it needed (pads that are neither SAME
   // nor VALID) and whether the front end was left out (TFLite has no MFCC operator).
   std::optional<int64_t> tflite_bytes;
   std::optional<int> tflite_pads;

@@ -1,7 +1,7 @@
 // Softmax over the channels (a classifier's probabilities): TF-Lite's int8 SOFTMAX,
 // runtime/tn_softmax_s8.c. The output is quantised as TF-Lite requires (scale 1/256, zero point
 // -128). tinynas's own networks end in logits; this operator comes with imported .tflite models
-// (nas/tflite), where beta is the model's.
+// (nas/export/tflite_*.cpp), where beta is the model's.
 #include <fmt/core.h>
 
 #include <cmath>

@@ -150,7 +150,7 @@ TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
       }
     }
   }
-  // Softmax comes only with imported .tflite models (nas/tflite); the test above covers it.
+  // Softmax comes only with imported .tflite models (nas/export/tflite_*.cpp); the test above covers it.
   for (const OpDescriptor* d : all_ops()) {
     if (std::string(d->name()) == "softmax") continue;
     EXPECT_TRUE(seen[d->id()]) << "no shipped space has " << d->name();

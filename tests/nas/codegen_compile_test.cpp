@@ -182,7 +182,7 @@ void compile_and_check(const NetGraph& g, const PlanOptions& options, const std:
   EXPECT_GE(structs, 10);
 }
 
-// A softmax after the classifier, as an imported model has (nas/tflite): lowered graphs end in
+// A softmax after the classifier, as an imported model has (nas/export/tflite_*.cpp): lowered graphs end in
 // logits, so the samples below append one to use every op kind.
 NetGraph with_softmax(NetGraph g) {
   Layer l;

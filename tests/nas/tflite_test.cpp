@@ -1,8 +1,8 @@
-// .tflite in and out (nas/tflite): our int8 models written and read back unchanged, a model
+// .tflite in and out (nas/export/tflite_*.cpp): our int8 models written and read back unchanged, a model
 // written by TensorFlow's converter (the MLPerf Tiny keyword spotter) read and run, bad and
 // unsupported files refused by name, and Arm NN's reference backend (an independent TFLite
 // executor) agreeing with our arithmetic.
-#include "nas/tflite/tflite_model.h"
+#include "nas/export/tflite_model.h"
 
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>

@@ -11,7 +11,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "nas/tflite/tflite_model.h"
+#include "nas/export/tflite_model.h"
 #include "search_spaces/atomic_file.h"
 #include "tflite_generated.h"
 

@@ -12,7 +12,7 @@
 #include <map>
 #include <set>
 
-#include "nas/tflite/tflite_model.h"
+#include "nas/export/tflite_model.h"
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/config_node.h"
 #include "tflite_generated.h"

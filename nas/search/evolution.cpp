@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 namespace tinynas {
 
@@ -20,7 +26,18 @@ void sort_best_first(std::vector<Candidate>* pop) {
   });
 }
 
+std::runtime_error nothing_fits() {
+  return std::runtime_error("no subnet of the space fits the constraints after " +
+                            std::to_string(EvolutionarySearch::kMaxTries) +
+                            " tries: relax the MCU limits or choose a smaller space");
+}
+
 }  // namespace
+
+struct EvolutionarySearch::Workers {
+  explicit Workers(ConstraintFactory make) : constraints(std::move(make)) {}
+  tbb::enumerable_thread_specific<Constraint> constraints;  // made on a thread's first use
+};
 
 std::string EvolutionState::to_json() const {
   nlohmann::ordered_json j;
@@ -88,17 +105,81 @@ EvolutionarySearch::EvolutionarySearch(const SearchSpace& space, const SearchCon
       fitness_(std::move(fitness)),
       sampler_(space, config.seed) {}
 
-std::optional<ArchSpec> EvolutionarySearch::feasible(const std::function<ArchSpec()>& propose,
-                                                     EvolutionState* st) {
-  for (int t = 0; t < kMaxTries; ++t) {
-    ArchSpec a = propose();
-    ++st->proposed;
-    if (constraint_(&a)) {
+EvolutionarySearch::EvolutionarySearch(const SearchSpace& space, const SearchConfig& config,
+                                       ConstraintFactory make_constraint, Fitness fitness)
+    : space_(space),
+      config_(config),
+      workers_(std::make_unique<Workers>(std::move(make_constraint))),
+      fitness_(std::move(fitness)),
+      sampler_(space, config.seed) {}
+
+EvolutionarySearch::~EvolutionarySearch() = default;
+
+std::vector<ArchSpec> EvolutionarySearch::feasible(int count, const std::function<ArchSpec()>& propose,
+                                                   EvolutionState* st) {
+  if (workers_) return feasible_in_parallel(count, propose, st);
+  std::vector<ArchSpec> out;
+  while (static_cast<int>(out.size()) < count) {
+    bool found = false;
+    for (int t = 0; t < kMaxTries && !found; ++t) {
+      ArchSpec a = propose();
+      ++st->proposed;
+      if (constraint_(&a)) {
+        ++st->feasible;
+        out.push_back(std::move(a));
+        found = true;
+      }
+    }
+    if (!found) throw nothing_fits();
+  }
+  return out;
+}
+
+std::vector<ArchSpec> EvolutionarySearch::feasible_in_parallel(int count,
+                                                               const std::function<ArchSpec()>& propose,
+                                                               EvolutionState* st) {
+  std::vector<ArchSpec> out;
+  int tries = 0;  // proposals that did not fit since the last one that did
+  while (static_cast<int>(out.size()) < count) {
+    // As many proposals as the children still wanted need at the feasible fraction seen so far
+    // (at least one per thread): the batch size decides how much work is thrown away (the checks
+    // after the last child kept) and how often the threads meet, never the result.
+    const int need = count - static_cast<int>(out.size());
+    const double rate =
+        st->proposed > 0 ? std::max(0.01, static_cast<double>(st->feasible) / st->proposed) : 0.5;
+    const int n = std::clamp(static_cast<int>(std::ceil(need / rate)),
+                             tbb::this_task_arena::max_concurrency(), 4096);
+    batch_.resize(n);
+    rng_after_.resize(n);
+    fits_.assign(n, 0);
+    // Drawn one after another from the one RNG, as the serial search draws them.
+    for (int j = 0; j < n; ++j) {
+      batch_[j] = propose();
+      rng_after_[j] = sampler_.rng();
+    }
+    // Checked in parallel (a check may set the candidate's patch schedule).
+    tbb::parallel_for(tbb::blocked_range<int>(0, n), [&](const tbb::blocked_range<int>& r) {
+      Constraint& constraint = workers_->constraints.local();
+      for (int j = r.begin(); j != r.end(); ++j) fits_[j] = constraint(&batch_[j]);
+    });
+    // Taken in draw order: what the serial search would have proposed and kept.
+    for (int j = 0; j < n; ++j) {
+      ++st->proposed;
+      if (!fits_[j]) {
+        if (++tries >= kMaxTries) throw nothing_fits();
+        continue;
+      }
       ++st->feasible;
-      return a;
+      tries = 0;
+      out.push_back(std::move(batch_[j]));
+      if (static_cast<int>(out.size()) == count) {
+        // The serial search stops drawing here: the RNG goes back to just after this proposal.
+        sampler_.rng() = rng_after_[j];
+        return out;
+      }
     }
   }
-  return std::nullopt;
+  return out;
 }
 
 double EvolutionarySearch::score(const ArchSpec& a, EvolutionState* st, int* evals) {
@@ -118,22 +199,18 @@ EvolutionState EvolutionarySearch::run(EvolutionState st, const Progress& on_gen
   }
   const auto start = Clock::now();
   const int first_generation = st.next_generation;
-  auto nothing_fits = [] {
-    return std::runtime_error("no subnet of the space fits the constraints after " +
-                              std::to_string(kMaxTries) +
-                              " tries: relax the MCU limits or choose a smaller space");
-  };
 
   for (int gen = st.next_generation; gen < config_.generations; ++gen) {
     const auto gen_start = Clock::now();
     const int64_t proposed0 = st.proposed, feasible0 = st.feasible;
     int evals = 0;
     std::vector<Candidate> next;
+    // The candidates of each kind first (the RNG's draws and the constraint's checks), then
+    // scored in the same order: the fitness draws nothing from the search's RNG.
     if (st.population.empty()) {
-      for (int i = 0; i < config_.population; ++i) {
-        auto a = feasible([&] { return sampler_.sample(); }, &st);
-        if (!a) throw nothing_fits();
-        next.push_back({*a, score(*a, &st, &evals)});
+      for (ArchSpec& a : feasible(config_.population, [&] { return sampler_.sample(); }, &st)) {
+        const double f = score(a, &st, &evals);
+        next.push_back({std::move(a), f});
       }
     } else {
       const int n_parents = std::min<int>(config_.parents, static_cast<int>(st.population.size()));
@@ -142,21 +219,21 @@ EvolutionState EvolutionarySearch::run(EvolutionState st, const Progress& on_gen
         return next[sampler_.rng()() % static_cast<uint64_t>(n_parents)].arch;
       };
       std::vector<Candidate> children;
-      for (int i = 0; i < config_.mutations; ++i) {
-        auto a = feasible([&] { return sampler_.mutate(parent(), config_.mutation_prob); }, &st);
-        if (!a) throw nothing_fits();
-        children.push_back({*a, score(*a, &st, &evals)});
+      for (ArchSpec& a : feasible(
+               config_.mutations, [&] { return sampler_.mutate(parent(), config_.mutation_prob); }, &st)) {
+        const double f = score(a, &st, &evals);
+        children.push_back({std::move(a), f});
       }
-      for (int i = 0; i < config_.crossovers; ++i) {
-        auto a = feasible(
-            [&] {
-              const ArchSpec& x = parent();
-              const ArchSpec& y = parent();
-              return sampler_.crossover(x, y);
-            },
-            &st);
-        if (!a) throw nothing_fits();
-        children.push_back({*a, score(*a, &st, &evals)});
+      for (ArchSpec& a : feasible(
+               config_.crossovers,
+               [&] {
+                 const ArchSpec& x = parent();
+                 const ArchSpec& y = parent();
+                 return sampler_.crossover(x, y);
+               },
+               &st)) {
+        const double f = score(a, &st, &evals);
+        children.push_back({std::move(a), f});
       }
       next.insert(next.end(), children.begin(), children.end());
     }

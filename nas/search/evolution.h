@@ -2,11 +2,20 @@
 // feasible subnets, the top parents kept, children made by mutation and crossover, every
 // child checked by the constraint before it is ever scored. Torch-free: the constraint and the
 // fitness are callbacks, so the loop is tested without a network.
+//
+// In parallel: given a ConstraintFactory (one constraint, i.e. one Estimator, per TBB worker
+// thread), the proposals are still drawn one after another from the one RNG, but checked in
+// batches on every core; the first ones that fit are kept in draw order and the RNG is put back
+// to just after the last one kept. The population, the fitness calls (in the same order, on the
+// calling thread) and the state are those of the serial search for the seed, whatever the number
+// of threads.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -52,9 +61,18 @@ class EvolutionarySearch {
   using Constraint = std::function<bool(ArchSpec*)>;
   using Fitness = std::function<double(const ArchSpec&)>;
   using Progress = std::function<void(const GenerationStats&, const EvolutionState&)>;
+  // Makes a constraint for one worker thread; the constraints it makes must not share mutable
+  // state (each its own Estimator and graph storage), and agree on every candidate.
+  using ConstraintFactory = std::function<Constraint()>;
 
+  // Serial: every candidate checked on the calling thread by `constraint`.
   EvolutionarySearch(const SearchSpace& space, const SearchConfig& config, Constraint constraint,
                      Fitness fitness);
+  // Parallel: candidates checked on TBB's threads, each with its own constraint from
+  // `make_constraint`; the same result as the serial search with one of those constraints.
+  EvolutionarySearch(const SearchSpace& space, const SearchConfig& config,
+                     ConstraintFactory make_constraint, Fitness fitness);
+  ~EvolutionarySearch();
 
   // Runs the remaining generations from `state` (a fresh state starts from a random feasible
   // population). `on_generation` is called after each generation with the state to save.
@@ -64,14 +82,24 @@ class EvolutionarySearch {
   static constexpr int kMaxTries = 10000;
 
  private:
-  std::optional<ArchSpec> feasible(const std::function<ArchSpec()>& propose, EvolutionState* st);
+  // `count` candidates that fit, in the order the serial search finds them (it proposes until
+  // one fits, kMaxTries at most, then the next); throws if one is not found in kMaxTries.
+  std::vector<ArchSpec> feasible(int count, const std::function<ArchSpec()>& propose, EvolutionState* st);
+  std::vector<ArchSpec> feasible_in_parallel(int count, const std::function<ArchSpec()>& propose,
+                                             EvolutionState* st);
   double score(const ArchSpec& a, EvolutionState* st, int* evals);
 
   const SearchSpace& space_;
   SearchConfig config_;
-  Constraint constraint_;
+  Constraint constraint_;  // serial
+  struct Workers;          // parallel: a constraint per TBB thread
+  std::unique_ptr<Workers> workers_;
   Fitness fitness_;
   ArchSampler sampler_;
+  // A batch's proposals and the RNG after each (reused between batches).
+  std::vector<ArchSpec> batch_;
+  std::vector<std::mt19937_64> rng_after_;
+  std::vector<char> fits_;
 };
 
 }  // namespace tinynas

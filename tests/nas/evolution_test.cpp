@@ -1,7 +1,11 @@
 #include "nas/search/evolution.h"
 
-#include <gtest/gtest.h>
+#include <memory>
 
+#include <gtest/gtest.h>
+#include <tbb/global_control.h>
+
+#include "estimators/estimate.h"
 #include "search_spaces/net_graph.h"
 
 namespace tinynas {
@@ -108,6 +112,105 @@ TEST(Evolution, NothingFitsIsAClearError) {
   f.mac_limit = 1000;
   f.cfg.population = 2;
   EvolutionarySearch search(f.space, f.cfg, f.constraint(), f.fitness());
+  try {
+    search.run({});
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no subnet of the space fits"), std::string::npos);
+  }
+}
+
+// The search's real constraint: the estimators on an MCU, with the cheapest patch schedule that
+// fits (as search_pipeline.cpp checks candidates), one Estimator per thread.
+EvolutionarySearch::ConstraintFactory estimator_constraints(const SearchSpace& space, const McuSpec& mcu) {
+  return [&space, mcu]() -> EvolutionarySearch::Constraint {
+    auto est = std::make_shared<Estimator>(mcu);
+    return [est, &space](ArchSpec* a) {
+      a->patch = PatchSchedule{};
+      const auto p = choose_patch_schedule(*est, space, *a);
+      if (!p) return false;
+      a->patch = *p;
+      return true;
+    };
+  };
+}
+
+McuSpec tight_f746() {
+  McuSpec m = McuSpec::load(kRoot + "/configs/mcus/stm32f746.yaml");
+  m.sram_bytes = m.reserved_sram_bytes + 24 * 1024;  // about half the subnets need patches
+  return m;
+}
+
+// Everything but the timing fields of the history.
+void expect_same_search(const EvolutionState& a, const EvolutionState& b) {
+  ASSERT_EQ(a.population.size(), b.population.size());
+  for (std::size_t i = 0; i < a.population.size(); ++i) {
+    EXPECT_EQ(a.population[i].arch, b.population[i].arch) << i;
+    EXPECT_TRUE(a.population[i].arch.patch == b.population[i].arch.patch) << i;
+    EXPECT_EQ(a.population[i].fitness, b.population[i].fitness) << i;
+  }
+  EXPECT_EQ(a.rng_state, b.rng_state);
+  EXPECT_EQ(a.proposed, b.proposed);
+  EXPECT_EQ(a.feasible, b.feasible);
+  EXPECT_EQ(a.cache, b.cache);
+  ASSERT_EQ(a.history.size(), b.history.size());
+  for (std::size_t i = 0; i < a.history.size(); ++i) {
+    EXPECT_EQ(a.history[i].best, b.history[i].best);
+    EXPECT_EQ(a.history[i].mean, b.history[i].mean);
+    EXPECT_EQ(a.history[i].feasible_fraction, b.history[i].feasible_fraction);
+    EXPECT_EQ(a.history[i].evaluations, b.history[i].evaluations);
+    EXPECT_EQ(a.history[i].best_arch, b.history[i].best_arch);
+  }
+}
+
+// The candidates' estimator checks in parallel (TBB, a constraint per thread): the same
+// population, winner, RNG state and fitness calls (in the same order) as the serial search, on
+// one thread or on all.
+TEST(Evolution, OneThreadAndAllThreadsGiveTheSameResult) {
+  Fixture f;
+  f.cfg.generations = 4;
+  const McuSpec mcu = tight_f746();
+  const auto make = estimator_constraints(f.space, mcu);
+  std::vector<uint64_t> serial_calls, one_calls, all_calls;
+  auto fitness = [&](std::vector<uint64_t>* calls) {
+    return [&f, calls](const ArchSpec& a) {
+      calls->push_back(a.hash());
+      return f.fitness()(a);
+    };
+  };
+  const EvolutionState serial = EvolutionarySearch(f.space, f.cfg, make(), fitness(&serial_calls)).run({});
+  EvolutionState one;
+  {
+    tbb::global_control only(tbb::global_control::max_allowed_parallelism, 1);
+    one = EvolutionarySearch(f.space, f.cfg, make, fitness(&one_calls)).run({});
+  }
+  const EvolutionState all = EvolutionarySearch(f.space, f.cfg, make, fitness(&all_calls)).run({});
+  expect_same_search(serial, one);
+  expect_same_search(serial, all);
+  EXPECT_EQ(serial_calls, one_calls);
+  EXPECT_EQ(serial_calls, all_calls);
+  // The constraint did its work: some candidates fit only with patches, some not at all.
+  int patched = 0;
+  for (const auto& c : all.population) patched += c.arch.patch.patches > 1;
+  EXPECT_GT(patched, 0);
+  EXPECT_LT(all.history.back().feasible_fraction, 1.0);
+
+  // A run resumed in parallel from a serial run's state ends where the serial run ends.
+  SearchConfig first = f.cfg;
+  first.generations = 2;
+  std::vector<uint64_t> ignored;
+  const EvolutionState part = EvolutionarySearch(f.space, first, make(), fitness(&ignored)).run({});
+  const EvolutionState resumed =
+      EvolutionarySearch(f.space, f.cfg, make, fitness(&ignored))
+          .run(EvolutionState::from_json(part.to_json(), f.space, "state.json"));
+  expect_same_search(serial, resumed);
+}
+
+TEST(Evolution, NothingFitsIsAClearErrorInParallelToo) {
+  Fixture f;
+  f.mac_limit = 1000;
+  f.cfg.population = 2;
+  EvolutionarySearch search(f.space, f.cfg, [&f] { return f.constraint(); }, f.fitness());
   try {
     search.run({});
     FAIL() << "expected an error";

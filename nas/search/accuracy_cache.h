@@ -1,22 +1,26 @@
 // Measured scores of subnets, keyed by the architecture without its patch schedule (the score
-// does not depend on it), the split and the number of validation examples; kept in a CSV that is
-// rewritten atomically after each new entry, so a killed search or sweep loses nothing. One
-// class for both uses, in two layouts:
+// does not depend on it), the split and the number of validation examples; kept in the results
+// store (nas/search/results_store.h), so a killed search or sweep loses nothing and processes
+// writing at once share them. One class for both uses:
 //
-//   a search's measured.csv (its validation measurements, `images` examples each, with the
-//   metric of each half of those examples, empty when not split):
+//   a search's validation log (its validation measurements, `images` examples each, with the
+//   metric of each half of those examples): the store's search_measurements, exported after
+//   each new entry to measured.csv (or random_search.csv):
 //     hash,val_accuracy,val_first_half,val_second_half,arch
-//   (files from before the halves, hash,val_accuracy,arch, still load)
-//   a sweep's accuracy_cache.csv (every split and size, shared by its runs, tagged with the
-//   supernet that measured them):
+//   a sweep's shared cache (every split and size, shared by its runs and by every process on the
+//   same supernet): the store's subnet_scores of one scorer, exported by export_csv() to
+//   accuracy_cache.csv:
 //     # scorer: <id>
 //     hash,split,images,accuracy,arch
 //
-// The arch column is the ArchSpec's JSON (quoted). "accuracy" in the headers is the task's
-// metric (the scorer's); the names predate other metrics.
+// An export found where the store has never read it (outputs from before the store) is imported
+// once, in the layouts of earlier versions too (measured.csv's hash,val_accuracy,arch; a sweep
+// cache's arch as a short string). The arch column is the ArchSpec's JSON (quoted). "accuracy" in
+// the headers is the task's metric (the scorer's); the names predate other metrics.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -24,6 +28,7 @@
 #include <tuple>
 #include <vector>
 
+#include "nas/search/results_store.h"
 #include "nas/search/subnet_scorer.h"
 #include "search_spaces/search_space.h"
 
@@ -42,38 +47,51 @@ struct MeasuredScore {
 
 class AccuracyCache {
  public:
-  static AccuracyCache validation_log(std::string path, int images);
-  static AccuracyCache shared(std::string path, std::string scorer_id);
+  // `csv` is the export; the log's rows are the store's under the CSV's directory and stem.
+  static AccuracyCache validation_log(ResultsStore& store, std::string csv, int images);
+  static AccuracyCache shared(ResultsStore& store, std::string csv, std::string scorer_id);
 
-  // Reads the file when it exists. Throws ConfigError naming the file and line for a malformed
-  // one, and (shared) for one measured by another scorer.
+  // Reads this cache's rows from the store, importing an old export first if the store has never
+  // read it. Throws ConfigError naming the file and line for a malformed one.
   void load(const SearchSpace& space);
+  // Forgets this cache's rows in the store (a shared cache: every score of its scorer) and
+  // removes the export: --fresh.
+  void clear();
 
-  // The saved value, or null; the pointer is valid until the next add().
-  const double* find(const ArchSpec& arch, EvalSplit split, int images) const;
-  // Adds (first measurement wins) and rewrites the file. A shared cache keeps the value only.
-  void add(const ArchSpec& arch, EvalSplit split, int images, double value);
-  void add(const ArchSpec& arch, EvalSplit split, int images, const HalvedScore& score);
-  // The entry of `arch`, or null; valid until the next add().
-  const MeasuredScore* entry(const ArchSpec& arch, EvalSplit split, int images) const;
+  // The saved value, or null; a shared cache asks the store for what other processes added. The
+  // pointers stay valid as long as the cache.
+  const double* find(const ArchSpec& arch, EvalSplit split, int images);
+  const MeasuredScore* entry(const ArchSpec& arch, EvalSplit split, int images);
+  // Adds unless there (first measurement wins, in this process or another) and returns what is
+  // kept. A validation log rewrites its export; a shared cache keeps the value only.
+  const MeasuredScore& add(const ArchSpec& arch, EvalSplit split, int images, double value);
+  const MeasuredScore& add(const ArchSpec& arch, EvalSplit split, int images, const HalvedScore& score);
 
-  const std::vector<MeasuredScore>& entries() const { return entries_; }
+  // Rewrites the export (atomically) from the store.
+  void export_csv();
+
+  const std::deque<MeasuredScore>& entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
   const std::string& path() const { return path_; }
 
  private:
   using Key = std::tuple<uint64_t, int, int>;
-  AccuracyCache(std::string path, bool log_layout, int log_images, std::string scorer_id);
+  AccuracyCache(ResultsStore& store, std::string path, bool log_layout, int log_images, std::string scorer_id);
   static Key key(uint64_t hash, EvalSplit split, int images);
-  bool insert(MeasuredScore m);
-  void save() const;
+  const MeasuredScore* insert(MeasuredScore m);  // null: the key was there
+  MeasuredScore from_store(const StoredScore& s) const;
+  std::vector<MeasuredScore> read_old_csv() const;
+  void import_old_csv();
 
+  ResultsStore& store_;
   std::string path_;
   bool log_layout_;     // measured.csv: validation only, `log_images_` examples each
   int log_images_;
   std::string scorer_id_;
+  std::string search_, log_;  // a log's key in the store
+  const SearchSpace* space_ = nullptr;  // set by load()
   std::map<Key, std::size_t> index_;  // into entries_
-  std::vector<MeasuredScore> entries_;
+  std::deque<MeasuredScore> entries_;
 };
 
 // A scorer that answers from a cache first and fills it with what it asks `inner` (the runs of a

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "nas/search/accuracy_predictor.h"
 #include "nas/search/csv_field.h"
 #include "nas/search/evolution.h"
+#include "nas/search/results_store.h"
 #include "nas/search/svg_plot.h"
 #include "search_spaces/arch_sampler.h"
 #include "search_spaces/atomic_file.h"
@@ -291,9 +293,7 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   const Metric& metric = scorer.metric();
   std::filesystem::create_directories(opt.out_dir);
   const std::string dir = opt.out_dir;
-  if (!opt.resume) {
-    for (const char* f : {"measured.csv", "search_state.json"}) std::filesystem::remove(dir + "/" + f);
-  }
+  if (!opt.resume) std::filesystem::remove(dir + "/search_state.json");
   const EstimateOptions eo = exp.estimate_options();
   Estimator estimator(exp.mcu, eo);
   NetGraph g;
@@ -316,9 +316,22 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   };
 
   // The validation measurements of this search (measured.csv): its cache, and what the
-  // predictor learns from.
-  AccuracyCache log = AccuracyCache::validation_log(dir + "/measured.csv", cfg.val_images);
-  if (opt.resume) log.load(space);
+  // predictor learns from. Random search's are kept apart (random_search.csv), so that they never
+  // feed the search's predictor or its winner. Both live in the results store.
+  std::unique_ptr<ResultsStore> own_store;
+  ResultsStore* store = opt.store;
+  if (!store) {
+    own_store = std::make_unique<ResultsStore>(opt.store_path.empty() ? dir + "/results.db" : opt.store_path);
+    store = own_store.get();
+  }
+  AccuracyCache log = AccuracyCache::validation_log(*store, dir + "/measured.csv", cfg.val_images);
+  AccuracyCache random_log = AccuracyCache::validation_log(*store, dir + "/random_search.csv", cfg.val_images);
+  if (!opt.resume) {
+    log.clear();
+    random_log.clear();
+  }
+  log.load(space);
+  random_log.load(space);
   int measured_now = 0;
   const auto measure_start = Clock::now();
   // The distinct subnets the search itself measured (steps 1-3, saved or new): the cost the
@@ -480,11 +493,8 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   summary.best.test_accuracy = test_score(summary.best.arch);
   searching = false;
 
-  // Random search at equal cost: its measurements are kept apart (random_search.csv), so that
-  // they never feed the search's predictor or its winner.
+  // Random search at equal cost, measured into its own log.
   if (cfg.random_search_runs > 0) {
-    AccuracyCache random_log = AccuracyCache::validation_log(dir + "/random_search.csv", cfg.val_images);
-    if (opt.resume) random_log.load(space);
     RandomSearch& rs = summary.random_search;
     rs.evaluations = static_cast<int>(search_cost.size());
     for (int r = 0; r < cfg.random_search_runs; ++r) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -106,9 +107,18 @@ struct SearchSummary {
   std::string to_json(const McuSpec& mcu) const;
 };
 
+class ResultsStore;
+
 struct SearchOptions {
+  SearchOptions(std::string out = "", bool resume_there = true, std::string store_file = "",
+                ResultsStore* open_store = nullptr)
+      : out_dir(std::move(out)), resume(resume_there), store_path(std::move(store_file)), store(open_store) {}
   std::string out_dir;
   bool resume = true;  // reuse the measurements and generations already in out_dir
+  // The results store its measurements go to (measured.csv and random_search.csv are exports of
+  // it): `store` if set (a sweep's), else the file `store_path` (default out_dir/results.db).
+  std::string store_path;
+  ResultsStore* store = nullptr;
 };
 
 SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const SearchOptions& options);

@@ -151,7 +151,9 @@ TEST(SearchPipeline, ResumeMeasuresNothingTwice) {
     ++rows;
   }
   EXPECT_EQ(rows, a.measured);
-  // A file written before the quoting (the JSON bare, the rest of the line) still resumes.
+  // A file written before the quoting (the JSON bare, the rest of the line), and before the
+  // results store, still resumes: it is imported into a new store.
+  for (const char* db : {"results.db", "results.db-wal", "results.db-shm"}) fs::remove(f.dir + "/" + db);
   write_file_atomic(f.dir + "/measured.csv", legacy);
   FakeScorer second(f.exp.space);
   const SearchSummary b = run_search(f.exp, second, {f.dir, true});

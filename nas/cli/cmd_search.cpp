@@ -21,7 +21,7 @@ namespace tinynas {
 namespace {
 
 struct SearchArgs {
-  std::string config, out = "out/search", checkpoint;
+  std::string config, out = "out/search", checkpoint, store;
   bool fresh = false, no_export = false, qemu = false;
 };
 
@@ -129,7 +129,11 @@ int run_search_command(const SearchArgs& args) {
   const Experiment exp = Experiment::load(args.config);
 #ifdef TINYNAS_WITH_TORCH
   SupernetScorer scorer(exp, args.checkpoint);
-  SearchSummary s = run_search(exp, scorer, {args.out, !args.fresh});
+  SearchOptions so;
+  so.out_dir = args.out;
+  so.resume = !args.fresh;
+  so.store_path = args.store;
+  SearchSummary s = run_search(exp, scorer, so);
   // The winner (and the baseline) trained alone from scratch, once per seed; the first seed's
   // winner is what gets exported.
   if (exp.search.retrain_winner) {
@@ -177,6 +181,9 @@ void add_search_command(CLI::App& app, CommandFn* run) {
   sub->add_option("--out", args->out, "output directory (resumes what is there)")->capture_default_str();
   sub->add_option("--checkpoint", args->checkpoint, "supernet checkpoint (default: train.checkpoint)");
   sub->add_flag("--fresh", args->fresh, "ignore earlier measurements and generations in --out");
+  sub->add_option("--store", args->store,
+                  "results store (SQLite) the measurements go to (default OUT/results.db; measured.csv is its "
+                  "export); one store can hold several searches");
   sub->add_flag("--no-export", args->no_export, "stop after the search");
   sub->add_flag("--qemu", args->qemu, "verify the exported winner on QEMU's Cortex-M7 too");
   sub->callback([run, args] { *run = [args] { return run_search_command(*args); }; });

@@ -1,10 +1,20 @@
-// tinynas sweep: the same search over several MCUs, budgets or settings (nas/sweep.h), on one
-// supernet loaded once, with the accuracies measured by one run reused by the others.
+// tinynas sweep: the same search over several MCUs, budgets or settings (nas/search/sweep.h), on
+// one supernet loaded once, with the accuracies measured by one run reused by the others; or one
+// run of it as a task of a job array (--array-task), or the whole as a Slurm job array
+// (--submit-slurm).
 #include <fmt/core.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <sstream>
 
 #include "nas/cli/cli.h"
 #include "nas/cli/export_subnet.h"
@@ -21,8 +31,9 @@ namespace tinynas {
 namespace {
 
 struct SweepArgs {
-  std::string config, out, checkpoint;
-  bool fresh = false, no_export = false, qemu = false;
+  std::string config, out, checkpoint, store, sbatch_args;
+  bool fresh = false, no_export = false, qemu = false, submit_slurm = false;
+  int array_task = -1;
 };
 
 const char* kFormat = R"(
@@ -39,8 +50,133 @@ The sweep file (YAML; paths relative to it):
       export: {run_on_qemu: true}                optional, over the sweep's export:
 Writes OUT/<name>/ (the output of `tinynas search`), OUT/sweep.csv, sweep.json, sweep.svg
 (test accuracy against the SRAM limit), sweep_flash.svg and accuracy_cache.csv (every measured
-accuracy, shared by the runs). Run it again to resume: finished runs are skipped. Default OUT:
-out/sweeps/<sweep file name>. Example: configs/sweeps/fmnist-mcus.yaml.)";
+accuracy, shared by the runs): exports of the results store OUT/results.db (SQLite; --store to put
+it elsewhere), which holds every measurement and each run's result. Run it again to resume:
+finished runs are skipped. Default OUT: out/sweeps/<sweep file name>. Example:
+configs/sweeps/fmnist-mcus.yaml.
+
+On a Slurm cluster, one run per task of a job array, writing into one store at the same time:
+  tinynas sweep --config S --out DIR --submit-slurm --sbatch-args "--partition=gpu --gres=gpu:1"
+writes DIR/sweep.sbatch (#SBATCH --array=0-(runs-1), each task `tinynas sweep ... --array-task
+$SLURM_ARRAY_TASK_ID`) and DIR/sweep-merge.sbatch (the plain `tinynas sweep ...`, which finds every
+run finished and writes the exports), submits both (the merge with --dependency=afterok on the
+array) and prints the job ids; task logs go to DIR/slurm/. --sbatch-args is split as the shell
+splits it and given to both sbatch calls. DIR and the store must be on a filesystem every node sees
+(on NFS and the like the store uses SQLite's rollback journal, not WAL). On GPUs the measurements
+need a LibTorch with CUDA (Debian's is CPU-only) and `train: {device: cuda}` in the base config.
+Without Slurm, the same by hand: `tinynas sweep --config S --out DIR --array-task I` for each I in
+0..runs-1 (at once, anywhere that sees DIR), then `tinynas sweep --config S --out DIR`.)";
+
+// A word for a bash command line: single-quoted.
+std::string sh_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string absolute(const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); }
+
+// The program's own path, so the jobs run this build.
+std::string self_path() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("tinynas") : p.string();
+}
+
+std::optional<std::string> find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::string p = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return std::nullopt;
+}
+
+// Runs a shell command; its standard output, or a runtime_error with what it printed.
+std::string run_command(const std::string& cmd) {
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run: " + cmd);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  if (status != 0) {
+    throw std::runtime_error(fmt::format("`{}` failed (exit {}): {}", cmd, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                                         out));
+  }
+  return out;
+}
+
+// sbatch --parsable prints "<id>" or "<id>;<cluster>".
+std::string job_id(const std::string& out, const std::string& cmd) {
+  std::string line = out.substr(0, out.find('\n'));
+  line = line.substr(0, line.find(';'));
+  if (line.empty() || line.find_first_not_of("0123456789") != std::string::npos) {
+    throw std::runtime_error("`" + cmd + "` printed no job id: " + out);
+  }
+  return line;
+}
+
+// --submit-slurm: the runs as a job array, and the merge after it.
+int submit_slurm(const Sweep& sweep, const SweepArgs& args, const std::string& out, const std::string& checkpoint) {
+  const auto sbatch = find_on_path("sbatch");
+  if (!sbatch) {
+    throw ConfigError("--submit-slurm: sbatch not found on PATH (Slurm's client): run this on a Slurm login node, "
+                      "or run the tasks yourself (--array-task I for I in 0.." +
+                      std::to_string(sweep.runs.size() - 1) + ", then a plain `tinynas sweep`)");
+  }
+  const std::string dir = absolute(out);
+  const std::string store = absolute(args.store.empty() ? out + "/results.db" : args.store);
+  std::filesystem::create_directories(dir + "/slurm");  // Slurm does not create the log directory
+  std::string cmd = sh_quote(self_path()) + " sweep --config " + sh_quote(absolute(args.config)) + " --out " +
+                    sh_quote(dir) + " --store " + sh_quote(store) + " --checkpoint " + sh_quote(absolute(checkpoint));
+  if (args.no_export) cmd += " --no-export";
+  if (args.qemu) cmd += " --qemu";
+  const std::string extra = args.sbatch_args.empty() ? "" : " " + args.sbatch_args;
+  const int n = static_cast<int>(sweep.runs.size());
+  std::string runs;
+  for (int i = 0; i < n; ++i) runs += fmt::format("#   task {}: run {}\n", i, sweep.runs[i].name);
+  const std::string head = fmt::format(
+      "#!/bin/bash\n"
+      "# Written by `tinynas sweep --submit-slurm` for the sweep {}.\n", absolute(args.config));
+  const std::string array_script = head + fmt::format(
+      "# One run of the sweep per task of this job array, every task writing into the results store\n"
+      "# {} at the same time. sweep-merge.sbatch, submitted after it\n"
+      "# (--dependency=afterok), writes sweep.csv, sweep.json and sweep.svg from the store.\n"
+      "# Submitted as: sbatch{} sweep.sbatch\n"
+      "# A failed task again: sbatch{} --array=I sweep.sbatch (then sweep-merge.sbatch)\n"
+      "{}"
+      "#SBATCH --job-name=tinynas-sweep-{}\n"
+      "#SBATCH --array=0-{}\n"
+      "#SBATCH --output={}/slurm/%x-%A_%a.out\n"
+      "set -euo pipefail\n"
+      "cd {}\n"
+      "exec {} --array-task \"$SLURM_ARRAY_TASK_ID\"\n",
+      store, extra, extra, runs, sweep.name, n - 1, dir, sh_quote(std::filesystem::current_path().string()), cmd);
+  const std::string merge_script = head + fmt::format(
+      "# Once every task of the array has finished: finds every run done in the store and writes\n"
+      "# sweep.csv, sweep.json, sweep.svg, sweep_flash.svg and accuracy_cache.csv from it.\n"
+      "#SBATCH --job-name=tinynas-sweep-{}-merge\n"
+      "#SBATCH --output={}/slurm/%x-%j.out\n"
+      "set -euo pipefail\n"
+      "cd {}\n"
+      "exec {}\n",
+      sweep.name, dir, sh_quote(std::filesystem::current_path().string()), cmd);
+  write_file_atomic(dir + "/sweep.sbatch", array_script);
+  write_file_atomic(dir + "/sweep-merge.sbatch", merge_script);
+  const std::string submit_array = sh_quote(*sbatch) + " --parsable" + extra + " " + sh_quote(dir + "/sweep.sbatch");
+  const std::string array_id = job_id(run_command(submit_array), submit_array);
+  const std::string submit_merge = sh_quote(*sbatch) + " --parsable --dependency=afterok:" + array_id + extra + " " +
+                                   sh_quote(dir + "/sweep-merge.sbatch");
+  const std::string merge_id = job_id(run_command(submit_merge), submit_merge);
+  fmt::print("submitted sweep {}: array job {} ({} tasks, {}/sweep.sbatch), merge job {} after it "
+             "({}/sweep-merge.sbatch); logs in {}/slurm/, results in {}\n",
+             sweep.name, array_id, n, dir, merge_id, dir, dir, store);
+  fmt::print("array_job_id={}\nmerge_job_id={}\n", array_id, merge_id);
+  return 0;
+}
 
 #ifdef TINYNAS_WITH_TORCH
 // What the cached accuracies depend on besides the subnet: the checkpoint's bytes, the data
@@ -59,16 +195,35 @@ int run_sweep_command(const SweepArgs& args) {
   // The whole file is validated before the supernet loads.
   const Sweep sweep = Sweep::load(args.config);
   const std::string out = args.out.empty() ? "out/sweeps/" + sweep.name : args.out;
-#ifdef TINYNAS_WITH_TORCH
+  const int runs = static_cast<int>(sweep.runs.size());
+  if (args.array_task >= runs) {
+    throw ConfigError(fmt::format("--array-task {}: {} has {} runs: expected 0 to {}", args.array_task, args.config,
+                                  runs, runs - 1));
+  }
+  if ((args.array_task >= 0 || args.submit_slurm) && args.fresh) {
+    throw ConfigError(std::string("--fresh with ") + (args.submit_slurm ? "--submit-slurm" : "--array-task") +
+                      " would clear the other tasks' results: run `tinynas sweep --fresh` (or use another --out "
+                      "or --store) first");
+  }
+  if (args.submit_slurm && args.array_task >= 0) {
+    throw ConfigError("--submit-slurm submits every run as an array task: without --array-task");
+  }
+  if (!args.sbatch_args.empty() && !args.submit_slurm) {
+    throw ConfigError("--sbatch-args is for --submit-slurm");
+  }
   const std::string checkpoint = args.checkpoint.empty() ? sweep.base.train.checkpoint : args.checkpoint;
   if (!file_exists(checkpoint)) {
     throw ConfigError(checkpoint + ": file not found (the supernet of " + sweep.base_path +
                       "; train it with `tinynas train --config " + sweep.base_path + "`)");
   }
+  if (args.submit_slurm) return submit_slurm(sweep, args, out, checkpoint);
+#ifdef TINYNAS_WITH_TORCH
   SupernetScorer scorer(sweep.base, checkpoint);
   SweepOptions o;
   o.out_dir = out;
   o.resume = !args.fresh;
+  o.store_path = args.store;
+  o.array_task = args.array_task;
   o.scorer_id = scorer_id(sweep.base, checkpoint);
   o.qemu = args.qemu;
   if (!args.no_export) {
@@ -85,6 +240,18 @@ int run_sweep_command(const SweepArgs& args) {
     };
   }
   const SweepResult res = run_sweep(sweep, scorer, o);
+  if (args.array_task >= 0) {
+    const SweepRow& r = res.rows.front();
+    if (!r.error.empty()) {
+      fmt::print("\nsweep {} run {} ({}) failed: {}\n", sweep.name, args.array_task, r.name, r.error);
+      return 1;
+    }
+    fmt::print("\nsweep {} run {} ({}): test {:.2f}% in {:.0f} s{}; the merged sweep.csv is written by a plain "
+               "`tinynas sweep` once every run is done\n",
+               sweep.name, args.array_task, r.name, 100 * r.best.test_accuracy, r.seconds,
+               r.skipped ? " (finished earlier)" : "");
+    return r.export_verified ? 0 : 1;
+  }
 
   auto kb = [](int64_t b) { return fmt::format("{:.0f}", b / 1024.0); };
   auto pct = [](double a) { return a >= 0 ? fmt::format("{:.2f}", 100 * a) : std::string("-"); };
@@ -130,6 +297,18 @@ void add_sweep_command(CLI::App& app, CommandFn* run) {
   sub->add_flag("--fresh", args->fresh, "ignore the runs and measurements already in --out");
   sub->add_flag("--no-export", args->no_export, "stop each run after its search");
   sub->add_flag("--qemu", args->qemu, "verify each exported winner on QEMU's Cortex-M7 too");
+  sub->add_option("--store", args->store,
+                  "results store (SQLite) for every measurement and run (default OUT/results.db); array tasks on "
+                  "several nodes name one path they all see");
+  sub->add_option("--array-task", args->array_task,
+                  "run only run I of the sweep (0-based, in the file's order) into the shared store, as one task "
+                  "of a job array; no merged exports")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--submit-slurm", args->submit_slurm,
+                "write OUT/sweep.sbatch (a job array, one run per task) and OUT/sweep-merge.sbatch, submit both "
+                "with sbatch, print the job ids");
+  sub->add_option("--sbatch-args", args->sbatch_args,
+                  "with --submit-slurm: more sbatch options, e.g. \"--partition=gpu --gres=gpu:1\"");
   sub->footer(kFormat);
   sub->callback([run, args] { *run = [args] { return run_sweep_command(*args); }; });
 }

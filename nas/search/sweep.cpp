@@ -16,6 +16,7 @@
 
 #include "nas/search/accuracy_cache.h"
 #include "nas/search/csv_field.h"
+#include "nas/search/results_store.h"
 #include "nas/search/svg_plot.h"
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/hash.h"
@@ -50,7 +51,9 @@ int64_t kb_to_bytes(double kb) { return std::llround(kb * 1024.0); }
 
 bool valid_run_name(const std::string& s) {
   if (s.empty() || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
-  for (const char* taken : {"sweep.csv", "sweep.json", "sweep.svg", "sweep_flash.svg", "accuracy_cache.csv"}) {
+  for (const char* taken : {"sweep.csv", "sweep.json", "sweep.svg", "sweep_flash.svg", "accuracy_cache.csv",
+                            "results.db", "results.db-wal", "results.db-shm", "results.db-journal", "sweep.sbatch",
+                            "sweep-merge.sbatch", "slurm"}) {
     if (s == taken) return false;  // the sweep's own files
   }
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -130,7 +133,8 @@ SweepRow row_from_json(const Json& j, const SearchSpace& space) {
   return r;
 }
 
-// OUT/<run>/sweep_run.json: the run's settings, then its row once searched, then once exported.
+// A run's record in the store (exported to OUT/<run>/sweep_run.json): its settings, then its row
+// once searched, then once exported.
 struct RunRecord {
   std::string fingerprint;
   bool searched = false;  // summary.json is written; the row holds the search's results
@@ -139,25 +143,38 @@ struct RunRecord {
   std::optional<SweepRow> row;
 };
 
-std::optional<RunRecord> load_record(const std::string& path, const SearchSpace& space) {
-  if (!file_exists(path)) return std::nullopt;
+std::optional<RunRecord> load_record(ResultsStore& store, const std::string& sweep, const SweepRun& run) {
+  const auto r = store.run(sweep, run.name);
+  if (!r) return std::nullopt;
   try {
-    const Json j = Json::parse(read_file(path));
-    RunRecord r;
-    r.fingerprint = j.at("fingerprint").get<std::string>();
-    r.searched = j.at("searched").get<bool>();
-    r.finished = j.at("finished").get<bool>();
-    r.export_level = j.at("export_level").get<int>();
-    if (r.searched) r.row = row_from_json(j.at("row"), space);
-    return r;
+    RunRecord rec;
+    rec.fingerprint = r->fingerprint;
+    rec.searched = r->state != StoredRun::State::Started;
+    rec.finished = r->state == StoredRun::State::Finished;
+    rec.export_level = r->export_level;
+    if (rec.searched) rec.row = row_from_json(Json::parse(r->result), run.exp.space);
+    return rec;
   } catch (const std::exception& e) {
-    // Written atomically, so only a hand edit gets here: run it again rather than fail.
-    spdlog::warn("{}: unreadable ({}): running that run again", path, e.what());
+    // Written whole in a transaction, so only a hand edit gets here: run it again rather than fail.
+    spdlog::warn("{}: the record of run {} is unreadable ({}): running that run again", store.path(), run.name,
+                 e.what());
     return std::nullopt;
   }
 }
 
-void save_record(const std::string& path, const SweepRun& run, const RunRecord& r) {
+void save_record(ResultsStore& store, const std::string& sweep, const std::string& scorer, const std::string& dir,
+                 const SweepRun& run, const RunRecord& r) {
+  StoredRun s;
+  s.sweep = sweep;
+  s.run = run.name;
+  s.scorer = scorer;
+  s.fingerprint = run.fingerprint;
+  s.settings = run.settings;
+  s.state = r.finished ? StoredRun::State::Finished
+                       : r.searched ? StoredRun::State::Searched : StoredRun::State::Started;
+  s.export_level = r.export_level;
+  if (r.row) s.result = row_json(*r.row).dump();
+  store.put_run(s);
   Json j;
   j["run"] = run.name;
   j["fingerprint"] = run.fingerprint;
@@ -166,7 +183,46 @@ void save_record(const std::string& path, const SweepRun& run, const RunRecord& 
   j["finished"] = r.finished;
   j["export_level"] = r.export_level;
   j["row"] = r.row ? row_json(*r.row) : Json();
-  write_file_atomic(path, j.dump(2) + "\n");
+  write_file_atomic(dir + "/" + run.name + "/sweep_run.json", j.dump(2) + "\n");
+}
+
+// Sweeps from before the store: each run's sweep_run.json read in once, under the supernet its
+// accuracy_cache.csv names (none: the run is run again).
+void import_old_record(ResultsStore& store, const std::string& sweep, const std::string& dir, const SweepRun& run) {
+  const std::string path = dir + "/" + run.name + "/sweep_run.json";
+  const std::string source = store.name_of(path);
+  store.transaction([&] {
+    if (store.imported(source)) return;
+    int rows = 0;
+    const std::string cache = dir + "/accuracy_cache.csv";
+    if (!store.run(sweep, run.name) && file_exists(path) && file_exists(cache)) {
+      try {
+        const Json j = Json::parse(read_file(path));
+        std::istringstream in(read_file(cache));
+        std::string tag;
+        std::getline(in, tag);
+        const std::string prefix = "# scorer: ";
+        if (tag.rfind(prefix, 0) != 0) throw std::runtime_error(cache + ": no scorer line");
+        StoredRun s;
+        s.sweep = sweep;
+        s.run = run.name;
+        s.scorer = tag.substr(prefix.size());
+        s.fingerprint = j.at("fingerprint").get<std::string>();
+        s.settings = j.at("settings").dump();
+        s.state = j.at("finished").get<bool>()   ? StoredRun::State::Finished
+                  : j.at("searched").get<bool>() ? StoredRun::State::Searched
+                                                 : StoredRun::State::Started;
+        s.export_level = j.at("export_level").get<int>();
+        if (!j.at("row").is_null()) s.result = j.at("row").dump();
+        store.put_run(s);
+        rows = 1;
+        spdlog::info("{}: imported into {}", path, store.path());
+      } catch (const std::exception& e) {
+        spdlog::warn("{}: unreadable ({}): running that run again", path, e.what());
+      }
+    }
+    store.mark_imported(source, rows);
+  });
 }
 
 std::string fmt_eta(double s) {
@@ -348,33 +404,57 @@ std::string sweep_csv(const std::vector<SweepRow>& rows, const Metric& metric) {
 SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptions& opt) {
   const auto start = Clock::now();
   const std::string& dir = opt.out_dir;
-  std::filesystem::create_directories(dir);
-  AccuracyCache cache = AccuracyCache::shared(dir + "/accuracy_cache.csv", opt.scorer_id);
-  if (opt.resume) {
-    cache.load(sweep.base.space);
-  } else {
-    std::filesystem::remove(dir + "/accuracy_cache.csv");
+  const std::size_t n = sweep.runs.size();
+  const bool array = opt.array_task >= 0;
+  if (array && opt.array_task >= static_cast<int>(n)) {
+    throw ConfigError(fmt::format("--array-task {}: {} has {} runs: expected 0 to {}", opt.array_task, sweep.path, n,
+                                  n - 1));
   }
+  if (array && !opt.resume) {
+    throw ConfigError("--fresh with --array-task would clear the other tasks' results: clear the store first "
+                      "(a plain `tinynas sweep --fresh`), or use another --out or --store");
+  }
+  std::filesystem::create_directories(dir);
+  ResultsStore store(opt.store_path.empty() ? dir + "/results.db" : opt.store_path);
+  const std::string key = store.name_of(dir);  // this sweep's rows in the store
+  AccuracyCache cache = AccuracyCache::shared(store, dir + "/accuracy_cache.csv", opt.scorer_id);
+  if (opt.resume) {
+    for (const SweepRun& run : sweep.runs) import_old_record(store, key, dir, run);
+    for (const StoredRun& r : store.runs(key)) {
+      if (r.scorer != opt.scorer_id) {
+        throw ConfigError(store.path() + ": the sweep in " + dir + " was run with another supernet (" + r.scorer +
+                          "), not " + opt.scorer_id + ": use --fresh or another --out");
+      }
+    }
+  } else {
+    store.delete_runs(key);
+    cache.clear();
+  }
+  cache.load(sweep.base.space);
 
   // Which runs an earlier invocation finished under the same settings (and export).
   auto wanted_export = [&](const SweepRun& run) {
     return opt.export_run ? (opt.qemu || run.exp.export_.run_on_qemu ? 2 : 1) : 0;
   };
-  const std::size_t n = sweep.runs.size();
   std::vector<std::optional<RunRecord>> records(n);
   std::vector<bool> searched(n, false), done(n, false);
   int todo = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const SweepRun& run = sweep.runs[i];
-    if (opt.resume) records[i] = load_record(dir + "/" + run.name + "/sweep_run.json", run.exp.space);
+    if (opt.resume) records[i] = load_record(store, key, run);
     const auto& rec = records[i];
     searched[i] = rec && rec->searched && rec->fingerprint == run.fingerprint && rec->row &&
                   file_exists(dir + "/" + run.name + "/summary.json");
     done[i] = searched[i] && rec->finished && rec->export_level >= wanted_export(run);
-    todo += done[i] ? 0 : 1;
+    todo += done[i] || (array && static_cast<int>(i) != opt.array_task) ? 0 : 1;
   }
-  spdlog::info("sweep {}: {} runs, {} to do ({} finished earlier), {} accuracies cached; output in {}",
-               sweep.name, n, todo, n - todo, cache.size(), dir);
+  if (array) {
+    spdlog::info("sweep {}: array task {}: run {} of {} ({}); {} accuracies in {}", sweep.name, opt.array_task,
+                 opt.array_task + 1, n, sweep.runs[opt.array_task].name, cache.size(), store.path());
+  } else {
+    spdlog::info("sweep {}: {} runs, {} to do ({} finished earlier), {} accuracies cached in {}; output in {}",
+                 sweep.name, n, todo, n - todo, cache.size(), store.path(), dir);
+  }
 
   SweepResult result;
   std::vector<SweepRow> rows;
@@ -383,7 +463,7 @@ SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptio
   for (std::size_t i = 0; i < n; ++i) {
     const SweepRun& run = sweep.runs[i];
     const std::string run_dir = dir + "/" + run.name;
-    const std::string record_path = run_dir + "/sweep_run.json";
+    if (array && static_cast<int>(i) != opt.array_task) continue;
     if (done[i]) {
       SweepRow row = *records[i]->row;
       row.skipped = true;
@@ -419,8 +499,8 @@ SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptio
         s.measured = row.measured;
         spdlog::info("run {} was searched earlier: exporting its winner", run.name);
       } else {
-        save_record(record_path, run, record);
-        s = run_search(run.exp, run_scorer, {run_dir, opt.resume && !stale});
+        save_record(store, key, opt.scorer_id, dir, run, record);
+        s = run_search(run.exp, run_scorer, {run_dir, opt.resume && !stale, "", &store});
         row.name = run.name;
         row.mcu = mcu.name;
         row.sram_limit_bytes = mcu.sram_budget();
@@ -434,7 +514,7 @@ SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptio
         row.seconds = std::chrono::duration<double>(Clock::now() - run_start).count();
         record.searched = true;
         record.row = row;
-        save_record(record_path, run, record);
+        save_record(store, key, opt.scorer_id, dir, run, record);
       }
       if (opt.export_run) {
         const bool qemu = wanted_export(run) == 2;
@@ -461,7 +541,7 @@ SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptio
     if (row.error.empty()) {
       record.searched = record.finished = true;
       record.row = row;
-      save_record(record_path, run, record);
+      save_record(store, key, opt.scorer_id, dir, run, record);
       spdlog::info("sweep run {}/{} {}: test {:.4f} (MbV2 {}) in {:.0f} s; {} supernet evaluations, {} reused",
                    i + 1, n, run.name, row.best.test_accuracy,
                    row.baseline.arch.stages.empty() ? "none" : fmt::format("{:.4f}", row.baseline.test_accuracy),
@@ -473,11 +553,19 @@ SweepResult run_sweep(const Sweep& sweep, SubnetScorer& scorer, const SweepOptio
     run_seconds += row.seconds;
     rows.push_back(row);
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    write_outputs(sweep, opt, scorer.metric(), rows, result);
+    // An array task leaves the merged files to the plain `tinynas sweep` after the array (the
+    // tasks' snapshots of the store would race each other's renames).
+    if (!array) {
+      cache.export_csv();
+      write_outputs(sweep, opt, scorer.metric(), rows, result);
+    }
   }
   result.rows = rows;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  write_outputs(sweep, opt, scorer.metric(), rows, result);
+  if (!array) {
+    cache.export_csv();
+    write_outputs(sweep, opt, scorer.metric(), rows, result);
+  }
   return result;
 }
 

@@ -18,15 +18,20 @@
 // the file and the key path). Only the MCU, its budgets and the search/export settings change
 // between runs: the space, data and supernet are the base's, so the supernet is loaded once and
 // every accuracy measured by one run is reused by the others (keyed by the ArchSpec hash, the
-// split and the number of validation images, kept in OUT/accuracy_cache.csv: an AccuracyCache,
-// nas/accuracy_cache.h, the class each search keeps its measured.csv with).
+// split and the number of validation images: an AccuracyCache, nas/search/accuracy_cache.h, the
+// class each search keeps its measurements with).
 //
-// Each run writes the normal search output to OUT/<name>/ and OUT/<name>/sweep_run.json (its
-// effective settings, and its row once searched and once exported). A run finished under the same
-// settings is skipped; one killed after its search (summary.json written) is only exported; one
-// killed during its search resumes as `tinynas search` does; one whose settings changed starts
-// over (its accuracies still come from the cache). OUT/sweep.csv, sweep.json, sweep.svg
-// (test accuracy against the SRAM limit) and sweep_flash.svg are rewritten after every run.
+// Everything a sweep measures and decides goes into one results store (nas/search/results_store.h,
+// default OUT/results.db): the shared scores, each run's search measurements and each run's record
+// (its effective settings, and its row once searched and once exported; exported to
+// OUT/<name>/sweep_run.json). A run finished under the same settings is skipped; one killed after
+// its search (summary.json written) is only exported; one killed during its search resumes as
+// `tinynas search` does; one whose settings changed starts over (its accuracies still come from the
+// store). OUT/sweep.csv, sweep.json, sweep.svg (test accuracy against the SRAM limit),
+// sweep_flash.svg and accuracy_cache.csv are exports of the store, rewritten after every run.
+//
+// As a job array: each task runs one run (SweepOptions::array_task) into the shared store, at the
+// same time as the others; a plain run afterwards finds them all finished and writes the exports.
 // What is compared is the scorer's metric (the task's; "accuracy" in names and files), named in
 // sweep.csv's metric column and sweep.json. Torch-free: the supernet comes in through a
 // SubnetScorer (one for the whole sweep), the export through a hook.
@@ -89,14 +94,18 @@ using SweepExportHook =
 
 struct SweepOptions {
   std::string out_dir;
-  bool resume = true;        // false: ignore everything already in out_dir
-  std::string scorer_id;     // names the supernet; a cache measured by another is refused
+  bool resume = true;        // false: forget this sweep's runs and its supernet's scores in the store
+  std::string scorer_id;     // names the supernet; a sweep run with another is refused
+  std::string store_path;    // the results store (default out_dir/results.db): one path for every
+                             //   task of an array, on a filesystem they all see
+  int array_task = -1;       // >= 0: only this run (0-based, the file's order), no merged exports;
+                             //   out of range: ConfigError
   SweepExportHook export_run;  // empty: no export
   bool qemu = false;         // with export_run: verify on QEMU (also when a run's export.run_on_qemu)
 };
 
 struct SweepResult {
-  std::vector<SweepRow> rows;  // one per run, in the sweep file's order
+  std::vector<SweepRow> rows;  // one per run, in the sweep file's order (an array task: its run)
   int skipped = 0, failed = 0;
   int supernet_evaluations = 0, cache_hits = 0;  // in this invocation
   double seconds = 0;

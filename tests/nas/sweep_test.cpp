@@ -12,10 +12,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nas/search/results_store.h"
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/net_graph.h"
 #include "tests/temp_dir.h"
@@ -25,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const std::string kRoot = TINYNAS_SOURCE_DIR;
 const std::string kTinySweep = kRoot + "/configs/sweeps/tiny.yaml";
@@ -229,18 +232,69 @@ TEST(SweepConfig, ErrorsInTheBaseNameTheBase) {
             kRoot + "/configs/sweeps/../" + name + ": serch: unknown key (did you mean 'search'?) (line 3)");
 }
 
-// The binary maps them to exit code 2 with the same one-line message, before loading a supernet.
-TEST(SweepCli, SchemaErrorsExitTwo) {
-  TempFile f(kRoot + "/configs/sweeps", "base: ../tiny.yaml\n" + kRuns + "    mcu: ../mcus/nope.yaml\n");
-  const std::string cmd = std::string(TINYNAS_BINARY) + " sweep --config " + f.path() + " --out /nonexistent 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
+// A shell command's exit code and what it printed (both streams).
+std::pair<int, std::string> run_cli(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   std::string out;
   std::array<char, 4096> buf{};
   while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
   const int status = pclose(p);
-  EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// The binary maps them to exit code 2 with the same one-line message, before loading a supernet.
+TEST(SweepCli, SchemaErrorsExitTwo) {
+  TempFile f(kRoot + "/configs/sweeps", "base: ../tiny.yaml\n" + kRuns + "    mcu: ../mcus/nope.yaml\n");
+  const auto [code, out] = run_cli(std::string(TINYNAS_BINARY) + " sweep --config " + f.path() + " --out /nonexistent");
+  EXPECT_EQ(code, 2) << out;
   EXPECT_EQ(out, "error: " + f.path() + ": runs[0].mcu: file not found: " + kRoot +
                      "/configs/sweeps/../mcus/nope.yaml (line 4)\n");
+}
+
+TEST(SweepCli, AnArrayTaskOutOfRangeExitsTwoNamingTheCount) {
+  const auto [code, out] = run_cli(std::string(TINYNAS_BINARY) + " sweep --config " + kTinySweep +
+                                   " --out /nonexistent --array-task 4");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_EQ(out, "error: --array-task 4: " + kTinySweep + " has 4 runs: expected 0 to 3\n");
+}
+
+// --submit-slurm checks only that the checkpoint exists before it submits: any file does here.
+TEST(SweepCli, SubmitSlurmWithoutSbatchExitsTwo) {
+  TempDir out("sweep_cli_nosbatch");
+  fs::create_directories(out.path + "/bin");
+  const auto [code, msg] = run_cli("PATH=" + out.path + "/bin " + std::string(TINYNAS_BINARY) + " sweep --config " +
+                                   kTinySweep + " --out " + out.path + " --checkpoint " + kTinySweep +
+                                   " --submit-slurm");
+  EXPECT_EQ(code, 2) << msg;
+  EXPECT_THAT(msg, HasSubstr("--submit-slurm: sbatch not found on PATH"));
+}
+
+// With an sbatch that records its arguments: the array script, then the merge after it.
+TEST(SweepCli, SubmitSlurmWritesTheArrayScriptAndSubmitsTheMergeAfterIt) {
+  TempDir out("sweep_cli_sbatch");
+  fs::create_directories(out.path + "/bin");
+  const std::string log = out.path + "/sbatch.log";
+  write_file_atomic(out.path + "/bin/sbatch", "#!/bin/sh\necho \"$*\" >> " + log +
+                                                  "\nif [ -f " + log + ".1 ]; then echo 102; else touch " + log +
+                                                  ".1; echo '101;cluster'; fi\n");
+  fs::permissions(out.path + "/bin/sbatch", fs::perms::owner_all);
+  const auto [code, msg] =
+      run_cli("PATH=" + out.path + "/bin:/usr/bin:/bin " + std::string(TINYNAS_BINARY) + " sweep --config " +
+              kTinySweep + " --out " + out.path + "/sweep --checkpoint " + kTinySweep +
+              " --submit-slurm --sbatch-args '--partition=gpu --gres=gpu:1'");
+  ASSERT_EQ(code, 0) << msg;
+  EXPECT_THAT(msg, HasSubstr("array_job_id=101\nmerge_job_id=102\n"));
+  const std::string script = read_file(out.path + "/sweep/sweep.sbatch");
+  EXPECT_THAT(script, HasSubstr("#SBATCH --array=0-3\n"));
+  EXPECT_THAT(script, HasSubstr("--array-task \"$SLURM_ARRAY_TASK_ID\""));
+  EXPECT_THAT(script, HasSubstr(" sweep --config '" + kTinySweep + "' --out '" + out.path + "/sweep' --store '" +
+                                out.path + "/sweep/results.db'"));
+  EXPECT_THAT(read_file(out.path + "/sweep/sweep-merge.sbatch"), Not(HasSubstr("--array-task")));
+  EXPECT_TRUE(fs::is_directory(out.path + "/sweep/slurm"));
+  EXPECT_EQ(read_file(log), "--parsable --partition=gpu --gres=gpu:1 " + out.path +
+                                "/sweep/sweep.sbatch\n--parsable --dependency=afterok:101 --partition=gpu "
+                                "--gres=gpu:1 " +
+                                out.path + "/sweep/sweep-merge.sbatch\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +310,7 @@ TEST(Sweep, TinySweepWritesOneRowPerRun) {
   EXPECT_EQ(res.skipped, 0);
   EXPECT_GT(res.cache_hits, 0) << "later runs reuse the earlier runs' measurements";
   EXPECT_EQ(res.supernet_evaluations, scorer.calls[0] + scorer.calls[1]);
-  for (const char* f : {"sweep.csv", "sweep.json", "sweep.svg", "sweep_flash.svg", "accuracy_cache.csv"}) {
+  for (const char* f : {"sweep.csv", "sweep.json", "sweep.svg", "sweep_flash.svg", "accuracy_cache.csv", "results.db"}) {
     EXPECT_TRUE(fs::exists(out.path + "/" + f)) << f;
   }
 
@@ -332,11 +386,16 @@ TEST(Sweep, ResumeSkipsFinishedRunsAndFinishesTheRest) {
   EXPECT_EQ(read_file(out.path + "/sweep.csv"), csv);
 
   // Killed while exporting run 3: searched, not finished. Its search stands; only the export
-  // is done again (none here).
+  // is done again (none here). The run's record is in the store (sweep_run.json its export).
   const std::string record = out.path + "/f746-sram4k/sweep_run.json";
-  auto rec = nlohmann::json::parse(read_file(record));
-  rec["finished"] = false;
-  write_file_atomic(record, rec.dump());
+  auto set_state = [&](StoredRun::State state) {
+    ResultsStore store(out.path + "/results.db");
+    StoredRun r = *store.run(".", "f746-sram4k");
+    r.state = state;
+    if (state == StoredRun::State::Started) r.result.clear();
+    store.put_run(r);
+  };
+  set_state(StoredRun::State::Searched);
   const std::string summary = read_file(out.path + "/f746-sram4k/summary.json");
   FakeScorer third(sweep.base.space);
   const SweepResult r3 = run_sweep(sweep, third, options(out.path));
@@ -347,9 +406,7 @@ TEST(Sweep, ResumeSkipsFinishedRunsAndFinishesTheRest) {
 
   // Killed during the search of run 3: resumes as `tinynas search` does, measuring nothing twice.
   fs::remove(out.path + "/f746-sram4k/summary.json");
-  rec["searched"] = false;
-  rec["row"] = nullptr;
-  write_file_atomic(record, rec.dump());
+  set_state(StoredRun::State::Started);
   FakeScorer fourth(sweep.base.space);
   const SweepResult r4 = run_sweep(sweep, fourth, options(out.path));
   EXPECT_EQ(r4.skipped, 3);
@@ -401,8 +458,9 @@ TEST(Sweep, MeasurementsMadeByAnotherSupernetAreRefused) {
     run_sweep(sweep, s, other);
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), out.path + "/accuracy_cache.csv: measured with another supernet (fake), not "
-                                                "another checkpoint: use --fresh or another --out");
+    EXPECT_EQ(std::string(e.what()), out.path + "/results.db: the sweep in " + out.path +
+                                         " was run with another supernet (fake), not another checkpoint: use --fresh "
+                                         "or another --out");
   }
 }
 
@@ -461,6 +519,128 @@ TEST(Sweep, ARunEqualsTheSearchWithTheSameOverrides) {
     EXPECT_EQ(summary_of(alone.path), summary_of(out.path + "/f746-sram3k-flash32k"));
     EXPECT_EQ(read_file(alone.path + "/measured.csv"), read_file(out.path + "/f746-sram3k-flash32k/measured.csv"));
   }
+}
+
+// Outputs of a sweep from before the results store: its CSVs and run records are read into a new
+// store once, and the sweep resumes from them, measuring nothing again.
+TEST(Sweep, OutputsFromBeforeTheStoreResume) {
+  const Sweep sweep = Sweep::load(kTinySweep);
+  TempDir out("sweep_import");
+  FakeScorer first(sweep.base.space);
+  run_sweep(sweep, first, options(out.path));
+  const std::string csv = read_file(out.path + "/sweep.csv");
+  for (const char* f : {"results.db", "results.db-wal", "results.db-shm"}) fs::remove(out.path + "/" + f);
+  FakeScorer again(sweep.base.space);
+  const SweepResult r = run_sweep(sweep, again, options(out.path));
+  EXPECT_EQ(r.skipped, 4);
+  EXPECT_EQ(again.calls[0] + again.calls[1], 0);
+  EXPECT_EQ(read_file(out.path + "/sweep.csv"), csv);
+  // A run searched again (as if its record were lost) finds every measurement in the store.
+  {
+    ResultsStore store(out.path + "/results.db");
+    store.delete_runs(".");
+  }
+  FakeScorer third(sweep.base.space);
+  const SweepResult r3 = run_sweep(sweep, third, options(out.path));
+  EXPECT_EQ(r3.skipped, 0);
+  EXPECT_EQ(third.calls[0] + third.calls[1], 0);
+}
+
+// sweep.csv without what counts one invocation's own work (wall time; how many scores a run
+// measured itself and how many it found in the store, which depends on which run got there
+// first), and sweep.json likewise.
+std::string csv_without_accounting(const std::string& path) {
+  const auto rows = read_csv(path);
+  std::set<std::size_t> drop;
+  for (std::size_t i = 0; i < rows[0].size(); ++i) {
+    if (rows[0][i] == "seconds" || rows[0][i] == "supernet_evaluations" || rows[0][i] == "cache_hits") drop.insert(i);
+  }
+  EXPECT_EQ(drop.size(), 3u);
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (!drop.count(i)) out += row[i] + "|";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+nlohmann::json json_without_accounting(const std::string& path) {
+  auto j = nlohmann::json::parse(read_file(path));
+  j.erase("this_invocation");
+  for (auto& r : j["runs"]) {
+    for (const char* k : {"seconds", "supernet_evaluations", "cache_hits"}) r.erase(k);
+  }
+  return j;
+}
+
+std::multiset<std::string> lines_of(const std::string& path) {
+  std::multiset<std::string> out;
+  std::istringstream in(read_file(path));
+  std::string line;
+  while (std::getline(in, line)) out.insert(line);
+  return out;
+}
+
+// The sweep as a job array without Slurm: every run a process of its own, all at once, writing
+// into one store; then the plain sweep (the merge job) finds every run done and writes what the
+// same sweep in one process writes.
+TEST(SweepArray, TasksInSeparateProcessesMergeToWhatOneProcessWrites) {
+  const Sweep sweep = Sweep::load(kTinySweep);
+  TempDir one("sweep_array_one"), arr("sweep_array_tasks");
+  FakeScorer scorer(sweep.base.space);
+  run_sweep(sweep, scorer, options(one.path));
+
+  const int n = static_cast<int>(sweep.runs.size());
+  std::vector<pid_t> pids;
+  for (int i = 0; i < n; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int code = 1;
+      try {
+        FakeScorer task_scorer(sweep.base.space);
+        SweepOptions o = options(arr.path);
+        o.array_task = i;
+        const SweepResult r = run_sweep(sweep, task_scorer, o);
+        code = r.rows.size() == 1 && r.failed == 0 && r.rows[0].name == sweep.runs[i].name ? 0 : 3;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "array task %d: %s\n", i, e.what());
+      }
+      _exit(code);
+    }
+    pids.push_back(pid);
+  }
+  for (int i = 0; i < n; ++i) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pids[i], &status, 0), pids[i]);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "array task " << i << ": " << status;
+  }
+  EXPECT_FALSE(fs::exists(arr.path + "/sweep.csv")) << "the tasks leave the merged files to the merge";
+
+  FakeScorer merge(sweep.base.space);
+  const SweepResult m = run_sweep(sweep, merge, options(arr.path));
+  EXPECT_EQ(m.skipped, n);
+  EXPECT_EQ(merge.calls[0] + merge.calls[1], 0);
+  EXPECT_EQ(csv_without_accounting(arr.path + "/sweep.csv"), csv_without_accounting(one.path + "/sweep.csv"));
+  EXPECT_EQ(json_without_accounting(arr.path + "/sweep.json"), json_without_accounting(one.path + "/sweep.json"));
+  EXPECT_EQ(read_file(arr.path + "/sweep.svg"), read_file(one.path + "/sweep.svg"));
+  // The same scores (in the order the tasks happened to measure them).
+  EXPECT_EQ(lines_of(arr.path + "/accuracy_cache.csv"), lines_of(one.path + "/accuracy_cache.csv"));
+  for (const SweepRun& run : sweep.runs) {
+    EXPECT_EQ(summary_of(arr.path + "/" + run.name), summary_of(one.path + "/" + run.name)) << run.name;
+    EXPECT_EQ(read_file(arr.path + "/" + run.name + "/measured.csv"),
+              read_file(one.path + "/" + run.name + "/measured.csv"))
+        << run.name;
+  }
+  // Out of range, or --fresh in one task, is refused.
+  SweepOptions bad = options(arr.path);
+  bad.array_task = n;
+  EXPECT_THROW(run_sweep(sweep, merge, bad), ConfigError);
+  bad.array_task = 0;
+  bad.resume = false;
+  EXPECT_THROW(run_sweep(sweep, merge, bad), ConfigError);
 }
 
 }  // namespace

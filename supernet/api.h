@@ -11,6 +11,7 @@
 #include "search_spaces/arch_spec.h"
 #include "search_spaces/search_space.h"
 #include "ops/layer_weights.h"
+#include "supernet/distributed_config.h"
 #include "supernet/task_info.h"
 #include "supernet/train_config.h"
 
@@ -26,6 +27,10 @@ struct TrainOptions {
   int stop_after_epochs = 0;  // end this run after N epochs, as if killed; 0 = run to the end
   std::string checkpoint;     // overrides train.checkpoint when not empty
   bool final_test = true;     // evaluate largest / smallest on the test split at the end
+  // One rank of a data-parallel job (supernet/distributed.h) when distributed.world_size > 1:
+  // train.batch_size is the global batch, shared out among the ranks; rank 0 alone prints,
+  // evaluates and writes the checkpoint and metrics.
+  DistributedConfig distributed;
 };
 
 struct SubnetScore {
@@ -40,6 +45,8 @@ struct TrainReport {
   int64_t steps = 0;          // sandwich steps run by this invocation
   double seconds = 0;         // wall time of those steps
   double images_per_second = 0;  // training images per second (each through 2 + N subnets)
+  int rank = 0, world_size = 1;  // of a data-parallel job
+  double communication_seconds = 0;  // of `seconds`, this rank's time in collectives
   Metric metric;              // what largest / smallest report (the dataset's task)
   SubnetScore largest, smallest;
 };

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <functional>
 #include <vector>
 
 namespace tinynas {
@@ -116,6 +117,10 @@ class ElasticBatchNormImpl : public torch::nn::Module {
   ElasticBatchNormOptions options;
   int64_t active_channels = 0;
   torch::Tensor weight, bias, running_mean, running_var;
+  // Data-parallel training (supernet/distributed.h): sums a tensor over the ranks in place. Set,
+  // the training forward normalises with the statistics of the global batch (synchronised BN,
+  // supernet/sync_batch_norm.h), so N ranks train as one process with the whole batch would.
+  std::function<void(torch::Tensor&)> all_reduce;
 
  private:
   bool calibrating_ = false;

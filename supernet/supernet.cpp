@@ -7,6 +7,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "supernet/sync_batch_norm.h"
+
 namespace tinynas {
 
 namespace F = torch::nn::functional;
@@ -173,6 +175,9 @@ torch::Tensor ElasticBatchNormImpl::forward(const torch::Tensor& x) {
     return torch::batch_norm(x, w, b, rm, rv, /*training=*/true,
                              1.0 / static_cast<double>(calibration_batches_), options.eps(),
                              /*cudnn_enabled=*/true);
+  }
+  if (all_reduce && is_training()) {
+    return sync_batch_norm(x, w, b, rm, rv, options.momentum(), options.eps(), all_reduce);
   }
   return torch::batch_norm(x, w, b, rm, rv, is_training(), options.momentum(), options.eps(),
                            /*cudnn_enabled=*/true);

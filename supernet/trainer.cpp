@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -385,7 +387,10 @@ SandwichLoss Trainer::step(const Batch& batch) {
   const int64_t gstep = epoch * steps_per_epoch_ + state_.step;
   set_learning_rate(*opt_, learning_rate(train_, gstep, steps_per_epoch_));
   const auto archs = sampler_.sandwich(epoch, state_.step);
-  const SandwichLoss l = sandwich_step(net_, *opt_, archs, batch.inputs.to(device_),
+  // In the parameters' precision (float64 when a test moved the supernet there to check
+  // arithmetic that float32's rounding would blur).
+  const auto dtype = net_->parameters().front().scalar_type();
+  const SandwichLoss l = sandwich_step(net_, *opt_, archs, batch.inputs.to(device_, dtype),
                                        batch.targets.to(device_), task_, train_, hook_);
   if (!std::isfinite(l.largest)) {
     throw std::runtime_error(fmt::format("training diverged at epoch {} step {} (loss {})",
@@ -405,6 +410,17 @@ void Trainer::run_epoch(const StepCallback& on_step) {
   }
   ++state_.epoch;
   state_.step = 0;
+}
+
+void Trainer::join(DataParallel& group) {
+  if (group.shard().rank != shard_.rank || group.shard().world_size != shard_.world_size) {
+    throw std::logic_error(fmt::format("Trainer::join: the trainer reads shard {}/{}, the group is "
+                                       "rank {} of {}", shard_.rank, shard_.world_size,
+                                       group.rank(), group.world_size()));
+  }
+  group.synchronise_batch_norm(net_);
+  hook_ = [this, &group] { group.all_reduce_gradients(net_); };
+  group.broadcast(net_);
 }
 
 void Trainer::save(const std::string& path) { save_checkpoint(path, net_, opt_.get(), state_); }
@@ -450,8 +466,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // loss of the largest subnet, throughput, and the time left.
 class ProgressLog {
  public:
-  ProgressLog(const TrainConfig& train, int64_t steps_per_epoch)
-      : train_(train), spe_(steps_per_epoch), start_(std::chrono::steady_clock::now()) {}
+  ProgressLog(const TrainConfig& train, int64_t steps_per_epoch, bool print = true)
+      : train_(train), spe_(steps_per_epoch), print_(print),
+        start_(std::chrono::steady_clock::now()) {}
 
   void begin_epoch() {
     loss_sum_ = 0;
@@ -466,7 +483,7 @@ class ProgressLog {
     ++loss_n_;
     ++steps_;
     ++since_log_;
-    if (at.step % train_.log_every != 0 && at.step != spe_) return;
+    if (!print_ || (at.step % train_.log_every != 0 && at.step != spe_)) return;
     const double ips = since_log_ * train_.batch_size / std::max(seconds_since(t_log_), 1e-9);
     const int64_t done = at.epoch * spe_ + at.step;
     const double eta = seconds() / steps_ * (static_cast<int64_t>(train_.epochs) * spe_ - done);
@@ -484,10 +501,22 @@ class ProgressLog {
  private:
   const TrainConfig& train_;
   int64_t spe_;
+  bool print_;
   std::chrono::steady_clock::time_point start_, t_log_;
   double loss_sum_ = 0;
   int64_t loss_n_ = 0, steps_ = 0, since_log_ = 0;
 };
+
+// Fault injection for the tests of a killed rank: TINYNAS_TEST_KILL_AT_STEP=<rank>:<global step>
+// makes that rank SIGKILL itself after that step (-1: not this rank, or unset).
+int64_t fault_injection_step(int rank) {
+  const char* v = std::getenv("TINYNAS_TEST_KILL_AT_STEP");
+  if (!v) return -1;
+  int r = -1;
+  long long step = -1;
+  if (std::sscanf(v, "%d:%lld", &r, &step) != 2 || r != rank) return -1;
+  return step;
+}
 
 // The metrics file next to a finished checkpoint.
 std::string metrics_json(const TrainReport& r, const SearchSpace& space, const TrainConfig& train,
@@ -503,6 +532,8 @@ std::string metrics_json(const TrainReport& r, const SearchSpace& space, const T
   j["seconds_this_run"] = r.seconds;
   j["images_per_second"] = r.images_per_second;
   j["threads"] = torch::get_num_threads();
+  j["ranks"] = r.world_size;  // data-parallel processes (threads is per rank)
+  if (r.world_size > 1) j["rank0_communication_seconds"] = r.communication_seconds;
   j["dataset"] = task.dataset;
   j["metric"] = task.metric.name;
   j["higher_is_better"] = task.metric.higher_is_better;
@@ -540,27 +571,55 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
   if (report.checkpoint.empty()) {
     throw ConfigError("train.checkpoint: expected a path to write the supernet to");
   }
+  const DistributedConfig& dist = options.distributed;
+  const bool lead = dist.rank == 0;  // prints, evaluates, writes the checkpoint
+  if (dist.distributed() && train.threads == 0) {
+    // The machine's cores shared out among the ranks on it.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    train.threads = std::max(1, cores / std::max(1, dist.local_world_size));
+  }
   const torch::Device device = setup_torch(train);
   const std::unique_ptr<Dataset> dataset = make_dataset(data, train, space);
   const std::unique_ptr<Task> task = make_task(dataset->info(), train);
   report.metric = task->metric();
-  Trainer trainer(space, *dataset, *task, train, device, data.workers);
+  if (dist.distributed() && train.batch_size % dist.world_size != 0) {
+    throw ConfigError(fmt::format("train.batch_size: {} is the global batch and must divide evenly "
+                                  "among the {} ranks", train.batch_size, dist.world_size));
+  }
+  std::unique_ptr<DataParallel> group;
+  if (dist.distributed()) group = std::make_unique<DataParallel>(dist);
+  report.rank = dist.rank;
+  report.world_size = dist.world_size;
+  Trainer trainer(space, *dataset, *task, train, device, data.workers,
+                  group ? group->shard() : Shard{});
   const int64_t spe = trainer.steps_per_epoch();
   if (options.resume && file_exists(report.checkpoint)) {
     trainer.load(report.checkpoint);
-    fmt::print(stderr, "resuming {} at epoch {} step {}\n", report.checkpoint,
-               trainer.state().epoch + 1, trainer.state().step);
-  } else if (options.resume) {
+    if (lead) {
+      fmt::print(stderr, "resuming {} at epoch {} step {}\n", report.checkpoint,
+                 trainer.state().epoch + 1, trainer.state().step);
+    }
+  } else if (options.resume && lead) {
     fmt::print(stderr, "no checkpoint at {}; starting from scratch\n", report.checkpoint);
   }
-  if (train.only_arch) {
-    train.only_arch->validate(space);
+  if (group) {
+    // Every rank read the same checkpoint (or none); the broadcast makes sure of it.
+    trainer.join(*group);
+    if (lead) {
+      fmt::print(stderr, "data-parallel: {} ranks ({}), batch {} = {} x {}, {} threads each\n",
+                 dist.world_size, dist.launcher, train.batch_size, dist.world_size,
+                 train.batch_size / dist.world_size, torch::get_num_threads());
+    }
+  }
+  const int64_t kill_at = fault_injection_step(dist.rank);
+  if (train.only_arch) train.only_arch->validate(space);
+  if (lead && train.only_arch) {
     fmt::print(stderr,
                "training the subnet {} of '{}' alone: {} epochs x {} steps, batch {}, {} threads, "
                "{} training images\n",
                train.only_arch->to_string(), space.name, train.epochs, spe, train.batch_size,
                torch::get_num_threads(), dataset->split(Split::Train).size());
-  } else {
+  } else if (lead) {
     fmt::print(stderr,
                "training supernet of '{}': {} epochs x {} steps, batch {}, {} subnets per step, "
                "{} threads, {} training images\n",
@@ -571,17 +630,19 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
   // Alone, "largest" and "smallest" in the reports are that one subnet.
   const ArchSpec big = train.only_arch ? *train.only_arch : ArchSpec::largest(space);
   const ArchSpec small = train.only_arch ? *train.only_arch : ArchSpec::smallest(space);
-  ProgressLog log(train, spe);
+  ProgressLog log(train, spe, lead);
   for (int epochs_this_run = 0; !trainer.finished(); ++epochs_this_run) {
     if (options.stop_after_epochs > 0 && epochs_this_run >= options.stop_after_epochs) break;
     log.begin_epoch();
     trainer.run_epoch([&](const SandwichLoss& l) {
       log.step(trainer.state(), l);
       const int64_t step = trainer.state().step;
-      if (train.checkpoint_every > 0 && step % train.checkpoint_every == 0 && step < spe) {
+      if (kill_at >= 0 && trainer.state().epoch * spe + step == kill_at) std::raise(SIGKILL);
+      if (lead && train.checkpoint_every > 0 && step % train.checkpoint_every == 0 && step < spe) {
         trainer.save(report.checkpoint);
       }
     });
+    if (!lead) continue;
     if (data.val_size > 0) {
       report.largest.val = trainer.evaluate(big, Split::Val);
       report.smallest.val = trainer.evaluate(small, Split::Val);
@@ -597,7 +658,8 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
   report.finished = trainer.finished();
   report.images_per_second =
       report.seconds > 0 ? report.steps * train.batch_size / report.seconds : 0;
-  if (!report.finished) return report;
+  if (group) report.communication_seconds = group->communication_seconds();
+  if (!report.finished || !lead) return report;
 
   if (data.val_size > 0 && report.largest.val < 0) {
     report.largest.val = trainer.evaluate(big, Split::Val);

@@ -5,9 +5,10 @@
 // optimizer, checkpoints, BN recalibration and evaluation) are exposed for tests and benchmarks.
 // train_supernet() (api.h) is a small driver over a Trainer.
 //
-// Data-parallel training is meant as a wrapper: one Trainer per process with its Shard of every
-// global batch and a gradient hook that all-reduces the gradients before the optimizer step
-// (every rank draws the same subnets and learning rate from (seed, epoch, step)).
+// Data-parallel training (supernet/distributed.h): one Trainer per process with its Shard of
+// every global batch, joined to the group (join): synchronised batch norms and a gradient hook
+// that all-reduces the gradients before the optimizer step (every rank draws the same subnets
+// and learning rate from (seed, epoch, step)).
 #pragma once
 
 #include <torch/torch.h>
@@ -20,6 +21,7 @@
 #include "search_spaces/arch_spec.h"
 #include "supernet/api.h"
 #include "supernet/dataset.h"
+#include "supernet/distributed.h"
 #include "supernet/supernet.h"
 #include "supernet/task.h"
 #include "supernet/train_config.h"
@@ -128,6 +130,10 @@ class Trainer {
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
   bool finished() const { return state_.epoch >= train_.epochs; }
   void set_gradient_hook(GradientHook hook) { hook_ = std::move(hook); }
+  // Trains as one rank of `group` (whose shard must be this Trainer's): its batch norms use the
+  // global batch's statistics, its gradients are averaged over the ranks before each update, and
+  // rank 0's weights are copied to every rank now. `group` must outlive the Trainer's training.
+  void join(DataParallel& group);
 
   // The batches of the current epoch from the current step, this shard's part of each.
   std::unique_ptr<BatchStream> batches() const;

@@ -1,9 +1,13 @@
 // tinynas train: train the config's weight-sharing supernet (sandwich rule, in-place
-// distillation), resumable with --resume. Needs the LibTorch build.
+// distillation), resumable with --resume, as one process or as data-parallel ranks (--nproc N on
+// this machine, or one rank per task of `srun`). Needs the LibTorch build.
 #include <fmt/core.h>
+
+#include <cstdlib>
 
 #include "nas/cli/arch_arg.h"
 #include "nas/cli/cli.h"
+#include "nas/cli/launch_ranks.h"
 #include "nas/search/experiment.h"
 #ifdef TINYNAS_WITH_TORCH
 #include "supernet/api.h"
@@ -20,12 +24,22 @@ struct TrainArgs {
   int stop_after = 0;
   std::string checkpoint;
   std::string arch;
+  int nproc = 0;
 };
 
 int run_train(const TrainArgs& args) {
   const Experiment exp = Experiment::load(args.config);
 #ifdef TINYNAS_WITH_TORCH
+  const auto dist = distributed_config_from_env();
+  // The launcher: not yet a rank, so start them (each one runs this command again).
+  if (args.nproc > 1 && !dist) return launch_ranks(args.nproc);
+  if (args.nproc > 1 && dist->world_size != args.nproc) {
+    throw ConfigError(fmt::format("--nproc {}: this process is rank {} of {} ({}); drop --nproc "
+                                  "under another launcher", args.nproc, dist->rank,
+                                  dist->world_size, dist->launcher));
+  }
   TrainOptions o;
+  if (dist) o.distributed = *dist;
   o.resume = args.resume;
   o.epochs = args.epochs;
   o.stop_after_epochs = args.stop_after;
@@ -39,6 +53,12 @@ int run_train(const TrainArgs& args) {
     train.only_arch = resolve_arch(args.arch, exp.space).arch;
   }
   const TrainReport r = train_supernet(exp.space, exp.data, train, o);
+  if (r.rank != 0) return 0;  // the lead rank reports
+  if (r.world_size > 1 && r.steps > 0) {
+    fmt::print("data-parallel: {} ranks, {:.1f} images/s, communication {:.1f} s of {:.1f} s "
+               "({:.1f} ms per step)\n", r.world_size, r.images_per_second,
+               r.communication_seconds, r.seconds, 1000 * r.communication_seconds / r.steps);
+  }
   if (!r.finished) {
     fmt::print("stopped after epoch {} ({} steps, {:.1f} images/s); continue with --resume\n",
                r.epoch, r.steps, r.images_per_second);
@@ -73,6 +93,11 @@ void add_train_command(CLI::App& app, CommandFn* run) {
   sub->add_option("--arch", args->arch,
                   "train only this subnet (ArchSpec file), from scratch, with the config's schedule "
                   "(needs --checkpoint); eval / export it with that --checkpoint");
+  sub->add_option("--nproc", args->nproc,
+                  "data-parallel ranks on this machine (c10d Gloo; the machine's cores are shared "
+                  "out among them); train.batch_size is the global batch. Under Slurm use `srun -n "
+                  "N tinynas train ...` instead: the ranks come from SLURM_PROCID / SLURM_NTASKS")
+      ->check(CLI::Range(1, 256));
   sub->callback([run, args] { *run = [args] { return run_train(*args); }; });
 }
 

@@ -45,7 +45,7 @@ TrainConfig TrainConfig::from_config(const ConfigNode& node) {
   node.check_keys({"epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov",
                    "weight_decay", "warmup_epochs", "label_smoothing", "random_subnets", "distill",
                    "progressive_shrinking", "bn_calibration_batches", "eval_batch_size",
-                   "crop_padding", "hflip", "grad_clip", "channels_last", "seed", "device",
+                   "crop_padding", "hflip", "grad_clip", "channels_last", "sync_batch_norm", "seed", "device",
                    "threads", "log_every", "checkpoint_every", "checkpoint"});
   TrainConfig t;
   t.epochs = static_cast<int>(node.get_int("epochs", t.epochs, 1, 10000));
@@ -70,6 +70,7 @@ TrainConfig TrainConfig::from_config(const ConfigNode& node) {
   t.hflip = node.get_bool("hflip", t.hflip);
   t.grad_clip = node.get_double("grad_clip", t.grad_clip, 0.0, 1e6);
   t.channels_last = node.get_bool("channels_last", t.channels_last);
+  t.sync_batch_norm = node.get_bool("sync_batch_norm", t.sync_batch_norm);
   t.seed = static_cast<uint64_t>(node.get_int("seed", 0, 0, INT64_MAX));
   if (node.has("device")) t.device = node.at("device").as_choice({"cpu", "cuda"});
   t.threads = static_cast<int>(node.get_int("threads", 0, 0, 1024));

@@ -50,6 +50,10 @@ struct TrainConfig {
   bool hflip = true;        // augmentation: random horizontal flip
   double grad_clip = 0;     // clip the global gradient norm; 0 = off
   bool channels_last = true;  // NHWC activations (faster on CPU with oneDNN)
+  // Data-parallel ranks normalise with the global batch's statistics (N ranks then train exactly
+  // as one process with the whole batch); false: each rank's own slice (no collective per batch
+  // norm: faster, as PyTorch's DDP without SyncBatchNorm).
+  bool sync_batch_norm = true;
   uint64_t seed = 0;
   std::string device = "cpu";  // cpu | cuda
   int threads = 0;             // intra-op threads; 0 = one per core

@@ -418,7 +418,7 @@ void Trainer::join(DataParallel& group) {
                                        "rank {} of {}", shard_.rank, shard_.world_size,
                                        group.rank(), group.world_size()));
   }
-  group.synchronise_batch_norm(net_);
+  if (train_.sync_batch_norm) group.synchronise_batch_norm(net_);
   hook_ = [this, &group] { group.all_reduce_gradients(net_); };
   group.broadcast(net_);
 }
@@ -606,9 +606,10 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
     // Every rank read the same checkpoint (or none); the broadcast makes sure of it.
     trainer.join(*group);
     if (lead) {
-      fmt::print(stderr, "data-parallel: {} ranks ({}), batch {} = {} x {}, {} threads each\n",
-                 dist.world_size, dist.launcher, train.batch_size, dist.world_size,
-                 train.batch_size / dist.world_size, torch::get_num_threads());
+      fmt::print(stderr, "data-parallel: {} ranks ({}), batch {} = {} x {}, {} threads each, "
+                 "batch norm statistics {}\n", dist.world_size, dist.launcher, train.batch_size,
+                 dist.world_size, train.batch_size / dist.world_size, torch::get_num_threads(),
+                 train.sync_batch_norm ? "of the global batch" : "per rank");
     }
   }
   const int64_t kill_at = fault_injection_step(dist.rank);

@@ -131,7 +131,7 @@ class Trainer {
   bool finished() const { return state_.epoch >= train_.epochs; }
   void set_gradient_hook(GradientHook hook) { hook_ = std::move(hook); }
   // Trains as one rank of `group` (whose shard must be this Trainer's): its batch norms use the
-  // global batch's statistics, its gradients are averaged over the ranks before each update, and
+  // global batch's statistics (train.sync_batch_norm), its gradients are averaged over the ranks before each update, and
   // rank 0's weights are copied to every rank now. `group` must outlive the Trainer's training.
   void join(DataParallel& group);
 

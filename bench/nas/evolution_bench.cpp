@@ -6,11 +6,17 @@
 // parallel with TBB on 1 or all threads (the same result: Evolution.OneThreadAndAllThreadsGiveTheSameResult).
 //   ninja -C build evolution_bench && build/bench/nas/evolution_bench
 // Arguments: scenario (0: stm32f746 under the main job's 50 ms limit, 1: stm32f746 with 20 KB of
-// SRAM for the model), threads (0: the serial search, else TBB's limit).
+// SRAM for the model), threads (0: the serial search, else TBB's limit). Counters: proposed (the
+// candidates the search drew), checks (constraint calls: in parallel also the ones after the last
+// candidate kept of a batch, thrown away).
+// This machine (2 cores, idle, 2026-12-01), median of 3 runs: scenario 0 serial 935 ms, TBB on
+// 1 thread 948 ms, on 2 threads 498 ms (1.88x); scenario 1 696 / 734 / 407 ms (1.71x); 2.9% and
+// 1.6% of the checks thrown away.
 #include <benchmark/benchmark.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
+#include <atomic>
 #include <memory>
 
 #include "estimators/estimate.h"
@@ -40,9 +46,12 @@ Scenario scenario(int k) {
   return s;
 }
 
+std::atomic<int64_t> checks{0};  // constraint calls: the proposals, and in parallel the wasted ones
+
 EvolutionarySearch::Constraint constraint(const Scenario& sc) {
   auto est = std::make_shared<Estimator>(sc.mcu, sc.options);
   return [est](ArchSpec* a) {
+    checks.fetch_add(1, std::memory_order_relaxed);
     a->patch = PatchSchedule{};
     const auto p = choose_patch_schedule(*est, space(), *a);
     if (!p) return false;
@@ -78,6 +87,7 @@ void BM_Evolution(benchmark::State& state) {
   }
   int64_t proposed = 0;
   double best = 0;
+  checks = 0;
   for (auto _ : state) {
     EvolutionState st;
     if (threads == 0) {
@@ -89,6 +99,7 @@ void BM_Evolution(benchmark::State& state) {
     best = st.population.front().fitness;
   }
   state.counters["proposed"] = static_cast<double>(proposed);
+  state.counters["checks"] = static_cast<double>(checks) / static_cast<double>(state.iterations());
   state.counters["best"] = best;
   state.counters["threads"] = threads == 0 ? 1 : std::min(threads, tbb::info::default_concurrency());
   state.SetItemsProcessed(state.iterations() * proposed);

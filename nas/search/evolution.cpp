@@ -140,15 +140,18 @@ std::vector<ArchSpec> EvolutionarySearch::feasible_in_parallel(int count,
                                                                EvolutionState* st) {
   std::vector<ArchSpec> out;
   int tries = 0;  // proposals that did not fit since the last one that did
+  int64_t proposed = 0, fitting = 0;  // in this call (mutations fit more often than random samples)
+  const int threads = tbb::this_task_arena::max_concurrency();
   while (static_cast<int>(out.size()) < count) {
-    // As many proposals as the children still wanted need at the feasible fraction seen so far
-    // (at least one per thread): the batch size decides how much work is thrown away (the checks
-    // after the last child kept) and how often the threads meet, never the result.
+    // The batch size decides how much work is thrown away (the checks after the last child kept)
+    // and how often the threads meet, never the result: proposals for about 80% of the children
+    // still wanted at the feasible fraction seen (so rarely more than needed), at least one per
+    // thread (so the last rounds waste at most threads - 1 checks).
     const int need = count - static_cast<int>(out.size());
-    const double rate =
-        st->proposed > 0 ? std::max(0.01, static_cast<double>(st->feasible) / st->proposed) : 0.5;
-    const int n = std::clamp(static_cast<int>(std::ceil(need / rate)),
-                             tbb::this_task_arena::max_concurrency(), 4096);
+    const double rate = std::max(0.01, proposed > 0      ? static_cast<double>(fitting) / proposed
+                                       : st->proposed > 0 ? static_cast<double>(st->feasible) / st->proposed
+                                                          : 0.5);
+    const int n = std::clamp(static_cast<int>(std::ceil(0.8 * need / rate)), threads, 4096);
     batch_.resize(n);
     rng_after_.resize(n);
     fits_.assign(n, 0);
@@ -165,11 +168,13 @@ std::vector<ArchSpec> EvolutionarySearch::feasible_in_parallel(int count,
     // Taken in draw order: what the serial search would have proposed and kept.
     for (int j = 0; j < n; ++j) {
       ++st->proposed;
+      ++proposed;
       if (!fits_[j]) {
         if (++tries >= kMaxTries) throw nothing_fits();
         continue;
       }
       ++st->feasible;
+      ++fitting;
       tries = 0;
       out.push_back(std::move(batch_[j]));
       if (static_cast<int>(out.size()) == count) {

@@ -299,17 +299,23 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   NetGraph g;
 
   // The constraint: fits as it is, or (MCUNetV2) with the cheapest patch schedule that fits.
-  auto constraint = [&](ArchSpec* a) {
-    a->patch = PatchSchedule{};
-    if (!cfg.search_patches) {
-      lower(space, *a, &g);
-      return estimator.fits(g);
-    }
-    const auto p = choose_patch_schedule(estimator, space, *a);
-    if (!p) return false;
-    a->patch = *p;
-    return true;
+  // One per thread for the evolution's parallel checks (an Estimator and a graph are not shared).
+  auto make_constraint = [&]() -> EvolutionarySearch::Constraint {
+    auto est = std::make_shared<Estimator>(exp.mcu, eo);
+    auto graph = std::make_shared<NetGraph>();
+    return [est, graph, &space, &cfg](ArchSpec* a) {
+      a->patch = PatchSchedule{};
+      if (!cfg.search_patches) {
+        lower(space, *a, graph.get());
+        return est->fits(*graph);
+      }
+      const auto p = choose_patch_schedule(*est, space, *a);
+      if (!p) return false;
+      a->patch = *p;
+      return true;
+    };
   };
+  const EvolutionarySearch::Constraint constraint = make_constraint();
   auto estimate_of = [&](const ArchSpec& a) {
     lower(space, a, &g);
     return estimator.estimate(g);
@@ -448,7 +454,8 @@ SearchSummary run_search(const Experiment& exp, SubnetScorer& scorer, const Sear
   } else {
     fitness = [&](const ArchSpec& a) { return metric.fitness(measure(a)); };
   }
-  EvolutionarySearch search(space, cfg, constraint, fitness);
+  EvolutionarySearch search(space, cfg, EvolutionarySearch::ConstraintFactory(make_constraint),
+                            fitness);
   state = search.run(state, [&](const GenerationStats& s, const EvolutionState& st) {
     write_file_atomic(state_path, st.to_json());
     std::ostringstream csv;

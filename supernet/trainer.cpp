@@ -578,7 +578,12 @@ TrainReport train_supernet(const SearchSpace& space, const DataConfig& data,
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     train.threads = std::max(1, cores / std::max(1, dist.local_world_size));
   }
-  const torch::Device device = setup_torch(train);
+  torch::Device device = setup_torch(train);
+  if (device.is_cuda() && dist.distributed()) {
+    // One GPU per rank on a machine with several.
+    const auto gpus = static_cast<int>(torch::cuda::device_count());
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist.local_rank % gpus));
+  }
   const std::unique_ptr<Dataset> dataset = make_dataset(data, train, space);
   const std::unique_ptr<Task> task = make_task(dataset->info(), train);
   report.metric = task->metric();

@@ -25,6 +25,7 @@ struct TrainArgs {
   std::string checkpoint;
   std::string arch;
   int nproc = 0;
+  std::string device;
 };
 
 int run_train(const TrainArgs& args) {
@@ -45,6 +46,7 @@ int run_train(const TrainArgs& args) {
   o.stop_after_epochs = args.stop_after;
   o.checkpoint = args.checkpoint;
   TrainConfig train = exp.train;
+  if (!args.device.empty()) train.device = args.device;
   if (!args.arch.empty()) {
     if (args.checkpoint.empty()) {
       throw ConfigError("--arch trains one subnet alone: give it its own --checkpoint (not the "
@@ -98,6 +100,10 @@ void add_train_command(CLI::App& app, CommandFn* run) {
                   "out among them); train.batch_size is the global batch. Under Slurm use `srun -n "
                   "N tinynas train ...` instead: the ranks come from SLURM_PROCID / SLURM_NTASKS")
       ->check(CLI::Range(1, 256));
+  sub->add_option("--device", args->device,
+                  "cpu or cuda, overriding train.device (cuda needs a LibTorch built with CUDA; "
+                  "Debian's is CPU-only; data-parallel ranks take GPU local_rank)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   sub->callback([run, args] { *run = [args] { return run_train(*args); }; });
 }
 

@@ -32,8 +32,11 @@ int run_train(const TrainArgs& args) {
   const Experiment exp = Experiment::load(args.config);
 #ifdef TINYNAS_WITH_TORCH
   const auto dist = distributed_config_from_env();
-  // The launcher: not yet a rank, so start them (each one runs this command again).
-  if (args.nproc > 1 && !dist) return launch_ranks(args.nproc);
+  // The launcher: not yet a rank (or the only task of an `srun -n 1`), so start them; each one
+  // runs this command again, told its rank through TINYNAS_*, which outranks Slurm's variables.
+  if (args.nproc > 1 && (!dist || (dist->world_size == 1 && dist->launcher != "nproc"))) {
+    return launch_ranks(args.nproc);
+  }
   if (args.nproc > 1 && dist->world_size != args.nproc) {
     throw ConfigError(fmt::format("--nproc {}: this process is rank {} of {} ({}); drop --nproc "
                                   "under another launcher", args.nproc, dist->rank,

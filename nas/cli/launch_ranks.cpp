@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +64,9 @@ int launch_ranks(int nproc) {
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(fmt::format("--nproc: fork failed: {}", std::strerror(errno)));
     if (pid == 0) {
+      // A launcher killed outright (SIGKILL) takes its ranks with it instead of leaving them
+      // waiting on each other.
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
       setenv("TINYNAS_RANK", std::to_string(r).c_str(), 1);
       setenv("TINYNAS_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
       setenv("TINYNAS_STORE", store.c_str(), 1);

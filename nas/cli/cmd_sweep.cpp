@@ -4,20 +4,16 @@
 // (--submit-slurm).
 #include <fmt/core.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 #include "nas/cli/cli.h"
 #include "nas/cli/export_subnet.h"
+#include "nas/export/process.h"
+#include "nas/search/slurm_submit.h"
 #include "nas/search/sweep.h"
 #include "search_spaces/atomic_file.h"
 #include "search_spaces/hash.h"
@@ -67,13 +63,6 @@ need a LibTorch with CUDA (Debian's is CPU-only) and `train: {device: cuda}` in 
 Without Slurm, the same by hand: `tinynas sweep --config S --out DIR --array-task I` for each I in
 0..runs-1 (at once, anywhere that sees DIR), then `tinynas sweep --config S --out DIR`.)";
 
-// A word for a bash command line: single-quoted.
-std::string sh_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 std::string absolute(const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); }
 
 // The program's own path, so the jobs run this build.
@@ -83,98 +72,23 @@ std::string self_path() {
   return ec ? std::string("tinynas") : p.string();
 }
 
-std::optional<std::string> find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::string p = (dir.empty() ? "." : dir) + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) return p;
-  }
-  return std::nullopt;
-}
-
-// Runs a shell command; its standard output, or a runtime_error with what it printed.
-std::string run_command(const std::string& cmd) {
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run: " + cmd);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  if (status != 0) {
-    throw std::runtime_error(fmt::format("`{}` failed (exit {}): {}", cmd, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                                         out));
-  }
-  return out;
-}
-
-// sbatch --parsable prints "<id>" or "<id>;<cluster>".
-std::string job_id(const std::string& out, const std::string& cmd) {
-  std::string line = out.substr(0, out.find('\n'));
-  line = line.substr(0, line.find(';'));
-  if (line.empty() || line.find_first_not_of("0123456789") != std::string::npos) {
-    throw std::runtime_error("`" + cmd + "` printed no job id: " + out);
-  }
-  return line;
-}
-
-// --submit-slurm: the runs as a job array, and the merge after it.
+// --submit-slurm: the runs as a job array, and the merge after it (nas/search/slurm_submit.h).
 int submit_slurm(const Sweep& sweep, const SweepArgs& args, const std::string& out, const std::string& checkpoint) {
-  const auto sbatch = find_on_path("sbatch");
-  if (!sbatch) {
-    throw ConfigError("--submit-slurm: sbatch not found on PATH (Slurm's client): run this on a Slurm login node, "
-                      "or run the tasks yourself (--array-task I for I in 0.." +
-                      std::to_string(sweep.runs.size() - 1) + ", then a plain `tinynas sweep`)");
-  }
-  const std::string dir = absolute(out);
-  const std::string store = absolute(args.store.empty() ? out + "/results.db" : args.store);
-  std::filesystem::create_directories(dir + "/slurm");  // Slurm does not create the log directory
-  std::string cmd = sh_quote(self_path()) + " sweep --config " + sh_quote(absolute(args.config)) + " --out " +
-                    sh_quote(dir) + " --store " + sh_quote(store) + " --checkpoint " + sh_quote(absolute(checkpoint));
-  if (args.no_export) cmd += " --no-export";
-  if (args.qemu) cmd += " --qemu";
-  const std::string extra = args.sbatch_args.empty() ? "" : " " + args.sbatch_args;
-  const int n = static_cast<int>(sweep.runs.size());
-  std::string runs;
-  for (int i = 0; i < n; ++i) runs += fmt::format("#   task {}: run {}\n", i, sweep.runs[i].name);
-  const std::string head = fmt::format(
-      "#!/bin/bash\n"
-      "# Written by `tinynas sweep --submit-slurm` for the sweep {}.\n", absolute(args.config));
-  const std::string array_script = head + fmt::format(
-      "# One run of the sweep per task of this job array, every task writing into the results store\n"
-      "# {} at the same time. sweep-merge.sbatch, submitted after it\n"
-      "# (--dependency=afterok), writes sweep.csv, sweep.json and sweep.svg from the store.\n"
-      "# Submitted as: sbatch{} sweep.sbatch\n"
-      "# A failed task again: sbatch{} --array=I sweep.sbatch (then sweep-merge.sbatch)\n"
-      "{}"
-      "#SBATCH --job-name=tinynas-sweep-{}\n"
-      "#SBATCH --array=0-{}\n"
-      "#SBATCH --output={}/slurm/%x-%A_%a.out\n"
-      "set -euo pipefail\n"
-      "cd {}\n"
-      "exec {} --array-task \"$SLURM_ARRAY_TASK_ID\"\n",
-      store, extra, extra, runs, sweep.name, n - 1, dir, sh_quote(std::filesystem::current_path().string()), cmd);
-  const std::string merge_script = head + fmt::format(
-      "# Once every task of the array has finished: finds every run done in the store and writes\n"
-      "# sweep.csv, sweep.json, sweep.svg, sweep_flash.svg and accuracy_cache.csv from it.\n"
-      "#SBATCH --job-name=tinynas-sweep-{}-merge\n"
-      "#SBATCH --output={}/slurm/%x-%j.out\n"
-      "set -euo pipefail\n"
-      "cd {}\n"
-      "exec {}\n",
-      sweep.name, dir, sh_quote(std::filesystem::current_path().string()), cmd);
-  write_file_atomic(dir + "/sweep.sbatch", array_script);
-  write_file_atomic(dir + "/sweep-merge.sbatch", merge_script);
-  const std::string submit_array = sh_quote(*sbatch) + " --parsable" + extra + " " + sh_quote(dir + "/sweep.sbatch");
-  const std::string array_id = job_id(run_command(submit_array), submit_array);
-  const std::string submit_merge = sh_quote(*sbatch) + " --parsable --dependency=afterok:" + array_id + extra + " " +
-                                   sh_quote(dir + "/sweep-merge.sbatch");
-  const std::string merge_id = job_id(run_command(submit_merge), submit_merge);
+  SweepArrayRequest req;
+  req.dir = absolute(out);
+  req.store = absolute(args.store.empty() ? out + "/results.db" : args.store);
+  req.command = shell_quote(self_path()) + " sweep --config " + shell_quote(absolute(args.config)) + " --out " +
+                shell_quote(req.dir) + " --store " + shell_quote(req.store) + " --checkpoint " +
+                shell_quote(absolute(checkpoint));
+  if (args.no_export) req.command += " --no-export";
+  if (args.qemu) req.command += " --qemu";
+  req.workdir = std::filesystem::current_path().string();
+  req.sbatch_args = args.sbatch_args;
+  const SubmittedSweep s = submit_sweep_array(sweep, req);
   fmt::print("submitted sweep {}: array job {} ({} tasks, {}/sweep.sbatch), merge job {} after it "
              "({}/sweep-merge.sbatch); logs in {}/slurm/, results in {}\n",
-             sweep.name, array_id, n, dir, merge_id, dir, dir, store);
-  fmt::print("array_job_id={}\nmerge_job_id={}\n", array_id, merge_id);
+             sweep.name, s.array_job_id, sweep.runs.size(), req.dir, s.merge_job_id, req.dir, req.dir, req.store);
+  fmt::print("array_job_id={}\nmerge_job_id={}\n", s.array_job_id, s.merge_job_id);
   return 0;
 }
 

@@ -15,8 +15,8 @@ using AllReduceSum = std::function<void(torch::Tensor&)>;
 
 // x: [N, C, H, W] or [N, C]; weight, bias, running_mean, running_var: [C] (the running statistics
 // are updated in place with `momentum`, the variance unbiased over the global count, as
-// torch::batch_norm does). Two passes (mean, then the centred sum of squares), each one
-// all-reduce, for the same precision as the single-process kernel.
+// torch::batch_norm does). Forward: one all-reduce of the per-channel sums of x and x^2 (in
+// float64, so the variance keeps float32's precision); backward: one of the two sums it needs.
 torch::Tensor sync_batch_norm(const torch::Tensor& x, const torch::Tensor& weight,
                               const torch::Tensor& bias, torch::Tensor running_mean,
                               torch::Tensor running_var, double momentum, double eps,

@@ -11,8 +11,9 @@
 #include <torch/torch.h>
 
 #include <array>
-#include <functional>
 #include <vector>
+
+#include "supernet/sync_batch_norm.h"
 
 namespace tinynas {
 
@@ -120,7 +121,7 @@ class ElasticBatchNormImpl : public torch::nn::Module {
   // Data-parallel training (supernet/distributed.h): sums a tensor over the ranks in place. Set,
   // the training forward normalises with the statistics of the global batch (synchronised BN,
   // supernet/sync_batch_norm.h), so N ranks train as one process with the whole batch would.
-  std::function<void(torch::Tensor&)> all_reduce;
+  AllReduceSum all_reduce;
 
  private:
   bool calibrating_ = false;

@@ -7,8 +7,6 @@
 #include <functional>
 #include <stdexcept>
 
-#include "supernet/sync_batch_norm.h"
-
 namespace tinynas {
 
 namespace F = torch::nn::functional;

@@ -9,9 +9,7 @@ root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 gen="$root/scripts/make-image-folder"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/image-folder-test.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1" >&2; fails=$((fails + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 small=(--size 32 --train 20 --test 10 --seed 3)
 "$gen" synthetic-rgb "$tmp/a" "${small[@]}" --workers 2 -q || { echo "FAIL generation (exit $?)" >&2; exit 1; }

@@ -9,9 +9,7 @@ root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 gen="$root/scripts/make-machine-sounds"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/machine-sounds-test.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1" >&2; fails=$((fails + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 small=(--seed 5 --machine-types ToyCar --ids 01,03 --train 3 --test-normal 2 --test-anomaly 2
        --clip-seconds 2)

@@ -29,10 +29,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1" >&2; fails=$((fails + 1)); }
-skip() { echo "skipped: $1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 for t in slurmctld slurmd munged srun sbatch squeue scontrol; do
   command -v "$t" > /dev/null || { echo "FAIL $t not found: install slurm-wlm and munge (scripts/setup)" >&2; exit 1; }

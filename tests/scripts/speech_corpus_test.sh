@@ -7,9 +7,7 @@ root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 gen="$root/scripts/make-speech-corpus"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/speech-corpus-test.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1" >&2; fails=$((fails + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 small=(--clips-per-word 3 --unknown-words bed,marvin,wow --clips-per-unknown 2 --voices 12
        --noise-seconds 2)

@@ -25,6 +25,24 @@ tn_mfcc_config_t tn_mfcc_config_kws(void)
     return c;
 }
 
+tn_mfcc_config_t tn_mfcc_config_logmel_ad(void)
+{
+    tn_mfcc_config_t c;
+    memset(&c, 0, sizeof c);
+    c.sample_rate = 16000.0;
+    c.frame_length = 1024;
+    c.frame_step = 512;
+    c.fft_length = 1024;
+    c.num_mel = 128;
+    c.lower_hz = 0.0;
+    c.upper_hz = 8000.0;
+    c.num_coeffs = 0;
+    c.log_floor = 1e-8;
+    c.output_scale = 1.0;
+    c.output_zero_point = 0;
+    return c;
+}
+
 static int32_t q31(double v)
 {
     const double r = floor(v * 2147483648.0 + 0.5);

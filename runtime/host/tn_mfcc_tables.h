@@ -45,6 +45,20 @@ typedef struct {
  * (callers set the quantisation they calibrated). */
 tn_mfcc_config_t tn_mfcc_config_kws(void);
 
+/* MLPerf Tiny anomaly detection (the DCASE 2020 Task 2 baseline's features): 16 kHz, frame
+ * 1024, step 512, fft 1024, 128 mel bins from 0 to 8000 Hz, log-mel output (num_coeffs 0);
+ * output_scale 1.0, zero point 0 (callers set the quantisation they calibrated).
+ * Differences from the baseline's librosa features, which a fixed quantisation absorbs or which
+ * do not matter to an autoencoder trained on these very bytes: no centre padding (frame t starts
+ * at sample 512 t), tf.signal's HTK mel filters (as the keyword spotter) instead of librosa's
+ * Slaney ones, and ln instead of 10 log10 (a factor 4.34 the int8 scale takes).
+ * log_floor 1e-8 (-80 dB re full scale): the baseline adds float64's epsilon (2.2e-16), which
+ * only spends int8 range on digital silence; 1e-8 is below the quantisation noise of 16-bit PCM
+ * in every one of these mel bands (its power, 2^-30 / 12 per sample, gives about 2.6e-8 in the
+ * narrowest band and 3e-7 in the widest), so recorded sound is never clipped by it while the
+ * features span ln(1e-8) = -18.4 up to about +11 (a full-scale tone). */
+tn_mfcc_config_t tn_mfcc_config_logmel_ad(void);
+
 typedef struct {
     tn_mfcc_params_t params;  /* points into the arrays below */
     int32_t *window;          /* [frame_length] */

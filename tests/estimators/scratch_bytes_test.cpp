@@ -64,6 +64,17 @@ const tn_mfcc_tables_t& kws_mfcc() {
   return t;
 }
 
+// MLPerf Tiny's anomaly-detection log-mel tables (the logmel front end).
+const tn_mfcc_tables_t& ad_logmel() {
+  static const tn_mfcc_tables_t t = [] {
+    tn_mfcc_tables_t out{};
+    const tn_mfcc_config_t cfg = tn_mfcc_config_logmel_ad();
+    if (tn_mfcc_tables_build(&cfg, &out) != 0) ADD_FAILURE() << "no log-mel tables";
+    return out;
+  }();
+  return t;
+}
+
 // What the runtime says a call of layer kind `kind` needs.
 // (A new operator kind adds its runtime call here; a kind missing here fails the tests below.)
 int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p) {
@@ -79,6 +90,7 @@ int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p
   }
   if (kind == "softmax") return static_cast<int64_t>(tn_softmax_s8_scratch_bytes(p.h_in * p.w_in, p.c_in));
   if (kind == "mfcc") return static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&kws_mfcc().params));
+  if (kind == "logmel") return static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&ad_logmel().params));
   if (kind == "fc") {
     tn_fc_params_t f{};
     f.in_features = p.c_in;
@@ -290,21 +302,24 @@ TEST(ScratchBytes, ElementwisePoolAndFcNeedNone) {
   EXPECT_EQ(tn_depthwise_s8_scratch_bytes(nullptr), 0u);
 }
 
-// The MFCC front end on a loud chirp and on silence, in exactly the planned scratch.
+// The front ends (MFCC, log-mel) on a loud chirp and on silence, in exactly the planned scratch.
 TEST(ScratchBytes, FrontEndStaysInsideThePlannedScratch) {
   std::mt19937 rng(5);
-  const int64_t planned = layer_scratch_bytes(op("mfcc"), 1, 1, 1, 16000, 1);
-  ASSERT_EQ(planned, static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&kws_mfcc().params)));
-  for (double amplitude : {0.0, 100.0, 32000.0}) {
-    std::vector<int16_t> pcm(16000);
-    for (int i = 0; i < 16000; ++i) {
-      const double t = i / 16000.0;
-      pcm[i] = static_cast<int16_t>(std::lround(amplitude * std::sin(2 * M_PI * (100 + 3000 * t) * t)));
+  for (const char* kind : {"mfcc", "logmel"}) {
+    const tn_mfcc_params_t& p = std::string(kind) == "mfcc" ? kws_mfcc().params : ad_logmel().params;
+    const int64_t planned = layer_scratch_bytes(op(kind), 1, 1, 1, 16000, 1);
+    ASSERT_EQ(planned, static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&p))) << kind;
+    for (double amplitude : {0.0, 100.0, 32000.0}) {
+      std::vector<int16_t> pcm(16000);
+      for (int i = 0; i < 16000; ++i) {
+        const double t = i / 16000.0;
+        pcm[i] = static_cast<int16_t>(std::lround(amplitude * std::sin(2 * M_PI * (100 + 3000 * t) * t)));
+      }
+      std::vector<int8_t> out(static_cast<std::size_t>(tn_mfcc_num_frames(&p, 16000)) * p.num_out);
+      GuardedScratch scratch(planned, rng);
+      ASSERT_EQ(tn_mfcc_s8(&p, pcm.data(), 16000, out.data(), scratch.data()), TN_OK);
+      EXPECT_TRUE(scratch.guard_intact()) << kind << " amplitude " << amplitude;
     }
-    std::vector<int8_t> out(49 * 10);
-    GuardedScratch scratch(planned, rng);
-    ASSERT_EQ(tn_mfcc_s8(&kws_mfcc().params, pcm.data(), 16000, out.data(), scratch.data()), TN_OK);
-    EXPECT_TRUE(scratch.guard_intact()) << "amplitude " << amplitude;
   }
 }
 

@@ -14,6 +14,9 @@ const char* layer_role_name(LayerRole role) {
     case LayerRole::Pool: return "pool";
     case LayerRole::Classifier: return "fc";
     case LayerRole::Softmax: return "softmax";
+    case LayerRole::Dense: return "dense";
+    case LayerRole::Reconstruction: return "recon";
+    case LayerRole::Error: return "error";
   }
   return "?";
 }

@@ -23,8 +23,12 @@ struct Shape {
 // Project is followed by ReLU6. FrontEnd: the on-device feature extraction before the stem (a
 // keyword spotter's MFCC).
 // Softmax: an imported model's probabilities after the classifier (nas/export/tflite_*.cpp).
+// Dense: a fully connected block (fc + BN + ReLU6) of a `block: dense` stage (an autoencoder's
+// layers). Reconstruction: an autoencoder's linear output layer, as many values as its input;
+// Error: the reconstruction error of the input (the network's output, the anomaly score).
 enum class LayerRole {
-  FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier, Softmax
+  FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier, Softmax,
+  Dense, Reconstruction, Error
 };
 const char* layer_role_name(LayerRole role);
 

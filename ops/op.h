@@ -47,6 +47,9 @@ struct OpTraits {
   // Bytes per element of its input: 1 (int8 activations); 2 for a front end, which takes the
   // device's raw int16 samples (1 x samples x 1) and makes the network's int8 input.
   int input_element_bytes = 1;
+  // Bytes per element of its output: 1 (int8 activations); 4 for an int32 result (the anomaly
+  // score of a reconstruction error layer).
+  int output_element_bytes = 1;
 };
 
 class OpDescriptor {
@@ -86,6 +89,7 @@ class OpDescriptor {
   bool has_weights() const { return traits_.has_weights; }
   bool is_front_end() const { return traits_.input_element_bytes > 1; }
   int input_element_bytes() const { return traits_.input_element_bytes; }
+  int output_element_bytes() const { return traits_.output_element_bytes; }
   // Trained weights (OIHW, + batch norm) -> folded weights in the runtime's layout. Throws
   // std::invalid_argument naming the layer when the sizes do not match it.
   virtual FloatLayer fold(const Layer& l, const LayerWeights& trained) const;

@@ -69,6 +69,7 @@ struct Builder {
     op.infer(&l, out_c);
     const int layer_index = static_cast<int>(g->layers.size());
     l.output = add_tensor(l.out, layer_index);
+    g->tensors[l.output].element_bytes = op.output_element_bytes();
     g->tensors[in].last_consumer = layer_index;
     if (in2 >= 0) g->tensors[in2].last_consumer = layer_index;
     g->layers.push_back(l);
@@ -99,17 +100,29 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
     x = g->input = b.add_tensor(space.input_shape(arch.resolution), -1);
   }
 
-  x = b.add(ops.conv, LayerRole::Stem, x, -1, space.stem_width(w), space.stem_kernel_h,
-            space.stem_kernel_w, space.stem_stride, true, -1, -1);
+  // What a reconstruction output rebuilds: the network's int8 input (the front end's features).
+  const int features = x;
+  if (space.stem_channels > 0) {
+    x = b.add(ops.conv, LayerRole::Stem, x, -1, space.stem_width(w), space.stem_kernel_h,
+              space.stem_kernel_w, space.stem_stride, true, -1, -1);
+  }
   int block = 0;
   for (std::size_t s = 0; s < arch.stages.size(); ++s) {
     const int out_c = space.stage_width(s, w);
+    const int st = static_cast<int>(s);
+    if (space.stages[s].block == BlockKind::Dense) {
+      // Fully connected + BN + ReLU6, reading its input flattened (fc takes H x W x C values).
+      for (const BlockChoice& bc : arch.stages[s]) {
+        x = b.add(ops.fc, LayerRole::Dense, x, -1, space.dense_width(s, w, bc.expand), 1, 1, 1,
+                  true, st, block++);
+      }
+      continue;
+    }
     for (std::size_t i = 0; i < arch.stages[s].size(); ++i) {
       const BlockChoice& bc = arch.stages[s][i];
       const int stride = i == 0 ? space.stages[s].stride : 1;
       const int in_c = g->tensors[x].shape.c;
       const int hidden = space.hidden_width(in_c, bc.expand);
-      const int st = static_cast<int>(s);
       // DS-CNN's depthwise-separable block (search_space.h): no expansion (its expand ratio is
       // 1), the pointwise conv activated and no residual. DS-CNN activates with ReLU; here it is
       // ReLU6, as every activation of these networks: the int8 kernels apply an activation as a
@@ -130,6 +143,16 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
     }
   }
   g->num_blocks = block;
+  if (space.output == OutputKind::Reconstruction) {
+    // Looked up here, not in Ops: only autoencoders need it.
+    static const OpDescriptor& mse = op("mse");
+    const int n = static_cast<int>(g->tensors[features].shape.elements());
+    x = b.add(ops.fc, LayerRole::Reconstruction, x, -1, n, 1, 1, 1, false, -1, block);
+    // mse's out_channels is the element count of its second input (a Layer records the first's).
+    x = b.add(mse, LayerRole::Error, x, features, n, 1, 1, 1, false, -1, block);
+    g->output = x;
+    return;
+  }
   const int head_c = space.head_width(w);
   if (head_c > 0) {
     x = b.add(ops.pointwise, LayerRole::Head, x, -1, head_c, 1, 1, 1, true, -1, block);

@@ -23,6 +23,15 @@ const char* block_kind_name(BlockKind kind) {
   switch (kind) {
     case BlockKind::InvertedResidual: return "inverted_residual";
     case BlockKind::Separable: return "separable";
+    case BlockKind::Dense: return "dense";
+  }
+  return "?";
+}
+
+const char* output_kind_name(OutputKind kind) {
+  switch (kind) {
+    case OutputKind::Classifier: return "classifier";
+    case OutputKind::Reconstruction: return "reconstruction";
   }
   return "?";
 }
@@ -61,7 +70,7 @@ void check_odd(const ConfigNode& n, const std::vector<int>& kernels) {
 SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   node.check_keys({"name", "input_channels", "input_size", "num_classes", "stem", "stages", "head",
                    "kernel_sizes", "expand_ratios", "depths", "width_multipliers", "resolutions",
-                   "channel_divisor", "patch", "front_end"});
+                   "channel_divisor", "patch", "front_end", "output"});
   SearchSpace s;
   s.origin = node.file();
   s.name = node.at("name").as_string();
@@ -72,10 +81,25 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
     s.input_height = static_cast<int>(hw[0]);
     s.input_width = static_cast<int>(hw[1]);
   }
-  s.num_classes = static_cast<int>(node.at("num_classes").as_int(2, 100000));
+  if (const auto out = node.find("output")) {
+    s.output = out->as_choice({output_kind_name(OutputKind::Classifier),
+                               output_kind_name(OutputKind::Reconstruction)}) ==
+                       output_kind_name(OutputKind::Reconstruction)
+                   ? OutputKind::Reconstruction
+                   : OutputKind::Classifier;
+  }
+  if (s.output == OutputKind::Classifier) {
+    s.num_classes = static_cast<int>(node.at("num_classes").as_int(2, 100000));
+  } else {
+    // The reconstruction is of the input: no classes (a key given anyway must say 0).
+    s.num_classes = static_cast<int>(node.get_int("num_classes", 0, 0, 0));
+  }
   s.channel_divisor = static_cast<int>(node.get_int("channel_divisor", 8, 1, 64));
 
-  const ConfigNode stem = node.at("stem");
+  // No stem: the first stage reads the input itself (a dense one, checked below).
+  s.stem_channels = 0;
+  if (const auto stem_node = node.find("stem")) {
+  const ConfigNode& stem = *stem_node;
   stem.check_keys({"channels", "kernel", "stride"});
   s.stem_channels = static_cast<int>(stem.at("channels").as_int(1, 4096));
   if (const auto k = stem.find("kernel")) {
@@ -89,6 +113,7 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
     }
   }
   s.stem_stride = static_cast<int>(stem.get_int("stride", 2, 1, 4));
+  }
 
   const auto kernels = int_choices(node.at("kernel_sizes"), 1, 11);
   check_odd(node.at("kernel_sizes"), kernels);
@@ -104,9 +129,11 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
     spec.stride = static_cast<int>(st.get_int("stride", 1, 1, 2));
     if (const auto block = st.find("block")) {
       const std::string kind = block->as_choice({block_kind_name(BlockKind::InvertedResidual),
-                                                 block_kind_name(BlockKind::Separable)});
-      spec.block = kind == block_kind_name(BlockKind::Separable) ? BlockKind::Separable
-                                                                  : BlockKind::InvertedResidual;
+                                                 block_kind_name(BlockKind::Separable),
+                                                 block_kind_name(BlockKind::Dense)});
+      for (BlockKind k : {BlockKind::InvertedResidual, BlockKind::Separable, BlockKind::Dense}) {
+        if (kind == block_kind_name(k)) spec.block = k;
+      }
     }
     // Depth 0 (an optional stage, skipped with its stride) only in the stage's own list: a
     // subnet then has fewer downsamplings, as DS-CNN (no stride-2 stage) beside a pyramid.
@@ -122,10 +149,46 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
       st.at("block").fail(what + " from the space's expand_ratios: give the stage "
                                  "expand_ratios: [1]");
     }
+    if (spec.block == BlockKind::Dense) {
+      // A fully connected layer has no window and no stride.
+      if (spec.kernel_sizes != std::vector<int>{1}) {
+        (st.has("kernel_sizes") ? st.at("kernel_sizes") : st.at("block"))
+            .fail("expected kernel_sizes: [1]: a dense block has no window, got " +
+                  yaml_list(spec.kernel_sizes));
+      }
+      if (spec.stride != 1) st.at("stride").fail("expected 1: a dense block has no stride");
+    }
+    // Dense stages form the whole network for now: the supernet sizes a dense layer by the
+    // channels before it, which a flattened feature map (conv stages, then dense) would exceed.
+    const bool after_dense = !s.stages.empty() && s.stages.back().block == BlockKind::Dense;
+    if (after_dense != (spec.block == BlockKind::Dense) && !s.stages.empty()) {
+      (st.has("block") ? st.at("block") : st)
+          .fail(after_dense ? "expected block: dense: only dense stages follow a dense stage (its "
+                              "output has no spatial shape)"
+                            : "a dense stage is the first stage or follows a dense one, not a "
+                              "convolutional stage");
+    }
     s.stages.push_back(spec);
+  }
+  const bool dense = s.stages.front().block == BlockKind::Dense;
+  if (dense && s.stem_channels > 0) {
+    node.at("stem").fail("a space whose first stage is dense has no stem (remove the key)");
+  }
+  if (!dense && s.stem_channels == 0) {
+    node.fail("missing key 'stem' (only a space whose first stage is dense has none)");
+  }
+  if (s.output == OutputKind::Reconstruction) {
+    const StageSpec& last = s.stages.back();
+    if (last.block != BlockKind::Dense || last.min_depth() == 0) {
+      node.at("output").fail("a reconstruction output follows a dense stage of depth >= 1 (the "
+                             "last stage must be dense and not optional)");
+    }
   }
 
   if (const auto head = node.find("head")) {
+    if (s.output != OutputKind::Classifier || dense) {
+      head->fail("a head (1x1 conv before pooling) belongs to a convolutional classifier");
+    }
     head->check_keys({"channels", "width_below_one"});
     s.head_channels = static_cast<int>(head->at("channels").as_int(0, 8192));
     s.head_width_below_one = head->get_bool("width_below_one", false);
@@ -138,12 +201,19 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
       s.width_multipliers.end()) {
     widths.fail("duplicate width multiplier");
   }
-  s.resolutions = int_choices(node.at("resolutions"), 8, 1024);
+  s.resolutions = int_choices(node.at("resolutions"), 1, 1024);
+  if (s.output == OutputKind::Reconstruction && s.resolutions.size() != 1) {
+    node.at("resolutions").fail("expected one resolution: a reconstruction output has as many "
+                                "values as the input");
+  }
 
   if (const auto patch = node.find("patch")) {
     patch->check_keys({"patches", "max_split"});
     s.patch.patches = int_choices(patch->at("patches"), 1, 8);
     s.patch.max_split = static_cast<int>(patch->get_int("max_split", 0, 0, 64));
+    if (dense && s.patch.patches != std::vector<int>{1}) {
+      patch->at("patches").fail("expected [1]: a dense network has no spatial patches");
+    }
     if (s.patch.max_split > s.max_blocks()) {
       patch->at("max_split").fail("expected at most " + std::to_string(s.max_blocks()) +
                                   " (the space's largest block count)");
@@ -190,14 +260,21 @@ std::string SearchSpace::to_yaml() const {
   o << "name: " << name << "\n";
   o << "input_channels: " << input_channels << "\n";
   if (input_height > 0) o << "input_size: [" << input_height << ", " << input_width << "]\n";
-  o << "num_classes: " << num_classes << "\n";
-  o << "stem: {channels: " << stem_channels << ", kernel: ";
-  if (stem_kernel_h == stem_kernel_w) {
-    o << stem_kernel_h;
+  if (output == OutputKind::Classifier) {
+    o << "num_classes: " << num_classes << "\n";
   } else {
-    o << "[" << stem_kernel_h << ", " << stem_kernel_w << "]";
+    o << "output: " << output_kind_name(output) << "\n";
   }
-  o << ", stride: " << stem_stride << "}\nstages:\n";
+  if (stem_channels > 0) {
+    o << "stem: {channels: " << stem_channels << ", kernel: ";
+    if (stem_kernel_h == stem_kernel_w) {
+      o << stem_kernel_h;
+    } else {
+      o << "[" << stem_kernel_h << ", " << stem_kernel_w << "]";
+    }
+    o << ", stride: " << stem_stride << "}\n";
+  }
+  o << "stages:\n";
   for (const auto& st : stages) {
     o << "  - {channels: " << st.channels << ", stride: " << st.stride;
     if (st.block != BlockKind::InvertedResidual) o << ", block: " << block_kind_name(st.block);
@@ -232,17 +309,31 @@ Shape SearchSpace::input_shape(int resolution) const {
 }
 
 int SearchSpace::stem_width(double width) const {
-  return make_divisible(stem_channels * width, channel_divisor);
+  return stem_channels > 0 ? make_divisible(stem_channels * width, channel_divisor) : 0;
 }
 
 int SearchSpace::max_stage_input(std::size_t stage, double width) const {
   int widest = 0;
   for (std::size_t t = stage; t-- > 0;) {
-    widest = std::max(widest, stage_width(t, width));
+    widest = std::max(widest, stage_max_width(t, width));
     if (stages[t].min_depth() > 0) return widest;
   }
+  // Without a stem the first stage (dense) reads the input's values, flattened.
+  if (stem_channels == 0) return std::max<int>(widest, static_cast<int>(input_elements()));
   return std::max(widest, stem_width(width));
 }
+
+int SearchSpace::dense_width(std::size_t stage, double width, int expand) const {
+  return make_divisible(stages.at(stage).channels * width * expand, channel_divisor);
+}
+
+int SearchSpace::stage_max_width(std::size_t stage, double width) const {
+  const StageSpec& st = stages.at(stage);
+  if (st.block != BlockKind::Dense) return stage_width(stage, width);
+  return dense_width(stage, width, st.expand_ratios.back());
+}
+
+int64_t SearchSpace::input_elements() const { return input_shape(max_resolution()).elements(); }
 
 int SearchSpace::stage_width(std::size_t stage, double width) const {
   return make_divisible(stages.at(stage).channels * width, channel_divisor);
@@ -294,6 +385,7 @@ uint64_t SearchSpace::fingerprint() const {
       h.add(std::string(block_kind_name(stages[s].block)));
     }
   }
+  if (output != OutputKind::Classifier) h.add(std::string("output")).add(output_kind_name(output));
   if (front_end.enabled()) {
     h.add(std::string("front_end")).add(front_end.kind).add(front_end.samples).add(front_end.zero_point);
     h.add(static_cast<int64_t>(std::llround(front_end.scale * 1e9)));

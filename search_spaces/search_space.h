@@ -22,7 +22,12 @@ int make_divisible(double value, int divisor = 8);
 //     stride is 1 and the channels match;
 //   separable: DS-CNN's depthwise-separable block: depthwise k x k + BN + ReLU6, pointwise 1x1 to
 //     the stage's channels + BN + ReLU6, no residual; its expand ratio is 1 only.
-enum class BlockKind { InvertedResidual, Separable };
+//   dense: a fully connected layer + BN + ReLU6 (an autoencoder's, MLPerf Tiny's anomaly
+//     detector); it reads its input flattened (H x W x C order) and has `channels x width x
+//     expand` outputs: the block's expand ratio is its own width factor (OFA's elastic width per
+//     layer), its kernel size 1 only. Dense stages come first (no stem) and only dense stages
+//     follow them.
+enum class BlockKind { InvertedResidual, Separable, Dense };
 const char* block_kind_name(BlockKind kind);  // the YAML's name
 
 struct StageSpec {
@@ -57,6 +62,15 @@ struct FrontEndSpec {
   bool enabled() const { return !kind.empty(); }
 };
 
+// What the network ends in (`output:`):
+//   classifier (default): [head 1x1 conv], global average pooling, a fully connected layer to
+//     num_classes logits;
+//   reconstruction: an autoencoder: a linear fully connected layer back to the input's values
+//     (its features, after a front end), then their mean squared error against the input: the
+//     network's one output, an anomaly score (ops/kinds/mse.cpp). Needs a last dense stage.
+enum class OutputKind { Classifier, Reconstruction };
+const char* output_kind_name(OutputKind kind);  // the YAML's name
+
 struct SearchSpace {
   std::string name;
   std::string origin;  // file it was loaded from
@@ -64,8 +78,8 @@ struct SearchSpace {
   // The native input (`input_size: [h, w]`) whose aspect the resolutions keep: resolution r is an
   // r x round(r * w / h) input (a 49 x 10 MFCC map, a 240 x 320 camera frame). 0 = square, r x r.
   int input_height = 0, input_width = 0;
-  int num_classes = 1000;
-  int stem_channels = 32;
+  int num_classes = 1000;  // 0 for a reconstruction output
+  int stem_channels = 32;  // 0: no stem (`stem` absent: the first stage is dense)
   // `kernel: k` (square) or `kernel: [kh, kw]` (DS-CNN's 10 x 4); odd or even, padded by the
   // rule of ops/layer.h (odd: k/2 each side; even: TensorFlow SAME).
   int stem_kernel_h = 3, stem_kernel_w = 3;
@@ -78,6 +92,7 @@ struct SearchSpace {
   std::vector<int> resolutions;
   PatchSpace patch;
   FrontEndSpec front_end;
+  OutputKind output = OutputKind::Classifier;
 
   static SearchSpace from_config(const ConfigNode& node);
   static SearchSpace load(const std::string& path);
@@ -96,6 +111,14 @@ struct SearchSpace {
   int head_width(double width) const;
   // Hidden channels of an inverted-residual block with `in` inputs and expand ratio `t`.
   int hidden_width(int in, int expand) const;
+  // Outputs of a dense block of `stage` with expand ratio (width factor) `t`.
+  int dense_width(std::size_t stage, double width, int expand) const;
+  // The most channels a stage's blocks can output at this width (a dense stage's at its largest
+  // width factor).
+  int stage_max_width(std::size_t stage, double width) const;
+  // The values the network reads (and a reconstruction output rebuilds) at its largest
+  // resolution: the front end's features or the image.
+  int64_t input_elements() const;
 
   int max_blocks() const;  // sum of the stages' largest depths
   double max_width() const;

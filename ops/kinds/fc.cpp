@@ -1,5 +1,6 @@
-// Fully connected (the classifier): runtime/tn_fully_connected_s8.c, weights [out][in] with one
-// scale, int32 bias, requantisation stored per channel (equal multipliers).
+// Fully connected (the classifier, an autoencoder's dense layers): runtime/tn_fully_connected_s8.c,
+// weights [out][in] with one scale, int32 bias, requantisation stored per channel (equal
+// multipliers). It reads its input flattened: an h x w x c map is h*w*c values in HWC order.
 #include <fmt/core.h>
 
 #include <stdexcept>
@@ -14,7 +15,7 @@ class FullyConnected final : public OpDescriptor {
   FullyConnected() : OpDescriptor({"fc", 1, false, PatchRule::Global, true}) {}
   void infer(Layer* l, int out_channels) const override {
     l->out = {1, 1, out_channels};
-    l->macs = static_cast<int64_t>(l->in.c) * out_channels;
+    l->macs = l->in.elements() * out_channels;
     l->weights = l->macs;
     l->biases = out_channels;
   }
@@ -28,7 +29,7 @@ class FullyConnected final : public OpDescriptor {
   int tflite_builtin() const override { return 9; }  // FULLY_CONNECTED
 
   FloatLayer fold(const Layer& l, const LayerWeights& t) const override {
-    const std::size_t expected = static_cast<std::size_t>(l.out.c) * l.in.c;
+    const std::size_t expected = static_cast<std::size_t>(l.out.c * l.in.elements());
     const std::size_t channels = static_cast<std::size_t>(l.out.c);
     if (t.weight.size() != expected || (t.has_bn() && (t.bn_gamma.size() != channels ||
                                                        t.bn_beta.size() != channels ||
@@ -51,8 +52,9 @@ class FullyConnected final : public OpDescriptor {
                  float* out) const override {
     for (int o = 0; o < l.out.c; ++o) {
       float acc = f.bias[o];
-      for (int c = 0; c < l.in.c; ++c) {
-        acc += in[0][c] * f.weight[static_cast<std::size_t>(o) * l.in.c + c];
+      const int64_t n = l.in.elements();
+      for (int64_t c = 0; c < n; ++c) {
+        acc += in[0][c] * f.weight[static_cast<std::size_t>(o * n + c)];
       }
       out[o] = acc;
     }
@@ -62,15 +64,17 @@ class FullyConnected final : public OpDescriptor {
                 Int8Layer* q) const override {
     // Per-tensor weights, as TF-Lite's int8 specification has them for FULLY_CONNECTED (and
     // TF-Lite Micro and Arm NN run them): the exported .tflite is then a standard one.
-    quantize_per_channel(f, l.out.c, l.in.c, 1, in[0], *out, q, /*per_tensor=*/true);
+    quantize_per_channel(f, l.out.c, static_cast<int>(l.in.elements()), 1, in[0], *out, q,
+                         /*per_tensor=*/true);
   }
 
   void run_int8(const Layer& l, const Int8Layer& q, const QuantParams in[2],
                 const QuantParams& out, const int8_t* const x[2], int8_t* y) const override {
     for (int o = 0; o < l.out.c; ++o) {
       int32_t acc = q.bias[o];
-      const int8_t* w = q.weight.data() + static_cast<std::size_t>(o) * l.in.c;
-      for (int c = 0; c < l.in.c; ++c) acc += (x[0][c] - in[0].zero_point) * w[c];
+      const int64_t n = l.in.elements();
+      const int8_t* w = q.weight.data() + static_cast<std::size_t>(o * n);
+      for (int64_t c = 0; c < n; ++c) acc += (x[0][c] - in[0].zero_point) * w[c];
       y[o] = requantize(acc, q, o, out.zero_point);
     }
   }
@@ -81,7 +85,8 @@ class FullyConnected final : public OpDescriptor {
     c.array(fmt::format("m{}", i), q.multiplier);
     c.array(fmt::format("s{}", i), q.shift);
     c.data() << fmt::format(
-        "static const tn_fc_params_t p{} = {{{}, {}, {}, {}, {}, {}, m{}, s{}, 1}};\n", i, l.in.c,
+        "static const tn_fc_params_t p{} = {{{}, {}, {}, {}, {}, {}, m{}, s{}, 1}};\n", i,
+        l.in.elements(),
         l.out.c, c.quant(l.inputs[0]).zero_point, c.quant(l.output).zero_point, q.act_min,
         q.act_max, i, i);
   }

@@ -107,8 +107,8 @@ TEST(SearchSpace, SeparableStagesHaveExpandRatioOne) {
   EXPECT_THAT(error_of([&] { parse(space_yaml(stem, "{channels: 16, stride: 1, block: separable}")); }),
               HasSubstr("s.yaml: stages[0].block: a separable stage has expand ratio 1 only"));
   EXPECT_THAT(error_of([&] { parse(space_yaml(stem, "{channels: 16, stride: 1, block: separble}")); }),
-              HasSubstr("s.yaml: stages[0].block: expected one of inverted_residual, separable, got "
-                        "'separble'"));
+              HasSubstr("s.yaml: stages[0].block: expected one of inverted_residual, separable, dense, "
+                        "got 'separble'"));
 }
 
 TEST(SearchSpace, KwsDsCnnSpaceFile) {

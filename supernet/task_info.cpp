@@ -24,6 +24,7 @@ std::string InputShape::to_string() const {
 }
 
 Metric Metric::top1_accuracy() { return {"top1_accuracy", "top-1 accuracy", true}; }
+Metric Metric::auroc() { return {"auroc", "AUROC", true}; }
 
 void register_task_info(const TaskInfo& info) {
   if (!registry().emplace(info.dataset, info).second) {

@@ -35,6 +35,8 @@ struct Metric {
   }
 
   static Metric top1_accuracy();  // classification: fraction of argmax == label, in [0, 1]
+  // anomaly detection: area under the ROC curve of the anomaly scores, in [0, 1] (0.5: chance)
+  static Metric auroc();
 };
 
 // Inputs that arrive already quantised: the dataset stores int8 values q whose real value is

@@ -155,6 +155,19 @@ std::unique_ptr<Dataset> make_dataset(const DataConfig& data, const TrainConfig&
                             key, t.dataset, t.front_end, space.name, space.origin, t.front_end));
     }
   }
+  if (!data.dataset.empty()) {
+    // An anomaly task scores reconstructions; every other task reads a classifier's logits.
+    const TaskInfo& t = task_info(data.dataset, key);
+    const bool reconstructs = space.output == OutputKind::Reconstruction;
+    if ((t.task == "anomaly") != reconstructs) {
+      throw ConfigError(fmt::format(
+          "{}: '{}' is a{} task; the space '{}' ({}) has output: {}{}", key, t.dataset,
+          t.task == "anomaly" ? "n anomaly" : " " + t.task, space.name, space.origin,
+          output_kind_name(space.output),
+          reconstructs ? " (an autoencoder's): use a classifier space" : ": use an autoencoder "
+                                                                       "space (output: reconstruction)"));
+    }
+  }
   std::unique_ptr<Dataset> d = create(data, train, space.num_classes, space.input_channels,
                                       space.front_end, space.input_shape(space.max_resolution()));
   const TaskInfo& info = d->info();

@@ -232,6 +232,11 @@ SupernetBlockImpl::SupernetBlockImpl(int64_t max_in, int64_t max_hidden, int64_t
   project_bn = register_module("project_bn", ElasticBatchNorm(ElasticBatchNormOptions(max_out)));
 }
 
+DenseBlockImpl::DenseBlockImpl(int64_t max_in, int64_t max_out) {
+  fc = register_module("fc", ElasticConv2d(ElasticConv2dOptions(max_in, max_out)));
+  bn = register_module("bn", ElasticBatchNorm(ElasticBatchNormOptions(max_out)));
+}
+
 namespace {
 
 template <typename F>
@@ -247,14 +252,31 @@ std::vector<int64_t> to_i64(const std::vector<int>& v) { return {v.begin(), v.en
 
 SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
   const SearchSpace& sp = space_;
-  const int stem_max = max_over_widths(sp, [&](double w) { return sp.stem_width(w); });
-  stem_ = register_module(
-      "stem", ElasticConv2d(ElasticConv2dOptions(sp.input_channels, stem_max, sp.stem_kernel_h,
-                                                 sp.stem_stride)
-                                .kernel_w(sp.stem_kernel_w)));
-  stem_bn_ = register_module("stem_bn", ElasticBatchNorm(ElasticBatchNormOptions(stem_max)));
+  if (sp.stem_channels > 0) {
+    const int stem_max = max_over_widths(sp, [&](double w) { return sp.stem_width(w); });
+    stem_ = register_module(
+        "stem", ElasticConv2d(ElasticConv2dOptions(sp.input_channels, stem_max, sp.stem_kernel_h,
+                                                   sp.stem_stride)
+                                  .kernel_w(sp.stem_kernel_w)));
+    stem_bn_ = register_module("stem_bn", ElasticBatchNorm(ElasticBatchNormOptions(stem_max)));
+  }
   for (std::size_t s = 0; s < sp.stages.size(); ++s) {
     const StageSpec& st = sp.stages[s];
+    if (st.block == BlockKind::Dense) {
+      std::vector<DenseBlock> stage;
+      for (int i = 0; i < st.max_depth(); ++i) {
+        const int in_max = max_over_widths(sp, [&](double w) {
+          return i == 0 ? sp.max_stage_input(s, w) : sp.stage_max_width(s, w);
+        });
+        const int out_max = max_over_widths(sp, [&](double w) { return sp.stage_max_width(s, w); });
+        stage.push_back(register_module("s" + std::to_string(s) + "d" + std::to_string(i),
+                                        DenseBlock(in_max, out_max)));
+      }
+      dense_.push_back(std::move(stage));
+      blocks_.emplace_back();
+      continue;
+    }
+    dense_.emplace_back();
     const int out_max = max_over_widths(sp, [&](double w) { return sp.stage_width(s, w); });
     const bool has_expand = std::any_of(st.expand_ratios.begin(), st.expand_ratios.end(),
                                         [](int e) { return e != 1; });
@@ -282,7 +304,12 @@ SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
     head_bn_ = register_module("head_bn", ElasticBatchNorm(ElasticBatchNormOptions(head_max)));
     feat_max = head_max;
   }
-  fc_ = register_module("fc", ElasticLinear(ElasticLinearOptions(feat_max, sp.num_classes)));
+  if (sp.output == OutputKind::Reconstruction) {
+    recon_ = register_module(
+        "recon", ElasticLinear(ElasticLinearOptions(feat_max, sp.input_elements())));
+  } else {
+    fc_ = register_module("fc", ElasticLinear(ElasticLinearOptions(feat_max, sp.num_classes)));
+  }
   set_active(ArchSpec::largest(space_));
 }
 
@@ -328,14 +355,25 @@ void SupernetImpl::set_active(const ArchSpec& arch) {
       case LayerRole::Classifier:
         fc_->set_active(l.in.c);
         break;
+      case LayerRole::Dense: {
+        const auto [s, i] = where.at(l.block);
+        op.conv = dense_[s][i]->fc.get();
+        op.bn = dense_[s][i]->bn.get();
+        break;
+      }
+      case LayerRole::Reconstruction:
+        recon_->set_active(l.in.elements());
+        break;
       case LayerRole::FrontEnd:
       case LayerRole::Residual:
       case LayerRole::Pool:
+      case LayerRole::Error:
       case LayerRole::Softmax:  // never lowered from a space (imported models only)
         break;
     }
     if (op.conv) {
-      op.conv->set_active(l.in.c, l.out.c);
+      // A dense layer reads its input flattened (run_graph): H x W x C values as channels.
+      op.conv->set_active(l.role == LayerRole::Dense ? l.in.elements() : l.in.c, l.out.c);
       op.conv->set_padding(l.pad_top, l.pad_left, l.pad_bottom, l.pad_right);
     }
     if (op.dw) op.dw->set_active(l.out.c, l.kh);
@@ -348,14 +386,19 @@ namespace {
 
 // Runs `g` layer by layer from input `x`. `weighted(i, in)` computes layer i when it has weights
 // (conv, pointwise, depthwise with their BN; fully connected): the supernet and an extracted
-// subnet differ only there. Add, pool and ReLU6 are shared, and each tensor is released after its
-// last consumer.
+// subnet differ only there. Add, pool, the reconstruction error and ReLU6 are shared, and each
+// tensor is released after its last consumer. A dense layer gets its input as [N, H*W*C, 1, 1],
+// a reconstruction layer as [N, H*W*C], both in the runtime's H x W x C order.
 torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
                         const std::function<torch::Tensor(std::size_t, const torch::Tensor&)>& weighted) {
   // The parameter-free operators the space's lowering uses, in torch; every other layer is a
   // module of the supernet (or of the extracted subnet).
   static const OpDescriptor* const add_op = &op("add");
   static const OpDescriptor* const avgpool_op = &op("avgpool");
+  // Values of [N, C, H, W] in HWC order, as the int8 runtime stores them.
+  const auto flat = [](const torch::Tensor& t) {
+    return t.dim() == 2 ? t : t.permute({0, 2, 3, 1}).reshape({t.size(0), -1});
+  };
   std::vector<torch::Tensor> values(g.tensors.size());
   values[g.input] = std::move(x);
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
@@ -372,6 +415,13 @@ torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
       // is; the others materialise an NCHW gradient and the convolutions' backward runs 2-3x
       // slower.
       y = in.sum({2, 3}).div(static_cast<double>(in.size(2) * in.size(3)));
+    } else if (l.role == LayerRole::Error) {
+      // The mean squared error of the reconstruction against the input (ops/kinds/mse.cpp).
+      y = (flat(in) - flat(values[l.inputs[1]])).square().mean(1);
+    } else if (l.role == LayerRole::Dense) {
+      y = weighted(i, flat(in).view({in.size(0), -1, 1, 1}));
+    } else if (l.role == LayerRole::Reconstruction) {
+      y = weighted(i, flat(in));
     } else {
       y = weighted(i, in);
     }
@@ -410,7 +460,7 @@ torch::Tensor SupernetImpl::forward(torch::Tensor x) {
     }
     if (op.dw) return op.bn->forward(op.dw->forward(in));
     if (op.conv) return op.bn->forward(op.conv->forward(in));
-    return fc_->forward(in);
+    return op.layer->role == LayerRole::Reconstruction ? recon_->forward(in) : fc_->forward(in);
   });
 }
 
@@ -474,9 +524,10 @@ std::vector<LayerWeights> SupernetImpl::extract_weights(const ArchSpec& arch) {
     torch::Tensor w;
     if (op.conv) w = op.conv->active_weight();
     if (op.dw) w = op.dw->active_weight();
-    if (l.role == LayerRole::Classifier) {
-      w = fc_->active_weight();
-      lw.bias = to_floats(fc_->bias);
+    if (l.role == LayerRole::Classifier || l.role == LayerRole::Reconstruction) {
+      const ElasticLinear& linear = l.role == LayerRole::Classifier ? fc_ : recon_;
+      w = linear->active_weight();
+      lw.bias = to_floats(linear->bias);
     }
     if (w.defined()) {
       lw.weight_shape.assign(w.sizes().begin(), w.sizes().end());
@@ -559,6 +610,7 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
               " layer weights for ", graph_.layers.size(), " layers");
   convs_.resize(graph_.layers.size(), nullptr);
   bns_.resize(graph_.layers.size(), nullptr);
+  linears_.resize(graph_.layers.size(), nullptr);
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < graph_.layers.size(); ++i) {
     const Layer& l = graph_.layers[i];
@@ -567,12 +619,14 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
     // The weights' shape says what the layer is: OIHW [out, in / groups, k, k] a convolution,
     // [out, in] a linear layer.
     if (w.weight_shape.size() == 4) {
-      const int64_t groups = l.in.c / w.weight_shape[1];
+      // A dense layer is a 1x1 convolution over its flattened input.
+      const int64_t in = l.role == LayerRole::Dense ? l.in.elements() : l.in.c;
+      const int64_t groups = in / w.weight_shape[1];
       // Symmetric padding is the convolution's own; asymmetric padding (an even kernel's TF SAME,
       // ops/layer.h) is applied in forward() before an unpadded convolution.
       const bool symmetric = l.symmetric_padding();
       auto conv = torch::nn::Conv2d(
-          torch::nn::Conv2dOptions(l.in.c, l.out.c, {l.kh, l.kw})
+          torch::nn::Conv2dOptions(in, l.out.c, {l.kh, l.kw})
               .stride(l.stride)
               .padding(symmetric ? torch::ExpandingArray<2>({l.pad_top, l.pad_left})
                                  : torch::ExpandingArray<2>(0))
@@ -587,9 +641,10 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
       bn->running_var.copy_(from_floats(w.bn_var, {l.out.c}));
       bns_[i] = register_module(name + "_bn", bn);
     } else if (w.weight_shape.size() == 2) {
-      fc_ = register_module("fc", torch::nn::Linear(l.in.c, l.out.c));
-      fc_->weight.copy_(from_floats(w.weight, w.weight_shape));
-      fc_->bias.copy_(from_floats(w.bias, {l.out.c}));
+      auto linear = torch::nn::Linear(w.weight_shape[1], l.out.c);
+      linear->weight.copy_(from_floats(w.weight, w.weight_shape));
+      linear->bias.copy_(from_floats(w.bias, {l.out.c}));
+      linears_[i] = register_module(l.role == LayerRole::Classifier ? "fc" : name + "_fc", linear);
     }
   }
   eval();
@@ -603,7 +658,7 @@ torch::Tensor SubnetImpl::forward(torch::Tensor x) {
       if (l.symmetric_padding()) return bns_[i]->forward(convs_[i]->forward(in));
       return bns_[i]->forward(convs_[i]->forward(pad_input(in, l)));
     }
-    return fc_->forward(in);
+    return linears_[i]->forward(in);
   });
 }
 

@@ -40,6 +40,16 @@ class SupernetBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SupernetBlock);
 
+// One block of a dense stage at its largest: a fully connected layer as a 1x1 convolution over a
+// [N, C, 1, 1] tensor (elastic inputs and outputs, batch norm folded as a convolution's) + BN.
+class DenseBlockImpl : public torch::nn::Module {
+ public:
+  DenseBlockImpl(int64_t max_in, int64_t max_out);
+  ElasticConv2d fc{nullptr};
+  ElasticBatchNorm bn{nullptr};
+};
+TORCH_MODULE(DenseBlock);
+
 // A change of channel order applied to a parameter (so optimizer state can follow it).
 struct ParamPermutation {
   torch::Tensor param;
@@ -61,7 +71,8 @@ class SupernetImpl : public torch::nn::Module {
   const NetGraph& active_graph() const { return graph_; }
 
   // x: [N, input_channels, H, W], normalised images at any size; resized to the active
-  // resolution. Returns logits [N, num_classes].
+  // resolution. Returns logits [N, num_classes]; for a reconstruction output (an autoencoder),
+  // each input's reconstruction error [N] (the mean squared error of its values).
   torch::Tensor forward(torch::Tensor x);
 
   // NHWC activations and weights (faster on CPU with oneDNN); outputs are the same.
@@ -102,10 +113,12 @@ class SupernetImpl : public torch::nn::Module {
   SearchSpace space_;
   ElasticConv2d stem_{nullptr};
   ElasticBatchNorm stem_bn_{nullptr};
-  std::vector<std::vector<SupernetBlock>> blocks_;
+  std::vector<std::vector<SupernetBlock>> blocks_;  // empty for a dense stage
+  std::vector<std::vector<DenseBlock>> dense_;      // empty for other stages
   ElasticConv2d head_{nullptr};
   ElasticBatchNorm head_bn_{nullptr};
-  ElasticLinear fc_{nullptr};
+  ElasticLinear fc_{nullptr};     // the classifier
+  ElasticLinear recon_{nullptr};  // a reconstruction output
   ArchSpec arch_;
   NetGraph graph_;
   std::vector<Op> plan_;
@@ -130,7 +143,7 @@ class SubnetImpl : public torch::nn::Module {
   NetGraph graph_;
   std::vector<torch::nn::Conv2d> convs_;     // per layer; empty for non-conv layers
   std::vector<torch::nn::BatchNorm2d> bns_;  // per layer
-  torch::nn::Linear fc_{nullptr};
+  std::vector<torch::nn::Linear> linears_;   // per layer; empty for others
 };
 TORCH_MODULE(Subnet);
 

@@ -220,6 +220,29 @@ size_t tn_fully_connected_s8_scratch_bytes(const tn_fc_params_t *p);
 int tn_fully_connected_s8(const tn_fc_params_t *p, const int8_t *input, const int8_t *weights,
                           const int32_t *bias, int8_t *output);
 
+/* ---- squared reconstruction error (an autoencoder's anomaly score) --------- */
+/* Two int8 tensors of `size` values each (any shapes, HWC order): the
+ * reconstruction r and the original x. The reconstruction is requantised into
+ * the original's units, r' = MBQM(r - recon_zero_point, recon_multiplier,
+ * recon_shift) with recon_multiplier * 2^(recon_shift - 31) ~= s_r / s_x (not
+ * clamped to int8), and the output is the int32
+ *     S = sum_i (r'_i - (x_i - input_zero_point))^2,
+ * saturating at INT32_MAX. Its real value: mean((r - x)^2) ~= s_x^2 * S / size
+ * (the output's scale s_x^2 / size, zero point 0). S cannot saturate for up to
+ * 8256 values on comparable scales (|r' - x| <= 510; tn_mse_s8.c).
+ * Zero points in [-128, 127], recon_multiplier >= 0, -31 <= recon_shift <= 22
+ * (TN_ERR_ARG otherwise). `output`: one int32_t, 4-byte aligned (the arena's
+ * 8-byte offsets are). Scratch: none. */
+typedef struct {
+    int32_t recon_zero_point;   /* zero point of r (input 1) */
+    int32_t input_zero_point;   /* zero point of x (input 2) */
+    int32_t recon_multiplier;   /* Q31, s_r / s_x */
+    int32_t recon_shift;        /* > 0 = left */
+} tn_mse_params_t;
+size_t tn_mse_s8_scratch_bytes(const tn_mse_params_t *p, int32_t size);
+int tn_mse_s8(const tn_mse_params_t *p, const int8_t *recon, const int8_t *input, int32_t size,
+              int32_t *output);
+
 /* ---- patches (MCUNetV2 patch-based inference) ------------------------------ */
 /* Copy an h x w x c window between two HWC tensors with the same channel count:
  * src pixel (src_y0 + y, src_x0 + x) -> dst pixel (dst_y0 + y, dst_x0 + x),

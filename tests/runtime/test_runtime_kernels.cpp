@@ -1110,6 +1110,112 @@ TEST(TN_S(Add), InPlaceOnEitherInput) {
   EXPECT_EQ(c, ref_add(p, a, a));
 }
 
+// ---------------------------------------------------------------- mse
+
+// The reconstruction error by the naive route: the requantised reconstruction
+// (tnref's MBQM), the difference, its square and the sum in int64, saturated.
+int32_t ref_mse(const tn_mse_params_t& p, const std::vector<int8_t>& r, const std::vector<int8_t>& x) {
+  int64_t sum = 0;
+  for (size_t i = 0; i < r.size(); ++i) {
+    const int64_t e = (int64_t)tnref::mbqm(r[i] - p.recon_zero_point, p.recon_multiplier, p.recon_shift) -
+                      (x[i] - p.input_zero_point);
+    sum += e * e;
+    if (sum > INT32_MAX) return INT32_MAX;
+  }
+  return (int32_t)sum;
+}
+
+TEST(TN_S(Mse), MatchesReferenceAndRealArithmetic) {
+  std::mt19937 g(16);
+  std::uniform_real_distribution<double> sc(0.005, 0.2);
+  for (int i = 0; i < 300; ++i) {
+    const double sr = sc(g), sx = sc(g);
+    tn_mse_params_t p{};
+    p.recon_zero_point = rnd(g, -128, 127);
+    p.input_zero_point = rnd(g, -128, 127);
+    tnref::quantize_multiplier(sr / sx, &p.recon_multiplier, &p.recon_shift);
+    const int n = rnd(g, 1, 700);
+    auto r = rand_s8(g, n), x = rand_s8(g, n);
+    int32_t out = -1;
+    ASSERT_EQ(tn_mse_s8(&p, r.data(), x.data(), n, &out), TN_OK);
+    ASSERT_EQ(out, ref_mse(p, r, x)) << "case " << i;
+    // s_x^2 * S / n against the real mean squared error: each difference is off by at most half
+    // a step of s_x (r' rounded) plus the multiplier's 2^-31.
+    double real = 0, bound = 0;
+    for (int k = 0; k < n; ++k) {
+      const double d = sr * (r[k] - p.recon_zero_point) - sx * (x[k] - p.input_zero_point);
+      real += d * d;
+      bound += std::abs(d) * sx + 0.25 * sx * sx;
+    }
+    ASSERT_NEAR(sx * sx * out / n, real / n, 1.001 * bound / n) << "case " << i;
+  }
+}
+
+// Hand-computed: s_r / s_x = 2 is (2^30, shift 2); 1.5 is (3 * 2^29, 1), whose half-way
+// products round toward +infinity (4.5 -> 5, -4.5 -> -4).
+TEST(TN_S(Mse), HandPickedValues) {
+  tn_mse_params_t p{3, -2, 1 << 30, 2};
+  const std::vector<int8_t> r = {3, 5, 1, 10}, x = {2, 0, -2, 10};
+  int32_t out = 0;
+  ASSERT_EQ(tn_mse_s8(&p, r.data(), x.data(), 4, &out), TN_OK);
+  EXPECT_EQ(out, 16 + 4 + 16 + 4);  // r' = 0, 4, -4, 14; x - zp = 4, 2, 0, 12
+  p = {0, 0, 3 << 29, 1};
+  const std::vector<int8_t> r2 = {3, -3, 0}, x2 = {0, 0, 7};
+  ASSERT_EQ(tn_mse_s8(&p, r2.data(), x2.data(), 3, &out), TN_OK);
+  EXPECT_EQ(out, 25 + 16 + 49);
+  // Equal scales (1.0 = 2^30, shift 1): the plain difference of the centred values.
+  p = {10, -10, 1 << 30, 1};
+  const std::vector<int8_t> r3 = {127, -128}, x3 = {-128, 127};
+  ASSERT_EQ(tn_mse_s8(&p, r3.data(), x3.data(), 2, &out), TN_OK);
+  EXPECT_EQ(out, (117 + 118) * (117 + 118) + (138 + 137) * (138 + 137));
+}
+
+// INT32_MAX once the sum passes it, or once one square would (a reconstruction
+// 2^20 steps of s_x away), whatever follows; exactly INT32_MAX is no overflow.
+TEST(TN_S(Mse), SaturatesAtInt32Max) {
+  tn_mse_params_t p{0, 0, 1 << 30, 1};
+  std::vector<int8_t> r(40000, 127), x(40000, -128);  // 255^2 = 65025 each
+  int32_t out = 0;
+  ASSERT_EQ(tn_mse_s8(&p, r.data(), x.data(), 33025, &out), TN_OK);
+  EXPECT_EQ(out, 33025 * 65025);  // 2147450625: still below INT32_MAX
+  ASSERT_EQ(tn_mse_s8(&p, r.data(), x.data(), 33026, &out), TN_OK);
+  EXPECT_EQ(out, INT32_MAX);
+  ASSERT_EQ(tn_mse_s8(&p, r.data(), x.data(), 40000, &out), TN_OK);
+  EXPECT_EQ(out, INT32_MAX);
+  EXPECT_EQ(ref_mse(p, r, x), INT32_MAX);
+  p = {0, 0, 1 << 30, 21};  // s_r / s_x = 2^20
+  const std::vector<int8_t> far = {0, 1, 0}, zero = {0, 0, 0};
+  ASSERT_EQ(tn_mse_s8(&p, far.data(), zero.data(), 3, &out), TN_OK);
+  EXPECT_EQ(out, INT32_MAX);
+  p = {0, 0, 1 << 30, 22};  // the largest shift: 255 * 2^21 still within int32
+  const std::vector<int8_t> edge = {-128};
+  ASSERT_EQ(tn_mse_s8(&p, edge.data(), zero.data(), 1, &out), TN_OK);
+  EXPECT_EQ(out, INT32_MAX);
+  ASSERT_EQ(tn_mse_s8(&p, zero.data(), zero.data(), 3, &out), TN_OK);
+  EXPECT_EQ(out, 0);
+}
+
+TEST(TN_S(Mse), RejectsBadArgumentsAndNeedsNoScratch) {
+  const tn_mse_params_t ok{0, 0, 1 << 30, 1};
+  const int8_t a[2] = {1, 2};
+  int32_t out = 77;
+  EXPECT_EQ(tn_mse_s8_scratch_bytes(&ok, 1000), 0u);
+  EXPECT_EQ(tn_mse_s8_scratch_bytes(nullptr, 0), 0u);
+  EXPECT_EQ(tn_mse_s8(nullptr, a, a, 2, &out), TN_ERR_ARG);
+  EXPECT_EQ(tn_mse_s8(&ok, nullptr, a, 2, &out), TN_ERR_ARG);
+  EXPECT_EQ(tn_mse_s8(&ok, a, nullptr, 2, &out), TN_ERR_ARG);
+  EXPECT_EQ(tn_mse_s8(&ok, a, a, 2, nullptr), TN_ERR_ARG);
+  EXPECT_EQ(tn_mse_s8(&ok, a, a, 0, &out), TN_ERR_ARG);
+  for (const tn_mse_params_t& bad : {tn_mse_params_t{0, 0, 1 << 30, 23}, tn_mse_params_t{0, 0, 1 << 30, -32},
+                                      tn_mse_params_t{0, 0, -1, 0}, tn_mse_params_t{128, 0, 1 << 30, 1},
+                                      tn_mse_params_t{0, -129, 1 << 30, 1}}) {
+    EXPECT_EQ(tn_mse_s8(&bad, a, a, 2, &out), TN_ERR_ARG);
+  }
+  EXPECT_EQ(out, 77);  // nothing written
+  EXPECT_EQ(tn_mse_s8(&ok, a, a, 2, &out), TN_OK);
+  EXPECT_EQ(out, 0);
+}
+
 // ---------------------------------------------------------------- avgpool
 
 TEST(TN_S(AvgPool), GlobalMatchesRoundHalfAway) {

@@ -68,6 +68,7 @@ LatencyModel known_model() {
   m.coef[op("fc").id()] = {1.2, 2, 10, 0, 200};
   m.coef[op("mfcc").id()] = {0, 0, 5600, 0, 200000};
   m.coef[op("softmax").id()] = {0, 60, 0, 0, 300};
+  m.coef[op("mse").id()] = {0, 9, 0, 0, 60};
   std::fill(m.calibrated.begin(), m.calibrated.end(), 1);
   return m;
 }
@@ -83,7 +84,7 @@ std::vector<ProfileRow> synthetic_profile(const LatencyModel& truth, int rows_pe
   std::uniform_real_distribution<double> ud(-noise, noise);
   std::vector<ProfileRow> rows;
   // The kinds in a fixed order (rows and their random shapes do not depend on the registry's).
-  for (const char* kind : {"conv", "pointwise", "depthwise", "add", "avgpool", "fc", "mfcc", "softmax"}) {
+  for (const char* kind : {"conv", "pointwise", "depthwise", "add", "avgpool", "fc", "mfcc", "softmax", "mse"}) {
     const std::string name = kind;
     for (int n = 0; n < rows_per_kind; ++n) {
       ProfileRow r;
@@ -109,6 +110,11 @@ std::vector<ProfileRow> synthetic_profile(const LatencyModel& truth, int rows_pe
         r.stride = 1;
         r.h_in = r.w_in = 1;
         r.c_in = r.c_out = log_pick(2, 1000);
+      } else if (name == "mse") {  // an autoencoder's reconstruction of 16 to 4096 features
+        r.stride = 1;
+        r.h_in = r.w_in = 1;
+        r.c_in = log_pick(16, 4096);
+        r.c_out = 1;
       } else if (name == "mfcc") {  // clips of 1 frame to 4 s: frames x 10 coefficients
         r.stride = 1;
         r.h_in = r.c_in = r.c_out = 1;

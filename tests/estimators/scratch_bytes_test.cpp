@@ -91,6 +91,10 @@ int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p
   if (kind == "softmax") return static_cast<int64_t>(tn_softmax_s8_scratch_bytes(p.h_in * p.w_in, p.c_in));
   if (kind == "mfcc") return static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&kws_mfcc().params));
   if (kind == "logmel") return static_cast<int64_t>(tn_mfcc_s8_scratch_bytes(&ad_logmel().params));
+  if (kind == "mse") {
+    const tn_mse_params_t m{0, 0, 1 << 30, 1};
+    return static_cast<int64_t>(tn_mse_s8_scratch_bytes(&m, p.h_in * p.w_in * p.c_in));
+  }
   if (kind == "fc") {
     tn_fc_params_t f{};
     f.in_features = p.c_in;
@@ -162,9 +166,10 @@ TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
       }
     }
   }
-  // Softmax comes only with imported .tflite models (nas/export/tflite_*.cpp); the test above covers it.
+  // Softmax comes only with imported .tflite models (nas/export/tflite_*.cpp), and mse only with
+  // an autoencoder space (not among the three above); the test above covers them.
   for (const OpDescriptor* d : all_ops()) {
-    if (std::string(d->name()) == "softmax") continue;
+    if (std::string(d->name()) == "softmax" || std::string(d->name()) == "mse") continue;
     EXPECT_TRUE(seen[d->id()]) << "no shipped space has " << d->name();
   }
 }
@@ -273,13 +278,22 @@ TEST(ScratchBytes, KernelsStayInsideThePlannedScratch) {
   EXPECT_GT(runs, 1000);
 }
 
-// ADD, global average pool and FC need no scratch: the planner gives none, the runtime asks none,
-// and the kernels run without one.
+// ADD, global average pool, FC and the reconstruction error (mse) need no scratch: the planner
+// gives none, the runtime asks none, and the kernels run without one.
 TEST(ScratchBytes, ElementwisePoolAndFcNeedNone) {
   for (int c : {1, 10, 300}) {
     EXPECT_EQ(layer_scratch_bytes(op("add"), 1, 1, 7, 5, c), 0);
     EXPECT_EQ(layer_scratch_bytes(op("avgpool"), 1, 1, 7, 5, c), 0);
     EXPECT_EQ(layer_scratch_bytes(op("fc"), 1, 1, 1, 1, c), 0);
+    EXPECT_EQ(layer_scratch_bytes(op("mse"), 1, 1, 1, 1, c), 0);
+  }
+  {
+    const std::vector<int8_t> r(640, 5), x(640, -3);
+    const tn_mse_params_t m{1, 2, 1 << 30, 1};
+    int32_t score = 0;
+    EXPECT_EQ(tn_mse_s8_scratch_bytes(&m, 640), 0u);
+    EXPECT_EQ(tn_mse_s8(&m, r.data(), x.data(), 640, &score), TN_OK);
+    EXPECT_EQ(score, 640 * 9 * 9);  // (5 - 1) - (-3 - 2)
   }
   std::vector<int8_t> a(7 * 5 * 3, 3), b(7 * 5 * 3, -2), out(7 * 5 * 3);
   tn_add_params_t add{};

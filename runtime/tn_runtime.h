@@ -340,6 +340,21 @@ int32_t tn_mfcc_num_frames(const tn_mfcc_params_t *p, int32_t num_samples);
 int tn_mfcc_s8(const tn_mfcc_params_t *p, const int16_t *pcm, int32_t num_samples, int8_t *output,
                void *scratch);
 
+/* ---- nearest-neighbour upsampling by an integer factor ------------------- */
+/* h_in x w_in x c -> (h_in * factor) x (w_in * factor) x c, HWC:
+ *   out[y][x][ch] = in[y / factor][x / factor][ch]
+ * (TF-Lite's RESIZE_NEAREST_NEIGHBOR, align_corners and half_pixel_centers
+ * false, on an exact integer factor). A copy: the output keeps the input's
+ * scale and zero point. factor >= 1, the output at most INT32_MAX bytes
+ * (TN_ERR_ARG otherwise). output may equal input (in place: the buffer holds
+ * the output's bytes); otherwise they must not overlap. Scratch: none. */
+typedef struct {
+    int32_t h_in, w_in, c;
+    int32_t factor;
+} tn_upsample_params_t;
+size_t tn_upsample_s8_scratch_bytes(const tn_upsample_params_t *p);
+int tn_upsample_s8(const tn_upsample_params_t *p, const int8_t *input, int8_t *output);
+
 /* ---- quantisation helpers ----------------------------------------------------- */
 /* TF-Lite QuantizeMultiplier: real = m * 2^(shift-31), m in [2^30, 2^31) (Q31),
  * rounded half away from zero; real == 0 -> (0, 0); real < 0 -> TN_ERR_ARG.

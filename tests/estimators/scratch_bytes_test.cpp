@@ -95,6 +95,10 @@ int64_t runtime_scratch_bytes(const std::string& kind, const tn_conv_params_t& p
     const tn_mse_params_t m{0, 0, 1 << 30, 1};
     return static_cast<int64_t>(tn_mse_s8_scratch_bytes(&m, p.h_in * p.w_in * p.c_in));
   }
+  if (kind == "upsample") {  // the factor is the layer's stride
+    const tn_upsample_params_t u{p.h_in, p.w_in, p.c_in, p.stride_h};
+    return static_cast<int64_t>(tn_upsample_s8_scratch_bytes(&u));
+  }
   if (kind == "fc") {
     tn_fc_params_t f{};
     f.in_features = p.c_in;
@@ -166,10 +170,14 @@ TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
       }
     }
   }
-  // Softmax comes only with imported .tflite models (nas/export/tflite_*.cpp), and mse only with
-  // an autoencoder space (not among the three above); the test above covers them.
+  // Softmax comes only with imported .tflite models (nas/export/tflite_*.cpp), and mse and
+  // upsample only with an autoencoder space (not among the three above); the test above covers
+  // them.
   for (const OpDescriptor* d : all_ops()) {
-    if (std::string(d->name()) == "softmax" || std::string(d->name()) == "mse") continue;
+    if (std::string(d->name()) == "softmax" || std::string(d->name()) == "mse" ||
+        std::string(d->name()) == "upsample") {
+      continue;
+    }
     EXPECT_TRUE(seen[d->id()]) << "no shipped space has " << d->name();
   }
 }
@@ -312,6 +320,13 @@ TEST(ScratchBytes, ElementwisePoolAndFcNeedNone) {
   fc.out_shift = &s;
   EXPECT_EQ(tn_fully_connected_s8_scratch_bytes(&fc), 0u);
   EXPECT_EQ(tn_fully_connected_s8(&fc, a.data(), b.data(), nullptr, out.data()), TN_OK);
+  {
+    const tn_upsample_params_t u{7, 5, 3, 2};
+    std::vector<int8_t> big(14 * 10 * 3);
+    EXPECT_EQ(layer_scratch_bytes(op("upsample"), 1, 1, 7, 5, 3), 0);
+    EXPECT_EQ(tn_upsample_s8_scratch_bytes(&u), 0u);
+    EXPECT_EQ(tn_upsample_s8(&u, a.data(), big.data()), TN_OK);
+  }
   EXPECT_EQ(tn_conv2d_s8_scratch_bytes(nullptr), 0u);
   EXPECT_EQ(tn_depthwise_s8_scratch_bytes(nullptr), 0u);
 }

@@ -102,6 +102,14 @@ std::string field_checks(const Int8Model& m, int i, bool patched_layer) {
       c += fmt::format("  CHECK({}out_multiplier == m{}, 1);\n  CHECK({}out_shift == s{}, 1);\n", p, i, p, i);
       check(p + "per_channel", 1);
     }
+  } else if (kind == "upsample") {  // nearest neighbour: the input's geometry, the factor
+    const std::string p = fmt::format("up{}.", i);
+    check(p + "h_in", l.in.h);
+    check(p + "w_in", l.in.w);
+    check(p + "c", l.in.c);
+    check(p + "factor", l.stride);
+    EXPECT_EQ(l.out.h, l.in.h * l.stride);
+    EXPECT_EQ(zp_out, zp_in);  // a copy keeps the input's quantisation
   } else if (kind == "softmax") {
     const std::string p = fmt::format("sm{}.", i);
     check(p + "input_multiplier", q.multiplier.at(0));
@@ -184,6 +192,29 @@ void compile_and_check(const NetGraph& g, const PlanOptions& options, const std:
 
 // A softmax after the classifier, as an imported model has (nas/export/tflite_*.cpp): lowered graphs end in
 // logits, so the samples below append one to use every op kind.
+// The logits upsampled by 2 (1 x 1 x K -> 2 x 2 x K: a decoder's nearest-neighbour upsampling,
+// set_window(1, 1, 2) as the lowering calls it), so that the samples use that kind too.
+NetGraph with_upsample(NetGraph g) {
+  Layer l;
+  l.op = &op("upsample");
+  l.role = LayerRole::Expand;
+  l.inputs[0] = g.output;
+  l.in = g.tensors[g.output].shape;
+  l.block = g.layers.back().block;
+  l.set_window(1, 1, 2);
+  l.op->infer(&l, l.in.c);
+  const int index = static_cast<int>(g.layers.size());
+  TensorInfo t;
+  t.shape = l.out;
+  t.producer = index;
+  g.tensors[g.output].last_consumer = index;
+  l.output = static_cast<int>(g.tensors.size());
+  g.tensors.push_back(t);
+  g.layers.push_back(l);
+  g.output = l.output;
+  return g;
+}
+
 NetGraph with_softmax(NetGraph g) {
   Layer l;
   l.op = &op("softmax");
@@ -209,7 +240,7 @@ NetGraph sample_graph(const PatchSchedule& patch) {
   ArchSpec arch = ArchSpec::largest(space);  // every depth at its largest: residual ADDs
   arch.resolution = 24;
   arch.patch = patch;
-  return with_softmax(lower(space, arch));
+  return with_softmax(with_upsample(lower(space, arch)));
 }
 
 // fmnist-mbv2's largest subnet behind the MFCC front end (a keyword spotter's input).
@@ -219,7 +250,7 @@ NetGraph front_end_graph() {
   yaml = yaml.substr(0, at) + "resolutions: [49]\ninput_size: [49, 10]\n"
          "front_end: {kind: mfcc, scale: 0.6, zero_point: 83}\n";
   const SearchSpace space = SearchSpace::from_config(ConfigNode::parse(yaml, "fmnist-mbv2+mfcc.yaml"));
-  return with_softmax(lower(space, ArchSpec::largest(space)));
+  return with_softmax(with_upsample(lower(space, ArchSpec::largest(space))));
 }
 
 TEST(CodegenCompile, EveryOpKindCompilesStrictlyAndEveryFieldIsWhereCodegenMeantIt) {
@@ -265,10 +296,10 @@ TEST(CodegenCompile, FrameApiCompilesStrictlyForTheHostAndTheCortexM7) {
   const Normalization norm{{0.5, 0.4, 0.3}, {0.25, 0.25, 0.3}};
   PlanOptions outside;
   outside.input_in_arena = false;
-  compile_and_check(with_softmax(lower(space, arch)), outside, "frame_rgb", true, &norm);
+  compile_and_check(with_softmax(with_upsample(lower(space, arch))), outside, "frame_rgb", true, &norm);
   ArchSpec patched = arch;
   patched.patch = {2, 2};
-  compile_and_check(with_softmax(lower(space, patched)), PlanOptions{}, "frame_rgb_patch", true, &norm);
+  compile_and_check(with_softmax(with_upsample(lower(space, patched))), PlanOptions{}, "frame_rgb_patch", true, &norm);
   if (sh("command -v arm-none-eabi-gcc").code != 0) GTEST_SKIP() << "arm-none-eabi-gcc not installed";
   for (const ArchSpec& a : {arch, patched}) {
     const NetGraph g = lower(space, a);

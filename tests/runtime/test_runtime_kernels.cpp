@@ -1216,6 +1216,61 @@ TEST(TN_S(Mse), RejectsBadArgumentsAndNeedsNoScratch) {
   EXPECT_EQ(out, 0);
 }
 
+// ---------------------------------------------------------------- upsample
+
+// Nearest neighbour the naive way: every output pixel reads in[y / f][x / f].
+std::vector<int8_t> ref_upsample(const std::vector<int8_t>& in, int h, int w, int c, int f) {
+  std::vector<int8_t> out((size_t)h * f * w * f * c);
+  for (int y = 0; y < h * f; ++y)
+    for (int x = 0; x < w * f; ++x)
+      for (int ch = 0; ch < c; ++ch)
+        out[((size_t)y * w * f + x) * c + ch] = in[((size_t)(y / f) * w + x / f) * c + ch];
+  return out;
+}
+
+// Random shapes and factors, out of place (guard bytes after the output stay) and in place (the
+// input at the start of a buffer of the output's size).
+TEST(TN_S(Upsample), MatchesReferenceOutOfPlaceAndInPlace) {
+  std::mt19937 g(21);
+  for (int i = 0; i < 400; ++i) {
+    const int h = rnd(g, 1, 9), w = rnd(g, 1, 9), c = i % 4 == 0 ? 1 : rnd(g, 1, 40), f = rnd(g, 1, 4);
+    const auto in = rand_s8(g, (size_t)h * w * c);
+    const auto want = ref_upsample(in, h, w, c, f);
+    const tn_upsample_params_t p{h, w, c, f};
+    EXPECT_EQ(tn_upsample_s8_scratch_bytes(&p), 0u);
+    std::vector<int8_t> out(want.size() + 16, 99);
+    ASSERT_EQ(tn_upsample_s8(&p, in.data(), out.data()), TN_OK);
+    ASSERT_EQ(std::vector<int8_t>(out.begin(), out.begin() + (long)want.size()), want)
+        << h << "x" << w << "x" << c << " by " << f;
+    for (size_t k = want.size(); k < out.size(); ++k) ASSERT_EQ(out[k], 99);
+    std::vector<int8_t> buf(want.size(), 55);
+    std::copy(in.begin(), in.end(), buf.begin());
+    ASSERT_EQ(tn_upsample_s8(&p, buf.data(), buf.data()), TN_OK);
+    ASSERT_EQ(buf, want) << "in place " << h << "x" << w << "x" << c << " by " << f;
+  }
+}
+
+TEST(TN_S(Upsample), HandPickedAndBadArguments) {
+  const int8_t in[4] = {1, -2, 3, -128};  // 2 x 2 x 1
+  int8_t out[16] = {0};
+  const tn_upsample_params_t p{2, 2, 1, 2};
+  ASSERT_EQ(tn_upsample_s8(&p, in, out), TN_OK);
+  const int8_t want[16] = {1, 1, -2, -2, 1, 1, -2, -2, 3, 3, -128, -128, 3, 3, -128, -128};
+  EXPECT_EQ(std::memcmp(out, want, 16), 0);
+  EXPECT_EQ(tn_upsample_s8_scratch_bytes(nullptr), 0u);
+  int8_t keep[16];
+  std::memcpy(keep, out, 16);
+  EXPECT_EQ(tn_upsample_s8(nullptr, in, out), TN_ERR_ARG);
+  EXPECT_EQ(tn_upsample_s8(&p, nullptr, out), TN_ERR_ARG);
+  EXPECT_EQ(tn_upsample_s8(&p, in, nullptr), TN_ERR_ARG);
+  for (const tn_upsample_params_t& bad :
+       {tn_upsample_params_t{0, 2, 1, 2}, tn_upsample_params_t{2, -1, 1, 2}, tn_upsample_params_t{2, 2, 0, 2},
+        tn_upsample_params_t{2, 2, 1, 0}, tn_upsample_params_t{8192, 8192, 64, 2}}) {
+    EXPECT_EQ(tn_upsample_s8(&bad, in, out), TN_ERR_ARG);
+  }
+  EXPECT_EQ(std::memcmp(out, keep, 16), 0);  // nothing written
+}
+
 // ---------------------------------------------------------------- avgpool
 
 TEST(TN_S(AvgPool), GlobalMatchesRoundHalfAway) {

@@ -17,6 +17,7 @@ const char* layer_role_name(LayerRole role) {
     case LayerRole::Dense: return "dense";
     case LayerRole::Reconstruction: return "recon";
     case LayerRole::Error: return "error";
+    case LayerRole::Upsample: return "up";
   }
   return "?";
 }

@@ -26,9 +26,10 @@ struct Shape {
 // Dense: a fully connected block (fc + BN + ReLU6) of a `block: dense` stage (an autoencoder's
 // layers). Reconstruction: an autoencoder's linear output layer, as many values as its input;
 // Error: the reconstruction error of the input (the network's output, the anomaly score).
+// Upsample: a decoder stage's nearest-neighbour upsampling before its first block.
 enum class LayerRole {
   FrontEnd, Stem, Expand, Depthwise, Project, Residual, Head, Pool, Classifier, Softmax,
-  Dense, Reconstruction, Error
+  Dense, Reconstruction, Error, Upsample
 };
 const char* layer_role_name(LayerRole role);
 

@@ -118,6 +118,12 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
       }
       continue;
     }
+    if (space.stages[s].upsample > 1 && !arch.stages[s].empty()) {
+      // A decoder stage: nearest-neighbour upsampling first (the factor in the stride field).
+      static const OpDescriptor& upsample = op("upsample");
+      x = b.add(upsample, LayerRole::Upsample, x, -1, 0, 1, 1, space.stages[s].upsample, false, st,
+                block);
+    }
     for (std::size_t i = 0; i < arch.stages[s].size(); ++i) {
       const BlockChoice& bc = arch.stages[s][i];
       const int stride = i == 0 ? space.stages[s].stride : 1;
@@ -146,8 +152,14 @@ void lower(const SearchSpace& space, const ArchSpec& arch, NetGraph* g) {
   if (space.output == OutputKind::Reconstruction) {
     // Looked up here, not in Ops: only autoencoders need it.
     static const OpDescriptor& mse = op("mse");
-    const int n = static_cast<int>(g->tensors[features].shape.elements());
-    x = b.add(ops.fc, LayerRole::Reconstruction, x, -1, n, 1, 1, 1, false, -1, block);
+    const Shape& want = g->tensors[features].shape;
+    const int n = static_cast<int>(want.elements());
+    if (space.stages.back().block == BlockKind::Dense) {
+      x = b.add(ops.fc, LayerRole::Reconstruction, x, -1, n, 1, 1, 1, false, -1, block);
+    } else {
+      // After convolutional stages: a linear 3x3 convolution to the input's channels.
+      x = b.add(ops.conv, LayerRole::Reconstruction, x, -1, want.c, 3, 3, 1, false, -1, block);
+    }
     // mse's out_channels is the element count of its second input (a Layer records the first's).
     x = b.add(mse, LayerRole::Error, x, features, n, 1, 1, 1, false, -1, block);
     g->output = x;

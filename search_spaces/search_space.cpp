@@ -123,10 +123,14 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   const ConfigNode stages = node.at("stages");
   if (stages.size() == 0) stages.fail("expected at least one stage");
   for (const ConfigNode& st : stages.items()) {
-    st.check_keys({"channels", "stride", "block", "depths", "kernel_sizes", "expand_ratios"});
+    st.check_keys({"channels", "stride", "upsample", "block", "depths", "kernel_sizes", "expand_ratios"});
     StageSpec spec;
     spec.channels = static_cast<int>(st.at("channels").as_int(1, 8192));
     spec.stride = static_cast<int>(st.get_int("stride", 1, 1, 2));
+    spec.upsample = static_cast<int>(st.get_int("upsample", 1, 1, 4));
+    if (spec.upsample > 1 && spec.stride > 1) {
+      st.at("upsample").fail("a stage upsamples or strides, not both");
+    }
     if (const auto block = st.find("block")) {
       const std::string kind = block->as_choice({block_kind_name(BlockKind::InvertedResidual),
                                                  block_kind_name(BlockKind::Separable),
@@ -157,6 +161,7 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
                   yaml_list(spec.kernel_sizes));
       }
       if (spec.stride != 1) st.at("stride").fail("expected 1: a dense block has no stride");
+      if (spec.upsample != 1) st.at("upsample").fail("expected 1: a dense block has no spatial map");
     }
     // Dense stages form the whole network for now: the supernet sizes a dense layer by the
     // channels before it, which a flattened feature map (conv stages, then dense) would exceed.
@@ -177,11 +182,35 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
   if (!dense && s.stem_channels == 0) {
     node.fail("missing key 'stem' (only a space whose first stage is dense has none)");
   }
-  if (s.output == OutputKind::Reconstruction) {
-    const StageSpec& last = s.stages.back();
-    if (last.block != BlockKind::Dense || last.min_depth() == 0) {
+  if (s.output == OutputKind::Reconstruction && dense) {
+    if (s.stages.back().min_depth() == 0) {
       node.at("output").fail("a reconstruction output follows a dense stage of depth >= 1 (the "
-                             "last stage must be dense and not optional)");
+                             "last stage must not be optional)");
+    }
+  } else if (s.output == OutputKind::Reconstruction) {
+    // The 3x3 output convolution rebuilds the input at its own size: every subnet must upsample
+    // by what the stem and the stages stride, so no stage that changes the size may be skipped.
+    int down = s.stem_stride, up = 1;
+    for (std::size_t i = 0; i < s.stages.size(); ++i) {
+      const StageSpec& st = s.stages[i];
+      if ((st.stride > 1 || st.upsample > 1) && st.min_depth() == 0) {
+        stages[i].fail("a stage that strides or upsamples cannot be optional (depth 0) in an "
+                       "autoencoder: the reconstruction would not match the input's size");
+      }
+      down *= st.stride;
+      up *= st.upsample;
+    }
+    if (down != up) {
+      node.at("stages").fail(fmt::format("the stem and stages stride by {} in all, the stages "
+                                         "upsample by {}: a reconstruction needs them equal",
+                                         down, up));
+    }
+  } else {
+    for (std::size_t i = 0; i < s.stages.size(); ++i) {
+      if (s.stages[i].upsample > 1) {
+        stages[i].at("upsample").fail("upsampling belongs to an autoencoder's decoder (output: "
+                                      "reconstruction)");
+      }
     }
   }
 
@@ -202,9 +231,21 @@ SearchSpace SearchSpace::from_config(const ConfigNode& node) {
     widths.fail("duplicate width multiplier");
   }
   s.resolutions = int_choices(node.at("resolutions"), 1, 1024);
-  if (s.output == OutputKind::Reconstruction && s.resolutions.size() != 1) {
-    node.at("resolutions").fail("expected one resolution: a reconstruction output has as many "
-                                "values as the input");
+  if (s.output == OutputKind::Reconstruction && dense && s.resolutions.size() != 1) {
+    node.at("resolutions").fail("expected one resolution: a dense reconstruction output has as "
+                                "many values as the input");
+  }
+  if (s.output == OutputKind::Reconstruction && !dense) {
+    int down = s.stem_stride;
+    for (const StageSpec& st : s.stages) down *= st.stride;
+    for (int r : s.resolutions) {
+      const Shape in = s.input_shape(r);
+      if (in.h % down != 0 || in.w % down != 0) {
+        node.at("resolutions").fail(fmt::format("resolution {} ({}x{}) is not divisible by the "
+                                                "network's stride {}: its reconstruction would "
+                                                "not have the input's size", r, in.h, in.w, down));
+      }
+    }
   }
 
   if (const auto patch = node.find("patch")) {
@@ -277,6 +318,7 @@ std::string SearchSpace::to_yaml() const {
   o << "stages:\n";
   for (const auto& st : stages) {
     o << "  - {channels: " << st.channels << ", stride: " << st.stride;
+    if (st.upsample != 1) o << ", upsample: " << st.upsample;
     if (st.block != BlockKind::InvertedResidual) o << ", block: " << block_kind_name(st.block);
     o << ", depths: " << yaml_list(st.depths) << ", kernel_sizes: " << yaml_list(st.kernel_sizes)
       << ", expand_ratios: " << yaml_list(st.expand_ratios) << "}\n";
@@ -386,6 +428,9 @@ uint64_t SearchSpace::fingerprint() const {
     }
   }
   if (output != OutputKind::Classifier) h.add(std::string("output")).add(output_kind_name(output));
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    if (stages[s].upsample != 1) h.add(std::string("upsample")).add(static_cast<int64_t>(s)).add(stages[s].upsample);
+  }
   if (front_end.enabled()) {
     h.add(std::string("front_end")).add(front_end.kind).add(front_end.samples).add(front_end.zero_point);
     h.add(static_cast<int64_t>(std::llround(front_end.scale * 1e9)));

@@ -33,6 +33,9 @@ const char* block_kind_name(BlockKind kind);  // the YAML's name
 struct StageSpec {
   int channels = 0;  // output channels at width multiplier 1.0
   int stride = 1;    // stride of the stage's first block
+  // Nearest-neighbour upsampling by this factor before the first block (a convolutional
+  // decoder's stage, `upsample: 2`); 1 = none.
+  int upsample = 1;
   BlockKind block = BlockKind::InvertedResidual;
   // Choice sets of this stage; a stage may fix them (MobileNetV2's t=1 first block:
   // depths [1], expand_ratios [1]). A stage's own depths may include 0: the stage is optional
@@ -65,9 +68,11 @@ struct FrontEndSpec {
 // What the network ends in (`output:`):
 //   classifier (default): [head 1x1 conv], global average pooling, a fully connected layer to
 //     num_classes logits;
-//   reconstruction: an autoencoder: a linear fully connected layer back to the input's values
-//     (its features, after a front end), then their mean squared error against the input: the
-//     network's one output, an anomaly score (ops/kinds/mse.cpp). Needs a last dense stage.
+//   reconstruction: an autoencoder: a linear layer back to the input's values (its features,
+//     after a front end), then their mean squared error against the input: the network's one
+//     output, an anomaly score (ops/kinds/mse.cpp). After a dense stage the linear layer is fully
+//     connected; after convolutional stages it is a 3x3 convolution to the input's channels, and
+//     the stages' upsampling must undo the stem's and the stages' strides.
 enum class OutputKind { Classifier, Reconstruction };
 const char* output_kind_name(OutputKind kind);  // the YAML's name
 

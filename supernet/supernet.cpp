@@ -304,9 +304,13 @@ SupernetImpl::SupernetImpl(const SearchSpace& space) : space_(space) {
     head_bn_ = register_module("head_bn", ElasticBatchNorm(ElasticBatchNormOptions(head_max)));
     feat_max = head_max;
   }
-  if (sp.output == OutputKind::Reconstruction) {
+  if (sp.output == OutputKind::Reconstruction && sp.stages.back().block == BlockKind::Dense) {
     recon_ = register_module(
         "recon", ElasticLinear(ElasticLinearOptions(feat_max, sp.input_elements())));
+  } else if (sp.output == OutputKind::Reconstruction) {
+    recon_conv_ = register_module(
+        "recon", ElasticConv2d(ElasticConv2dOptions(feat_max, sp.input_channels, 3, 1)));
+    recon_bias_ = register_parameter("recon_bias", torch::zeros({sp.input_channels}));
   } else {
     fc_ = register_module("fc", ElasticLinear(ElasticLinearOptions(feat_max, sp.num_classes)));
   }
@@ -362,12 +366,17 @@ void SupernetImpl::set_active(const ArchSpec& arch) {
         break;
       }
       case LayerRole::Reconstruction:
-        recon_->set_active(l.in.elements());
+        if (recon_conv_) {
+          op.conv = recon_conv_.get();
+        } else {
+          recon_->set_active(l.in.elements());
+        }
         break;
       case LayerRole::FrontEnd:
       case LayerRole::Residual:
       case LayerRole::Pool:
       case LayerRole::Error:
+      case LayerRole::Upsample:
       case LayerRole::Softmax:  // never lowered from a space (imported models only)
         break;
     }
@@ -395,6 +404,7 @@ torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
   // module of the supernet (or of the extracted subnet).
   static const OpDescriptor* const add_op = &op("add");
   static const OpDescriptor* const avgpool_op = &op("avgpool");
+  static const OpDescriptor* const fc_op = &op("fc");
   // Values of [N, C, H, W] in HWC order, as the int8 runtime stores them.
   const auto flat = [](const torch::Tensor& t) {
     return t.dim() == 2 ? t : t.permute({0, 2, 3, 1}).reshape({t.size(0), -1});
@@ -418,9 +428,11 @@ torch::Tensor run_graph(const NetGraph& g, torch::Tensor x,
     } else if (l.role == LayerRole::Error) {
       // The mean squared error of the reconstruction against the input (ops/kinds/mse.cpp).
       y = (flat(in) - flat(values[l.inputs[1]])).square().mean(1);
+    } else if (l.role == LayerRole::Upsample) {
+      y = torch::upsample_nearest2d(in, {in.size(2) * l.stride, in.size(3) * l.stride});
     } else if (l.role == LayerRole::Dense) {
       y = weighted(i, flat(in).view({in.size(0), -1, 1, 1}));
-    } else if (l.role == LayerRole::Reconstruction) {
+    } else if (l.role == LayerRole::Reconstruction && l.op == fc_op) {
       y = weighted(i, flat(in));
     } else {
       y = weighted(i, in);
@@ -459,6 +471,7 @@ torch::Tensor SupernetImpl::forward(torch::Tensor x) {
       return op.dw ? op.dw->forward(in, scale, shift) : op.conv->forward(in, scale, shift);
     }
     if (op.dw) return op.bn->forward(op.dw->forward(in));
+    if (op.conv && !op.bn) return op.conv->forward(in, {}, recon_bias_);  // the linear output conv
     if (op.conv) return op.bn->forward(op.conv->forward(in));
     return op.layer->role == LayerRole::Reconstruction ? recon_->forward(in) : fc_->forward(in);
   });
@@ -524,7 +537,9 @@ std::vector<LayerWeights> SupernetImpl::extract_weights(const ArchSpec& arch) {
     torch::Tensor w;
     if (op.conv) w = op.conv->active_weight();
     if (op.dw) w = op.dw->active_weight();
-    if (l.role == LayerRole::Classifier || l.role == LayerRole::Reconstruction) {
+    if (l.role == LayerRole::Reconstruction && recon_conv_) {
+      lw.bias = to_floats(recon_bias_);
+    } else if (l.role == LayerRole::Classifier || l.role == LayerRole::Reconstruction) {
       const ElasticLinear& linear = l.role == LayerRole::Classifier ? fc_ : recon_;
       w = linear->active_weight();
       lw.bias = to_floats(linear->bias);
@@ -631,9 +646,14 @@ SubnetImpl::SubnetImpl(const NetGraph& graph, const std::vector<LayerWeights>& w
               .padding(symmetric ? torch::ExpandingArray<2>({l.pad_top, l.pad_left})
                                  : torch::ExpandingArray<2>(0))
               .groups(groups)
-              .bias(false));
+              .bias(!w.has_bn()));
       conv->weight.copy_(from_floats(w.weight, w.weight_shape));
       convs_[i] = register_module(name + "_conv", conv);
+      if (!w.has_bn()) {
+        // A linear convolution with a bias (an autoencoder's output).
+        conv->bias.copy_(from_floats(w.bias, {l.out.c}));
+        continue;
+      }
       auto bn = torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(l.out.c).eps(w.bn_eps));
       bn->weight.copy_(from_floats(w.bn_gamma, {l.out.c}));
       bn->bias.copy_(from_floats(w.bn_beta, {l.out.c}));
@@ -655,8 +675,8 @@ torch::Tensor SubnetImpl::forward(torch::Tensor x) {
   return run_graph(graph_, std::move(x), [this](std::size_t i, const torch::Tensor& in) {
     if (convs_[i]) {
       const Layer& l = graph_.layers[i];
-      if (l.symmetric_padding()) return bns_[i]->forward(convs_[i]->forward(in));
-      return bns_[i]->forward(convs_[i]->forward(pad_input(in, l)));
+      const torch::Tensor y = convs_[i]->forward(l.symmetric_padding() ? in : pad_input(in, l));
+      return bns_[i] ? bns_[i]->forward(y) : y;
     }
     return linears_[i]->forward(in);
   });

@@ -118,7 +118,10 @@ class SupernetImpl : public torch::nn::Module {
   ElasticConv2d head_{nullptr};
   ElasticBatchNorm head_bn_{nullptr};
   ElasticLinear fc_{nullptr};     // the classifier
-  ElasticLinear recon_{nullptr};  // a reconstruction output
+  ElasticLinear recon_{nullptr};  // a reconstruction output after dense stages
+  // ... after convolutional ones: a 3x3 convolution with a bias (no batch norm: it is linear).
+  ElasticConv2d recon_conv_{nullptr};
+  torch::Tensor recon_bias_;
   ArchSpec arch_;
   NetGraph graph_;
   std::vector<Op> plan_;
@@ -142,7 +145,7 @@ class SubnetImpl : public torch::nn::Module {
  private:
   NetGraph graph_;
   std::vector<torch::nn::Conv2d> convs_;     // per layer; empty for non-conv layers
-  std::vector<torch::nn::BatchNorm2d> bns_;  // per layer
+  std::vector<torch::nn::BatchNorm2d> bns_;  // per layer; empty for a conv with a bias
   std::vector<torch::nn::Linear> linears_;   // per layer; empty for others
 };
 TORCH_MODULE(Subnet);

@@ -1,6 +1,7 @@
-// Dense stages and the reconstruction output (an autoencoder space): what the space file accepts
-// and refuses (file and key named), the lowering's layers, shapes and costs, and MLPerf Tiny's
-// anomaly-detection autoencoder as a member with its published size.
+// Autoencoder spaces (output: reconstruction): dense stages, and convolutional ones that
+// upsample back to the input's size. What the space file accepts and refuses (file and key
+// named), the lowering's layers, shapes and costs, and MLPerf Tiny's anomaly-detection
+// autoencoder as a member with its published size.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -156,6 +157,76 @@ TEST(DenseSpace, MlperfAutoencoderIsAMemberOfTheMachineSpace) {
   // The largest and smallest members bracket it.
   EXPECT_GT(lower(space, ArchSpec::largest(space)).macs(), macs);
   EXPECT_LT(lower(space, ArchSpec::smallest(space)).macs(), macs);
+}
+
+// A convolutional autoencoder on 8 x 8 x 1: stem /2, a /2 stage, then two stages upsampling x2.
+std::string conv_ae_yaml(const std::string& encoder_depths = "[1, 2]",
+                         const std::string& decoder_up = "2") {
+  return "name: cae\ninput_channels: 1\noutput: reconstruction\n"
+         "stem: {channels: 8, kernel: 3, stride: 2}\nstages:\n"
+         "  - {channels: 8, stride: 2, depths: " + encoder_depths + "}\n"
+         "  - {channels: 8, upsample: " + decoder_up + ", depths: [1, 2]}\n"
+         "  - {channels: 4, upsample: 2, depths: [1]}\n"
+         "kernel_sizes: [3]\nexpand_ratios: [1, 2]\ndepths: [1]\n"
+         "width_multipliers: [1.0]\nresolutions: [8, 16]\n";
+}
+
+TEST(ConvAutoencoderSpace, UpsamplesBackToTheInputAndRoundTrips) {
+  const SearchSpace s = parse(conv_ae_yaml());
+  EXPECT_EQ(s.stages[1].upsample, 2);
+  const SearchSpace again = SearchSpace::from_config(ConfigNode::parse(s.to_yaml(), "again.yaml"));
+  EXPECT_EQ(again.fingerprint(), s.fingerprint());
+  EXPECT_THAT(s.to_yaml(), HasSubstr("upsample: 2"));
+  for (int r : {8, 16}) {
+    ArchSpec a = ArchSpec::largest(s);
+    a.resolution = r;
+    const NetGraph g = lower(s, a);
+    // stem 3x3/2, block (expand, dw/2, project), upsample, 2 blocks, upsample, 1 block, the 3x3
+    // output conv, the error.
+    const Layer& recon = g.layers[g.layers.size() - 2];
+    EXPECT_EQ(recon.role, LayerRole::Reconstruction);
+    EXPECT_STREQ(recon.op->name(), "conv");
+    EXPECT_EQ(recon.kh, 3);
+    EXPECT_FALSE(recon.relu6);
+    EXPECT_EQ(recon.out, (Shape{r, r, 1}));
+    int ups = 0;
+    for (const Layer& l : g.layers) {
+      if (l.role != LayerRole::Upsample) continue;
+      ++ups;
+      EXPECT_STREQ(l.op->name(), "upsample");
+      EXPECT_EQ(l.out.h, 2 * l.in.h);
+      EXPECT_EQ(l.out.w, 2 * l.in.w);
+      EXPECT_EQ(l.out.c, l.in.c);
+    }
+    EXPECT_EQ(ups, 2);
+    EXPECT_EQ(g.layers.back().role, LayerRole::Error);
+    EXPECT_EQ(g.layers.back().inputs[1], g.input);
+  }
+}
+
+TEST(ConvAutoencoderSpace, RefusesSizesItCannotRebuild) {
+  EXPECT_THAT(error(conv_ae_yaml("[1, 2]", "1")),
+              AllOf(HasSubstr("ae.yaml"), HasSubstr("stride by 4 in all, the stages upsample by 2")));
+  EXPECT_THAT(error(conv_ae_yaml("[0, 1]")), HasSubstr("cannot be optional"));
+  std::string odd = conv_ae_yaml();
+  odd.replace(odd.find("resolutions: [8, 16]"), 20, "resolutions: [10]");
+  EXPECT_THAT(error(odd), AllOf(HasSubstr("resolutions"), HasSubstr("not divisible by the network's stride 4")));
+  std::string both = conv_ae_yaml();
+  both.replace(both.find("{channels: 8, upsample: 2"), 25, "{channels: 8, stride: 2, upsample: 2");
+  EXPECT_THAT(error(both), HasSubstr("upsamples or strides, not both"));
+  // A classifier does not upsample.
+  std::string classifier = conv_ae_yaml();
+  classifier.replace(classifier.find("output: reconstruction"), 22, "num_classes: 3");
+  EXPECT_THAT(error(classifier), HasSubstr("upsampling belongs to an autoencoder"));
+}
+
+TEST(ConvAutoencoderSpace, FashionMnistSpaceLowersEveryExtreme) {
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/ae-fmnist.yaml");
+  for (const ArchSpec& a : {ArchSpec::largest(space), ArchSpec::smallest(space)}) {
+    const NetGraph g = lower(space, a);
+    EXPECT_EQ(g.layers[g.layers.size() - 2].out, (Shape{28, 28, 1})) << a.to_string();
+    EXPECT_EQ(g.tensors[g.output].element_bytes, 4);
+  }
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-// An autoencoder supernet (dense stages, reconstruction output): every ArchSpec runs and returns
-// one error per input; the error is the mean squared error of a reconstruction computed by hand
-// from the extracted weights (the input flattened in H x W x C order, as the runtime stores it);
-// the extracted subnet, the folded evaluation, channels-last and the exporter's float reference
-// all compute the same; training the reconstruction lowers it.
+// Autoencoder supernets (reconstruction output): every ArchSpec runs and returns one error per
+// input. Dense: the error is the mean squared error of a reconstruction computed by hand from the
+// extracted weights (the input flattened in H x W x C order, as the runtime stores it), and
+// training lowers it. Dense and convolutional (upsampling decoder): the extracted subnet, the
+// folded evaluation, channels-last and the exporter's float reference all compute the same.
 #include <gtest/gtest.h>
 
 #include "nas/export/float_model.h"
@@ -127,6 +127,60 @@ TEST(DenseSupernet, TrainingLowersTheReconstructionError) {
     last = loss.item<double>();
   }
   EXPECT_LT(last, 0.1 * first) << first << " -> " << last;
+}
+
+// A convolutional autoencoder: stride-2 stem and stage, two stages upsampling x2, the linear 3x3
+// output convolution with its bias.
+SearchSpace conv_ae_space() {
+  return SearchSpace::from_config(ConfigNode::parse(
+      "name: cae\ninput_channels: 2\noutput: reconstruction\n"
+      "stem: {channels: 8, kernel: 3, stride: 2}\nstages:\n"
+      "  - {channels: 8, stride: 2, depths: [1, 2]}\n"
+      "  - {channels: 8, upsample: 2, depths: [1, 2]}\n"
+      "  - {channels: 4, upsample: 2, depths: [1]}\n"
+      "kernel_sizes: [3, 5]\nexpand_ratios: [1, 2]\ndepths: [1]\n"
+      "width_multipliers: [0.5, 1.0]\nresolutions: [8, 12]\n",
+      "cae.yaml"));
+}
+
+TEST(ConvAutoencoderSupernet, EveryPathComputesTheSameError) {
+  const SearchSpace space = conv_ae_space();
+  torch::manual_seed(6);
+  Supernet net(space);
+  randomize_bn(net);
+  {
+    torch::NoGradGuard g;
+    for (const auto& p : net->named_parameters()) {
+      if (p.key() == "recon_bias") p.value().uniform_(-0.5, 0.5);
+    }
+  }
+  net->eval();
+  const torch::Tensor x = torch::rand({3, 2, 12, 12}) * 2 - 1;
+  for (const ArchSpec& arch : archs(space)) {
+    net->set_active(arch);
+    const torch::Tensor got = net->forward(x).detach();  // batch norm as itself
+    ASSERT_EQ(got.dim(), 1);
+    ASSERT_EQ(got.size(0), 3);
+    EXPECT_TRUE((got > 0).all().item<bool>());
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(net->forward(x), got, 1e-4, 1e-5)) << arch.to_string();
+    Subnet sub = Subnet(net->extract(arch));
+    EXPECT_TRUE(torch::allclose(sub->forward(x), got, 1e-4, 1e-5)) << arch.to_string();
+    net->set_channels_last(true);
+    EXPECT_TRUE(torch::allclose(net->forward(x), got, 1e-4, 1e-5)) << arch.to_string();
+    net->set_channels_last(false);
+    const Shape in = space.input_shape(arch.resolution);
+    const FloatModel fm = FloatModel::fold(net->active_graph(), net->extract_weights(arch));
+    const torch::Tensor resized = resize_to(x, in.h, in.w);
+    for (int n = 0; n < 3; ++n) {
+      const torch::Tensor img = resized[n].permute({1, 2, 0}).contiguous();
+      const std::vector<float> v(img.data_ptr<float>(), img.data_ptr<float>() + img.numel());
+      const std::vector<float> out = fm.run(v);
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_NEAR(out[0], got[n].item<float>(), 1e-4 * (1 + got[n].item<float>()))
+          << arch.to_string() << " " << n;
+    }
+  }
 }
 
 }  // namespace

@@ -13,7 +13,8 @@
 //   <machine_type>/test/{normal,anomaly}_id_<XX>_<N>.wav   labelled test clips
 //
 // Splits. Training: every train/ clip (normal) of the selected ids, windows every
-// data.window_hop frames (data.train_images > 0: a seeded subset of that many windows).
+// data.window_hop frames (data.train_images > 0: a seeded subset of that many windows), the
+// clips in a seeded order, a clip's windows together.
 // Validation and test are both drawn from test/: per machine id, a seeded half (rounded down)
 // of its normal and a seeded half of its anomalous test clips are the validation split (what the
 // search optimises), the other halves the test split (final reports), so neither is ever tuned
@@ -565,9 +566,11 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
 
   // Splits: train = train/ clips; per machine id a seeded half of its normal and of its anomalous
   // test clips = validation, the rest = test.
+  // Training clips in a seeded order too: the first windows of a split (the exporter's
+  // calibration and firmware inputs) are then not always the first id's first clips.
   std::vector<int64_t> split_clips[3];
   const int64_t n_train = static_cast<int64_t>(corpus.train.size());
-  for (int64_t i = 0; i < n_train; ++i) split_clips[0].push_back(i);
+  split_clips[0] = seeded_permutation(n_train, mix_seed(r.data.split_seed, 0xad4));
   std::vector<int64_t> val, test;
   for (std::size_t g = 0; g < corpus.ids.size(); ++g) {
     for (int label = 0; label < 2; ++label) {

@@ -152,7 +152,7 @@ TEST(ScratchBytes, PlannerEqualsRuntimeForEveryKindAndManyShapes) {
 TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
   std::vector<bool> seen(num_ops());
   for (const char* file : {"/configs/spaces/fmnist-mbv2.yaml", "/configs/spaces/fmnist-mbv2-rf.yaml",
-                           "/configs/spaces/kws.yaml"}) {
+                           "/configs/spaces/kws.yaml", "/configs/spaces/ae-machine.yaml"}) {
     const SearchSpace space = SearchSpace::load(kRoot + file);
     ArchSampler sampler(space, 3);
     for (int n = 0; n < 50; ++n) {
@@ -170,9 +170,9 @@ TEST(ScratchBytes, PlannerEqualsRuntimeOnSampledSubnets) {
       }
     }
   }
-  // Softmax comes only with imported .tflite models (nas/export/tflite_*.cpp), and mse and
-  // upsample only with an autoencoder space (not among the three above); the test above covers
-  // them.
+  // Softmax comes only with imported .tflite models (nas/export/tflite_*.cpp), and upsample only
+  // with a convolutional autoencoder space (not among those above; ae-machine is dense: logmel,
+  // fc, mse); the test above covers them.
   for (const OpDescriptor* d : all_ops()) {
     if (std::string(d->name()) == "softmax" || std::string(d->name()) == "mse" ||
         std::string(d->name()) == "upsample") {

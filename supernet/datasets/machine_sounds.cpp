@@ -77,8 +77,9 @@ TaskInfo machine_sounds_info(int frames = kDefaultFrames) {
   t.dataset = "machine-sounds";
   t.task = "anomaly";
   t.summary = "DCASE 2020 Task 2 machine sounds (ToyADMOS / MIMII layout) for anomaly detection as "
-              "MLPerf Tiny: 16 kHz clips -> 128-band log-mel windows, trained on normal sounds, "
-              "scored by AUROC per machine id";
+              "MLPerf Tiny: 16 kHz clips -> 128-band log-mel windows, trained on train/ (normal), "
+              "validation and test = seeded halves of each machine id's normal and anomalous test/ "
+              "clips, scored by the clips' AUROC per machine id, averaged";
   t.input = {frames, kMels, 1};
   t.num_classes = 2;
   t.class_names = {"normal", "anomaly"};

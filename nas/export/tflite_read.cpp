@@ -25,7 +25,8 @@ namespace tfl = tflite;
 
 constexpr const char* kSupported =
     "tinynas imports CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D (over the whole map), "
-    "FULLY_CONNECTED, SOFTMAX, PAD (before a convolution) and RESHAPE";
+    "FULLY_CONNECTED, SOFTMAX, PAD (before a convolution), RESHAPE and RESIZE_NEAREST_NEIGHBOR (by "
+    "an integer factor)";
 
 std::string builtin_name(int code) {
   const char* n = tfl::EnumNameBuiltinOperator(static_cast<tfl::BuiltinOperator>(code));
@@ -35,7 +36,7 @@ std::string builtin_name(int code) {
       {2, "CONCATENATION"}, {6, "DEQUANTIZE"}, {14, "LOGISTIC"}, {17, "MAX_POOL_2D"}, {18, "MUL"},
       {19, "RELU"}, {21, "RELU6"}, {28, "TANH"}, {32, "CUSTOM"}, {39, "TRANSPOSE"}, {41, "SUB"},
       {43, "SQUEEZE"}, {45, "STRIDED_SLICE"}, {60, "PADV2"}, {67, "TRANSPOSE_CONV"},
-      {74, "SUM"}, {97, "RESIZE_NEAREST_NEIGHBOR"}, {98, "LEAKY_RELU"}, {114, "QUANTIZE"},
+      {74, "SUM"}, {98, "LEAKY_RELU"}, {114, "QUANTIZE"},
       {117, "HARD_SWISH"}};
   const auto it = more.find(code);
   return it != more.end() ? it->second : fmt::format("builtin operator {}", code);
@@ -355,6 +356,9 @@ class Reader {
       case tfl::BuiltinOperator::PAD:
         need_inputs(2, 2);
         return read_pad(i, ins, out);
+      case tfl::BuiltinOperator::RESIZE_NEAREST_NEIGHBOR:
+        need_inputs(2, 2);
+        return read_upsample(i, op, ins, out);
       default:
         fail_op(i, std::string("not supported: ") + kSupported);
     }
@@ -548,6 +552,40 @@ class Reader {
                              file_q.scale, file_q.zero_point));
     }
     add_layer(i, d, l, std::move(q), out, l.in.c, out_q, false);
+  }
+
+  // Nearest-neighbour resizing by one integer factor f on both axes: the upsample kind, whose
+  // out[y][x] = in[y / f][x / f] is TF-Lite's index min(floor((y + o) * h / (h * f)), h - 1) for
+  // o = 0 and, half_pixel_centers, o = 0.5 (its fraction stays below 1). align_corners scales by
+  // (h - 1) / (h * f - 1) instead: refused.
+  void read_upsample(int i, const tfl::Operator* op, const std::vector<int>& ins, int out) {
+    const auto* o = op->builtin_options_as_ResizeNearestNeighborOptions();
+    if (o && o->align_corners()) fail_op(i, "align_corners: tinynas upsamples by an integer factor without it");
+    const int x = input(i, ins[0]);
+    const Shape in = r_.model.graph.tensors[x].shape, want = hwc(out, i);
+    const tfl::Tensor* st = tensor(ins[1], i);
+    if (st->type() != tfl::TensorType::INT32 || dims(ins[1], i) != std::vector<int>{2}) {
+      fail_op(i, fmt::format("{} (size) should be int32 [2]", label(ins[1])));
+    }
+    const auto* d = data(ins[1], i, 8);
+    int32_t size[2];
+    std::memcpy(size, d->data(), 8);
+    const int f = in.h > 0 ? size[0] / in.h : 0;
+    if (f < 1 || size[0] != in.h * f || size[1] != in.w * f || want.h != size[0] || want.w != size[1] ||
+        want.c != in.c) {
+      fail_op(i, fmt::format("resizes {}x{}x{} to {}x{} (output {}x{}x{}): tinynas upsamples by one integer "
+                             "factor on both axes", in.h, in.w, in.c, size[0], size[1], want.h, want.w, want.c));
+    }
+    const QuantParams in_q = r_.model.tensor_quant[x], out_q = act_quant(out, i);
+    if (in_q.scale != out_q.scale || in_q.zero_point != out_q.zero_point) {
+      fail_op(i, "input and output quantised differently (TF-Lite's int8 resize keeps the input's)");
+    }
+    Layer l;
+    l.role = LayerRole::Expand;
+    l.inputs[0] = x;
+    l.in = in;
+    l.set_window(1, 1, f);
+    add_layer(i, tinynas::op("upsample"), l, Int8Layer{}, out, in.c, out_q);
   }
 
   // A view of the same bytes: the output is the input's graph tensor (the readers take the

@@ -28,7 +28,8 @@ int op_version(tfl::BuiltinOperator code) {
     case tfl::BuiltinOperator::CONV_2D: return 3;            // int8, per-channel
     case tfl::BuiltinOperator::DEPTHWISE_CONV_2D: return 3;  // int8, per-channel
     case tfl::BuiltinOperator::FULLY_CONNECTED: return 4;    // int8
-    default: return 2;                                       // int8 ADD, AVERAGE_POOL_2D, SOFTMAX, PAD
+    case tfl::BuiltinOperator::RESHAPE: return 1;
+    default: return 2;  // int8 ADD, AVERAGE_POOL_2D, SOFTMAX, PAD, RESIZE_NEAREST_NEIGHBOR
   }
 }
 
@@ -206,6 +207,24 @@ class Writer {
       const int out = tensor_index_[l.output] = activation_tensor(l.output, name);
       add_operator(tfl::BuiltinOperator::AVERAGE_POOL_2D, {in0}, out, tfl::BuiltinOptions::Pool2DOptions,
                    tfl::CreatePool2DOptions(b_, tfl::Padding::VALID, 1, 1, l.in.w, l.in.h, act(i, l, q)).Union());
+    } else if (code == tfl::BuiltinOperator::RESIZE_NEAREST_NEIGHBOR) {
+      // Upsampling by the integer factor l.stride (ops/kinds/upsample.cpp): TF-Lite's nearest
+      // neighbour without align_corners / half_pixel_centers reads in[y * h / (h * f)] = in[y / f].
+      // Its input is 4-D: a [1, c] input (a fully connected layer's) is reshaped to [1, 1, 1, c].
+      if (flat_[l.inputs[0]]) {
+        const int32_t shape[4] = {1, 1, 1, l.in.c};
+        const int st = add_tensor({4}, tfl::TensorType::INT32, buffer(shape, sizeof(shape)), name + "/shape", {}, 0);
+        const int map = int8_tensor({1, 1, 1, l.in.c}, name + "/map", m_.tensor_quant[l.inputs[0]]);
+        add_operator(tfl::BuiltinOperator::RESHAPE, {in0, st}, map, tfl::BuiltinOptions::ReshapeOptions,
+                     tfl::CreateReshapeOptions(b_, b_.CreateVector(std::vector<int32_t>(shape, shape + 4))).Union());
+        in0 = map;
+      }
+      const int32_t size[2] = {l.out.h, l.out.w};
+      const int st = add_tensor({2}, tfl::TensorType::INT32, buffer(size, sizeof(size)), name + "/size", {}, 0);
+      const int out = tensor_index_[l.output] = activation_tensor(l.output, name);
+      add_operator(tfl::BuiltinOperator::RESIZE_NEAREST_NEIGHBOR, {in0, st}, out,
+                   tfl::BuiltinOptions::ResizeNearestNeighborOptions,
+                   tfl::CreateResizeNearestNeighborOptions(b_, false, false).Union());
     } else if (code == tfl::BuiltinOperator::SOFTMAX) {
       const int out = tensor_index_[l.output] = activation_tensor(l.output, name);
       add_operator(tfl::BuiltinOperator::SOFTMAX, {in0}, out, tfl::BuiltinOptions::SoftmaxOptions,

@@ -14,9 +14,10 @@
 //    tn_runtime.h): in place, the pair would be one buffer of the output's size, f^2 times the
 //    input's; saying so is a one-word change here once the planner's tests know the kind.
 //  - Latency: per output byte and a fixed cost (the input bytes are the output's / f^2).
-//  - TFLite: RESIZE_NEAREST_NEIGHBOR (97) computes the same (align_corners and half_pixel_centers
-//    false: on an exact integer factor its source index min(floor(y * h / (h * f)), h - 1) is
-//    y / f), but nas/export/tflite_*.cpp do not write or read it yet: tflite_builtin() is -1.
+//  - TFLite: RESIZE_NEAREST_NEIGHBOR (97), written with align_corners and half_pixel_centers
+//    false (nas/export/tflite_write.cpp): its source index min(floor(y * h / (h * f)), h - 1) is
+//    y / f on an exact integer factor. The reader also takes half_pixel_centers (Keras's
+//    UpSampling2D), whose floor((y + 0.5) / f) is y / f too.
 #include <fmt/core.h>
 
 #include <stdexcept>
@@ -51,7 +52,7 @@ class Upsample final : public OpDescriptor {
   // 16-byte parameter block; tn_upsample_s8 + tn_upsample_s8_scratch_bytes 374 bytes.
   int64_t default_code_per_layer() const override { return 36; }
   int64_t default_kernel_code() const override { return 374; }
-  int tflite_builtin() const override { return -1; }
+  int tflite_builtin() const override { return 97; }  // RESIZE_NEAREST_NEIGHBOR
 
   void run_float(const Layer& l, const FloatLayer&, const float* const in[2],
                  float* out) const override {

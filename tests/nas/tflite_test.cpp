@@ -7,6 +7,7 @@
 #include <flatbuffers/flatbuffers.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -113,6 +114,167 @@ TEST(Tflite, OurModelReadsBackLayerForLayerAndRunsBitForBit) {
   EXPECT_GT(b.num_blocks, a.num_blocks);
   EXPECT_EQ(b.num_blocks + 1, cuts);
   EXPECT_EQ(b.layers.front().block, -1);
+}
+
+// Nearest-neighbour upsampling (ops/kinds/upsample.cpp) as RESIZE_NEAREST_NEIGHBOR, both ways:
+// in a small convolutional decoder (4x3x2 -> conv -> upsample x2 -> conv) and after a fully
+// connected layer, whose [1, c] output the writer reshapes to [1, 1, 1, c] first.
+NetGraph decoder_graph() {
+  NetGraph g;
+  g.tensors.push_back({Shape{4, 3, 2}, -1, -1, 1});
+  auto add = [&](const char* kind, LayerRole role, int kernel, int stride, int out_c, bool relu6) {
+    Layer l;
+    l.op = &op(kind);
+    l.role = role;
+    l.inputs[0] = g.output < 0 ? 0 : g.output;
+    l.in = g.tensors[l.inputs[0]].shape;
+    l.set_window(kernel, kernel, stride);
+    l.relu6 = relu6;
+    l.op->infer(&l, out_c);
+    const int index = static_cast<int>(g.layers.size());
+    l.output = static_cast<int>(g.tensors.size());
+    g.tensors.push_back({l.out, index, -1, 1});
+    g.tensors[l.inputs[0]].last_consumer = index;
+    g.layers.push_back(l);
+    g.output = l.output;
+  };
+  add("conv", LayerRole::Stem, 3, 1, 4, true);
+  add("upsample", LayerRole::Expand, 1, 2, 4, false);
+  add("conv", LayerRole::Project, 3, 1, 1, false);
+  return g;
+}
+
+NetGraph with_upsampled_logits(NetGraph g, int factor) {
+  Layer l;
+  l.op = &op("upsample");
+  l.role = LayerRole::Expand;
+  l.inputs[0] = g.output;
+  l.in = g.tensors[g.output].shape;
+  l.block = g.layers.back().block;
+  l.set_window(1, 1, factor);
+  l.op->infer(&l, l.in.c);
+  const int index = static_cast<int>(g.layers.size());
+  g.tensors[g.output].last_consumer = index;
+  l.output = static_cast<int>(g.tensors.size());
+  g.tensors.push_back({l.out, index, -1, 1});
+  g.layers.push_back(l);
+  g.output = l.output;
+  return g;
+}
+
+TEST(Tflite, UpsamplingIsResizeNearestNeighborBothWays) {
+  EXPECT_EQ(op("upsample").tflite_builtin(), static_cast<int>(tflite::BuiltinOperator::RESIZE_NEAREST_NEIGHBOR));
+  const SearchSpace space = SearchSpace::load(kRoot + "/configs/spaces/fmnist-mbv2.yaml");
+  ArchSpec arch = ArchSpec::smallest(space);
+  arch.resolution = 32;
+  for (const NetGraph& g : {decoder_graph(), with_upsampled_logits(lower(space, arch), 3)}) {
+    const Int8Model m = random_int8_model(g, 6);
+    const bool flat_input = g.layers.size() > 3;
+    SCOPED_TRACE(flat_input ? "after fc" : "decoder");
+    const TfliteWritten w = tflite_bytes(m);
+    const ImportedTflite r = parse_tflite(w.bytes, "upsample.tflite");
+    EXPECT_EQ(r.reshapes, flat_input ? 1 : 0);
+    EXPECT_NE(std::find(r.operator_kinds.begin(), r.operator_kinds.end(), "RESIZE_NEAREST_NEIGHBOR"),
+              r.operator_kinds.end());
+    const NetGraph& b = r.model.graph;
+    ASSERT_EQ(g.layers.size(), b.layers.size());
+    for (std::size_t i = 0; i < g.layers.size(); ++i) {
+      const Layer &x = g.layers[i], &y = b.layers[i];
+      EXPECT_EQ(x.op, y.op) << i;
+      EXPECT_TRUE(x.in == y.in && x.out == y.out) << i;
+      EXPECT_EQ(std::vector<int>({x.kh, x.kw, x.stride, x.pad_top, x.pad_left, x.pad_bottom, x.pad_right}),
+                std::vector<int>({y.kh, y.kw, y.stride, y.pad_top, y.pad_left, y.pad_bottom, y.pad_right}))
+          << i;
+    }
+    const Layer& up = flat_input ? b.layers.back() : b.layers[1];
+    EXPECT_EQ(up.op, &op("upsample"));
+    EXPECT_EQ(up.stride, flat_input ? 3 : 2);
+    for (std::size_t t = 0; t < g.tensors.size(); ++t) {
+      EXPECT_EQ(m.tensor_quant[t].scale, r.model.tensor_quant[t].scale) << t;
+      EXPECT_EQ(m.tensor_quant[t].zero_point, r.model.tensor_quant[t].zero_point) << t;
+    }
+    for (const auto& x : random_inputs(g, 4, 8)) EXPECT_EQ(m.run(x), r.model.run(x));
+  }
+}
+
+std::optional<nlohmann::json> armnn(const std::string& model, int inputs);
+
+// Arm NN's reference backend (an independent TFLite executor) upsamples exactly as we do.
+TEST(Tflite, ArmNNsResizeNearestNeighborIsOurUpsample) {
+  const std::string dir = (fs::temp_directory_path() / "tinynas_tflite_armnn_upsample").string();
+  fs::create_directories(dir);
+  write_tflite(random_int8_model(decoder_graph(), 7), dir + "/decoder.tflite");
+  const auto r = armnn(dir + "/decoder.tflite", 8);
+  fs::remove_all(dir);
+  if (!r) GTEST_SKIP() << "Arm NN (python3-pyarmnn) is not installed";
+  ASSERT_EQ((*r)["per_operator"].size(), 3u);
+  for (const auto& l : (*r)["per_operator"]) {
+    EXPECT_LE(l["max_abs_diff_lsb"].get<int>(), l["operator"] == 1 ? 0 : 1) << l.dump();
+  }
+}
+
+// One RESIZE_NEAREST_NEIGHBOR of a 4x3x2 int8 input to h x w, built with the flatbuffers API.
+std::vector<uint8_t> resize_model(int32_t h, int32_t w, bool align_corners, bool half_pixel_centers) {
+  namespace tfl = tflite;
+  flatbuffers::FlatBufferBuilder b;
+  const std::vector<float> s = {0.1f};
+  const std::vector<int64_t> z = {3};
+  auto q = [&] { return tfl::CreateQuantizationParameters(b, 0, 0, b.CreateVector(s), b.CreateVector(z)); };
+  const int32_t size[2] = {h, w};
+  const std::vector<uint8_t> size_bytes(reinterpret_cast<const uint8_t*>(size), reinterpret_cast<const uint8_t*>(size) + 8);
+  std::vector<flatbuffers::Offset<tfl::Buffer>> buffers = {tfl::CreateBuffer(b), tfl::CreateBuffer(b, b.CreateVector(size_bytes))};
+  const std::vector<int32_t> in_shape = {1, 4, 3, 2}, size_shape = {2}, out_shape = {1, h, w, 2};
+  std::vector<flatbuffers::Offset<tfl::Tensor>> tensors = {
+      tfl::CreateTensor(b, b.CreateVector(in_shape), tfl::TensorType::INT8, 0, b.CreateString("x"), q()),
+      tfl::CreateTensor(b, b.CreateVector(size_shape), tfl::TensorType::INT32, 1, b.CreateString("size")),
+      tfl::CreateTensor(b, b.CreateVector(out_shape), tfl::TensorType::INT8, 0, b.CreateString("y"), q())};
+  const std::vector<int32_t> op_in = {0, 1}, in = {0}, out = {2};
+  std::vector<flatbuffers::Offset<tfl::Operator>> ops = {tfl::CreateOperator(
+      b, 0, b.CreateVector(op_in), b.CreateVector(out), tfl::BuiltinOptions::ResizeNearestNeighborOptions,
+      tfl::CreateResizeNearestNeighborOptions(b, align_corners, half_pixel_centers).Union())};
+  std::vector<flatbuffers::Offset<tfl::SubGraph>> sgs = {
+      tfl::CreateSubGraph(b, b.CreateVector(tensors), b.CreateVector(in), b.CreateVector(out), b.CreateVector(ops))};
+  const auto code = tfl::BuiltinOperator::RESIZE_NEAREST_NEIGHBOR;
+  std::vector<flatbuffers::Offset<tfl::OperatorCode>> codes = {tfl::CreateOperatorCode(b, 97, 0, 2, code)};
+  tfl::FinishModelBuffer(b, tfl::CreateModel(b, 3, b.CreateVector(codes), b.CreateVector(sgs), 0, b.CreateVector(buffers)));
+  return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+std::string resize_error(const std::vector<uint8_t>& bytes) {
+  try {
+    parse_tflite(bytes, "resize.tflite");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+// TF-Lite's nearest neighbour by an integer factor, with or without half_pixel_centers (Keras's
+// UpSampling2D writes it: floor((y + 0.5) / f) is y / f too), is the upsample kind; other sizes
+// and align_corners are refused by name.
+TEST(Tflite, ReadsIntegerResizesAndRefusesOthers) {
+  for (bool half : {false, true}) {
+    const ImportedTflite r = parse_tflite(resize_model(12, 9, false, half), "resize.tflite");
+    ASSERT_EQ(r.model.graph.layers.size(), 1u);
+    const Layer& l = r.model.graph.layers[0];
+    EXPECT_EQ(l.op, &op("upsample"));
+    EXPECT_EQ(l.stride, 3);
+    EXPECT_EQ(l.out, (Shape{12, 9, 2}));
+    std::vector<int8_t> x(24);
+    for (int k = 0; k < 24; ++k) x[k] = static_cast<int8_t>(k * 11 - 100);
+    const std::vector<int8_t> y = r.model.run(x);
+    ASSERT_EQ(y.size(), 12u * 9 * 2);
+    for (int oy = 0; oy < 12; ++oy)
+      for (int ox = 0; ox < 9; ++ox)
+        for (int c = 0; c < 2; ++c) ASSERT_EQ(y[(oy * 9 + ox) * 2 + c], x[((oy / 3) * 3 + ox / 3) * 2 + c]);
+  }
+  std::string e = resize_error(resize_model(8, 9, false, false));
+  EXPECT_EQ(e, "resize.tflite: operator 0 (RESIZE_NEAREST_NEIGHBOR): resizes 4x3x2 to 8x9 (output 8x9x2): "
+               "tinynas upsamples by one integer factor on both axes") << e;
+  e = resize_error(resize_model(6, 3, false, false));
+  EXPECT_NE(e.find("resizes 4x3x2 to 6x3"), std::string::npos) << e;
+  e = resize_error(resize_model(8, 6, true, false));
+  EXPECT_NE(e.find("operator 0 (RESIZE_NEAREST_NEIGHBOR): align_corners"), std::string::npos) << e;
 }
 
 TEST(Tflite, FusedActivationsAreTheClampsTfliteDerives) {

@@ -42,6 +42,7 @@ TEST(Upsample, TraitsAndShapeRule) {
   EXPECT_FALSE(upsample().latency_feature_used(kMacs));
   EXPECT_FALSE(upsample().latency_feature_used(kInputBytes));
   EXPECT_FALSE(upsample().latency_feature_used(kWeightBytes));
+  EXPECT_EQ(upsample().tflite_builtin(), 97);  // RESIZE_NEAREST_NEIGHBOR
 
   const Layer l = upsample_layer(7, 5, 16, 2);
   EXPECT_EQ(l.kh, 1);

@@ -581,7 +581,7 @@ class Reader {
       fail_op(i, "input and output quantised differently (TF-Lite's int8 resize keeps the input's)");
     }
     Layer l;
-    l.role = LayerRole::Expand;
+    l.role = LayerRole::Upsample;
     l.inputs[0] = x;
     l.in = in;
     l.set_window(1, 1, f);

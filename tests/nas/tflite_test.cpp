@@ -139,7 +139,7 @@ NetGraph decoder_graph() {
     g.output = l.output;
   };
   add("conv", LayerRole::Stem, 3, 1, 4, true);
-  add("upsample", LayerRole::Expand, 1, 2, 4, false);
+  add("upsample", LayerRole::Upsample, 1, 2, 4, false);
   add("conv", LayerRole::Project, 3, 1, 1, false);
   return g;
 }
@@ -147,7 +147,7 @@ NetGraph decoder_graph() {
 NetGraph with_upsampled_logits(NetGraph g, int factor) {
   Layer l;
   l.op = &op("upsample");
-  l.role = LayerRole::Expand;
+  l.role = LayerRole::Upsample;
   l.inputs[0] = g.output;
   l.in = g.tensors[g.output].shape;
   l.block = g.layers.back().block;

@@ -22,7 +22,7 @@ const OpDescriptor& upsample() { return op("upsample"); }
 Layer upsample_layer(int h, int w, int c, int factor) {
   Layer l;
   l.op = &upsample();
-  l.role = LayerRole::Expand;
+  l.role = LayerRole::Upsample;
   l.inputs[0] = 0;
   l.in = {h, w, c};
   l.set_window(1, 1, factor);
@@ -61,7 +61,7 @@ TEST(Upsample, TraitsAndShapeRule) {
 TEST(Upsample, RefusesAWindowOrPaddingByName) {
   Layer l;
   l.op = &upsample();
-  l.role = LayerRole::Expand;
+  l.role = LayerRole::Upsample;
   l.block = 4;
   l.stage = 2;
   l.in = {7, 7, 8};

@@ -57,7 +57,8 @@ struct LatencyModel {
   }
   double layer_cycles(const Layer& l) const {
     return cycles(*l.op, latency_features(l.macs, l.in.elements() * l.in_element_bytes,
-                                          l.out.elements(), l.weights));
+                                          l.out.elements() * l.op->output_element_bytes(),
+                                          l.weights));
   }
   // Whole network; with a patch plan (plan->patched) the patch stage is summed over its patches'
   // shapes. Throws ConfigError naming the calibration when a layer's kind is not calibrated.
@@ -85,7 +86,7 @@ struct ProfileRow {
 
   LatencyFeatures features() const {
     return latency_features(macs, int64_t{h_in} * w_in * c_in * op->input_element_bytes(),
-                            int64_t{h_out} * w_out * c_out,
+                            int64_t{h_out} * w_out * c_out * op->output_element_bytes(),
                             op->weight_bytes(kh, kw, c_in, c_out));
   }
 };

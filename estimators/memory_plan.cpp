@@ -401,7 +401,7 @@ int64_t MemoryPlanner::plan_patches(const NetGraph& g, const PlanOptions& opt, M
       mh = std::max(mh, hi_at(0, b, t) - lo_at(0, b, t));
       mw = std::max(mw, hi_at(1, b, t) - lo_at(1, b, t));
     }
-    tsize_[t] = static_cast<int64_t>(mh) * mw * g.tensors[t].shape.c;
+    tsize_[t] = static_cast<int64_t>(mh) * mw * g.tensors[t].shape.c * g.tensors[t].element_bytes;
   }
   auto same_regions = [&](int a, int b) {
     for (int axis = 0; axis < 2; ++axis) {

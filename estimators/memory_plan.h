@@ -4,7 +4,9 @@
 // planner's storage has grown (plan into the same MemoryPlan / MemoryPlanner again).
 //
 // The rules (the contract with runtime/, which runs exactly this):
-//  - Activations are int8 HWC; a tensor needs h*w*c bytes.
+//  - Activations are int8 HWC; a tensor needs h*w*c bytes times its element bytes
+//    (TensorInfo::bytes(): 2 for a front end's int16 samples, 4 for an int32 result such as an
+//    autoencoder's error score).
 //  - Every buffer's size is rounded up to kArenaAlignment bytes and every offset is a multiple of
 //    it (offsets are ends of other buffers, so the second follows from the first).
 //  - A tensor lives from its producer to its last consumer (layer indices, inclusive); the
@@ -76,7 +78,8 @@ inline int64_t layer_scratch_bytes(const Layer& l) { return layer_scratch_bytes(
 // MCUNet's analytic bytes of one layer: input + output, or max of the two for a one-input
 // operator that runs in place (depthwise, as TinyEngine runs it).
 inline int64_t analytic_layer_bytes(const Layer& l) {
-  const int64_t in = l.in.elements() * l.in_element_bytes, out = l.out.elements();
+  const int64_t in = l.in.elements() * l.in_element_bytes,
+                out = l.out.elements() * l.op->output_element_bytes();
   return l.op->in_place() && l.op->num_inputs() == 1 ? (in > out ? in : out) : in + out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -55,6 +56,13 @@ Int8Model Int8Model::quantize(const FloatModel& model,
   m.layers.resize(g.layers.size());
   for (std::size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
+    // The reference, the memory plan and the generated C size tensors by TensorInfo::bytes().
+    if (g.tensors[l.output].element_bytes != l.op->output_element_bytes()) {
+      throw std::invalid_argument("layer " + l.name() + ": its output tensor has " +
+                                  std::to_string(g.tensors[l.output].element_bytes) +
+                                  "-byte elements, operator " + l.op->name() + " writes " +
+                                  std::to_string(l.op->output_element_bytes()));
+    }
     Int8Layer& q = m.layers[i];
     const QuantParams in[2] = {m.tensor_quant[l.inputs[0]],
                                l.inputs[1] >= 0 ? m.tensor_quant[l.inputs[1]] : QuantParams{}};
@@ -99,7 +107,8 @@ std::vector<std::vector<int8_t>> Int8Model::run_all(const std::vector<int8_t>& i
     const QuantParams qin[2] = {tensor_quant[l.inputs[0]],
                                 two ? tensor_quant[l.inputs[1]] : QuantParams{}};
     std::vector<int8_t>& out = t[l.output];
-    out.assign(static_cast<std::size_t>(l.out.elements()), 0);
+    // Its bytes: int8 activations, or an int32 result (4 bytes, native order).
+    out.assign(static_cast<std::size_t>(graph.tensors[l.output].bytes()), 0);
     const int8_t* const in[2] = {t[l.inputs[0]].data(), two ? t[l.inputs[1]].data() : nullptr};
     l.op->run_int8(l, layers[i], qin, tensor_quant[l.output], in, out.data());
   }
@@ -108,6 +117,30 @@ std::vector<std::vector<int8_t>> Int8Model::run_all(const std::vector<int8_t>& i
 
 std::vector<int8_t> Int8Model::run(const std::vector<int8_t>& input) const {
   return run_all(input)[graph.output];
+}
+
+std::vector<int32_t> Int8Model::output_values(const std::vector<int8_t>& output) const {
+  const TensorInfo& t = graph.tensors[graph.output];
+  if (output.size() != static_cast<std::size_t>(t.bytes())) {
+    throw std::invalid_argument("output of " + std::to_string(output.size()) + " bytes, expected " +
+                                std::to_string(t.bytes()));
+  }
+  std::vector<int32_t> v(static_cast<std::size_t>(t.shape.elements()));
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (t.element_bytes == 4) {
+      std::memcpy(&v[i], output.data() + 4 * i, 4);
+    } else {
+      v[i] = output[i];
+    }
+  }
+  return v;
+}
+
+std::vector<double> Int8Model::real_output(const std::vector<int8_t>& output) const {
+  const QuantParams& q = tensor_quant[graph.output];
+  std::vector<double> r;
+  for (int32_t v : output_values(output)) r.push_back(static_cast<double>(q.scale) * (v - q.zero_point));
+  return r;
 }
 
 int argmax(const std::vector<int8_t>& v) {

@@ -47,9 +47,15 @@ struct Int8Model {
 
   // The input tensor's bytes: int8 pixels, or a front end's int16 samples.
   std::vector<int8_t> quantize_input(const std::vector<float>& image) const;
-  // Runs the int8 reference; returns every tensor (tensors[graph.output] holds the logits).
+  // Runs the int8 reference; returns every tensor's bytes (tensors[graph.output] holds the
+  // logits, or an int32 result's 4 bytes per value in native order: TensorInfo::bytes()).
   std::vector<std::vector<int8_t>> run_all(const std::vector<int8_t>& input) const;
   std::vector<int8_t> run(const std::vector<int8_t>& input) const;
+  // The output's values from run()'s bytes: int8 logits or int32 (an autoencoder's error score),
+  // and their real values scale * (v - zero_point). Throws std::invalid_argument for a size
+  // that is not the output tensor's.
+  std::vector<int32_t> output_values(const std::vector<int8_t>& output) const;
+  std::vector<double> real_output(const std::vector<int8_t>& output) const;
 };
 
 int argmax(const std::vector<int8_t>& v);

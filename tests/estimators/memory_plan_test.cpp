@@ -334,5 +334,35 @@ TEST(MemoryPlanProperty, SampledSubnetsArePackedSafely) {
   EXPECT_GT(patched, 500);
 }
 
+// An autoencoder's features are read twice: by its first layer and by the reconstruction error
+// at the end. The planner keeps them live until that last reader, so while the reconstruction is
+// made (layer 1) the arena holds features, code and reconstruction; the score is 4 bytes (8
+// aligned).
+TEST(MemoryPlan, AutoencoderKeepsItsFeaturesUntilTheError) {
+  const NetGraph g = testing_util::autoencoder_graph({4, 5, 2}, 12);
+  ASSERT_EQ(g.layers.size(), 3u);
+  EXPECT_EQ(g.tensors[0].last_consumer, 2);
+  EXPECT_EQ(g.tensors[3].bytes(), 4);
+  for (bool in_arena : {true, false}) {
+    SCOPED_TRACE(in_arena ? "features in the arena" : "features in the caller's buffer");
+    PlanOptions opt;
+    opt.input_in_arena = in_arena;
+    const MemoryPlan p = plan_memory(g, opt);
+    check_plan(g, p, "autoencoder");
+    EXPECT_EQ(p.tensors[3].size, 8);
+    const int64_t features = in_arena ? 40 : 0;
+    if (in_arena) {
+      EXPECT_EQ(p.tensors[0].first, 0);
+      EXPECT_EQ(p.tensors[0].last, 2);
+    }
+    EXPECT_EQ(p.live_bytes[0], features + 16);       // features, code (12 -> 16)
+    EXPECT_EQ(p.live_bytes[1], features + 16 + 40);  // features, code, reconstruction
+    EXPECT_EQ(p.live_bytes[2], features + 40 + 8);   // features, reconstruction, score
+    EXPECT_EQ(p.arena_bytes, features + 56);
+  }
+  // The classic analytic figure counts the score as 4 bytes too.
+  EXPECT_EQ(analytic_layer_bytes(g.layers[2]), 40 + 4);
+}
+
 }  // namespace
 }  // namespace tinynas

@@ -167,5 +167,39 @@ inline NetGraph in_place_over_image_graph() {
   return g;
 }
 
+// A hand-built autoencoder, as the anomaly spaces lower to it: the h x w x c features (tensor 0)
+// -> 0: fc (Dense, ReLU6) to `hidden` -> 1: fc (Reconstruction) back to h*w*c values ->
+// 2: mse(reconstruction, features), one int32 score (tensor 3, 4 bytes). The features stay live
+// until layer 2, their last reader.
+inline NetGraph autoencoder_graph(Shape features, int hidden) {
+  NetGraph g;
+  g.tensors.push_back({features, -1, -1, 1});
+  g.input = 0;
+  auto add = [&](const OpDescriptor& op, LayerRole role, int in, int in2, int out_c, bool relu6) {
+    Layer l;
+    l.op = &op;
+    l.role = role;
+    l.inputs[0] = in;
+    l.inputs[1] = in2;
+    l.in = g.tensors[in].shape;
+    l.relu6 = relu6;
+    l.block = 0;
+    op.infer(&l, out_c);
+    const int index = static_cast<int>(g.layers.size());
+    l.output = static_cast<int>(g.tensors.size());
+    g.tensors.push_back({l.out, index, -1, op.output_element_bytes()});
+    g.tensors[in].last_consumer = index;
+    if (in2 >= 0) g.tensors[in2].last_consumer = index;
+    g.layers.push_back(l);
+    return l.output;
+  };
+  const int n = static_cast<int>(features.elements());
+  const int code = add(op("fc"), LayerRole::Dense, g.input, -1, hidden, true);
+  const int recon = add(op("fc"), LayerRole::Reconstruction, code, -1, n, false);
+  g.output = add(op("mse"), LayerRole::Error, recon, g.input, n, false);
+  g.num_blocks = 1;
+  return g;
+}
+
 }  // namespace testing_util
 }  // namespace tinynas

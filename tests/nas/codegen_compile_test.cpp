@@ -102,6 +102,13 @@ std::string field_checks(const Int8Model& m, int i, bool patched_layer) {
       c += fmt::format("  CHECK({}out_multiplier == m{}, 1);\n  CHECK({}out_shift == s{}, 1);\n", p, i, p, i);
       check(p + "per_channel", 1);
     }
+  } else if (kind == "mse") {  // the reconstruction error: its inputs' zero points, s_r / s_x
+    const std::string p = fmt::format("mse{}.", i);
+    check(p + "recon_zero_point", zp_in);
+    check(p + "input_zero_point", m.tensor_quant[l.inputs[1]].zero_point);
+    check(p + "recon_multiplier", q.multiplier.at(0));
+    check(p + "recon_shift", q.shift.at(0));
+    EXPECT_EQ(m.tensor_quant[l.output].zero_point, 0);
   } else if (kind == "upsample") {  // nearest neighbour: the input's geometry, the factor
     const std::string p = fmt::format("up{}.", i);
     check(p + "h_in", l.in.h);
@@ -153,11 +160,12 @@ void compile_and_check(const NetGraph& g, const PlanOptions& options, const std:
     structs += g.layers[i].op != &op("avgpool");
   }
   if (every_kind) {
-    // Every kind, but a front end only where one can be (before the network, no patches).
+    // Every kind, but a front end only where one can be (before the network, no patches), and
+    // one front end at most (mfcc and logmel are alternatives).
     int front_ends = 0;
     for (const OpDescriptor* d : all_ops()) front_ends += d->is_front_end();
     const bool has_front_end = g.layers.front().op->is_front_end();
-    ASSERT_EQ(static_cast<int>(kinds.size()), num_ops() - (has_front_end ? 0 : front_ends))
+    ASSERT_EQ(static_cast<int>(kinds.size()), num_ops() - front_ends + (has_front_end ? 1 : 0))
         << "the sample lacks an op kind";
   }
 
@@ -190,8 +198,37 @@ void compile_and_check(const NetGraph& g, const PlanOptions& options, const std:
   EXPECT_GE(structs, 10);
 }
 
-// A softmax after the classifier, as an imported model has (nas/export/tflite_*.cpp): lowered graphs end in
-// logits, so the samples below append one to use every op kind.
+// A softmax after the classifier, as an imported model has (nas/export/tflite_*.cpp), and the
+// reconstruction error of the probabilities against the logits (an autoencoder's last layer, on
+// two tensors of one element count; its int32 output ends the graph): lowered classifiers end in
+// logits, so the samples below append both to use every op kind.
+NetGraph with_softmax(NetGraph g);
+NetGraph with_upsample(NetGraph g);
+NetGraph with_softmax_and_mse(NetGraph g) {
+  g = with_softmax(with_upsample(std::move(g)));
+  const int logits = g.layers.back().inputs[0], probabilities = g.output;
+  Layer l;
+  l.op = &op("mse");
+  l.role = LayerRole::Error;
+  l.inputs[0] = probabilities;
+  l.inputs[1] = logits;
+  l.in = g.tensors[probabilities].shape;
+  l.block = g.layers.back().block;
+  l.op->infer(&l, static_cast<int>(g.tensors[logits].shape.elements()));
+  const int index = static_cast<int>(g.layers.size());
+  TensorInfo t;
+  t.shape = l.out;
+  t.producer = index;
+  t.element_bytes = l.op->output_element_bytes();
+  g.tensors[probabilities].last_consumer = index;
+  g.tensors[logits].last_consumer = index;
+  l.output = static_cast<int>(g.tensors.size());
+  g.tensors.push_back(t);
+  g.layers.push_back(l);
+  g.output = l.output;
+  return g;
+}
+
 // The logits upsampled by 2 (1 x 1 x K -> 2 x 2 x K: a decoder's nearest-neighbour upsampling,
 // set_window(1, 1, 2) as the lowering calls it), so that the samples use that kind too.
 NetGraph with_upsample(NetGraph g) {
@@ -240,7 +277,7 @@ NetGraph sample_graph(const PatchSchedule& patch) {
   ArchSpec arch = ArchSpec::largest(space);  // every depth at its largest: residual ADDs
   arch.resolution = 24;
   arch.patch = patch;
-  return with_softmax(with_upsample(lower(space, arch)));
+  return with_softmax_and_mse(lower(space, arch));
 }
 
 // fmnist-mbv2's largest subnet behind the MFCC front end (a keyword spotter's input).
@@ -250,7 +287,7 @@ NetGraph front_end_graph() {
   yaml = yaml.substr(0, at) + "resolutions: [49]\ninput_size: [49, 10]\n"
          "front_end: {kind: mfcc, scale: 0.6, zero_point: 83}\n";
   const SearchSpace space = SearchSpace::from_config(ConfigNode::parse(yaml, "fmnist-mbv2+mfcc.yaml"));
-  return with_softmax(with_upsample(lower(space, ArchSpec::largest(space))));
+  return with_softmax_and_mse(lower(space, ArchSpec::largest(space)));
 }
 
 TEST(CodegenCompile, EveryOpKindCompilesStrictlyAndEveryFieldIsWhereCodegenMeantIt) {
@@ -296,10 +333,10 @@ TEST(CodegenCompile, FrameApiCompilesStrictlyForTheHostAndTheCortexM7) {
   const Normalization norm{{0.5, 0.4, 0.3}, {0.25, 0.25, 0.3}};
   PlanOptions outside;
   outside.input_in_arena = false;
-  compile_and_check(with_softmax(with_upsample(lower(space, arch))), outside, "frame_rgb", true, &norm);
+  compile_and_check(with_softmax_and_mse(lower(space, arch)), outside, "frame_rgb", true, &norm);
   ArchSpec patched = arch;
   patched.patch = {2, 2};
-  compile_and_check(with_softmax(with_upsample(lower(space, patched))), PlanOptions{}, "frame_rgb_patch", true, &norm);
+  compile_and_check(with_softmax_and_mse(lower(space, patched)), PlanOptions{}, "frame_rgb_patch", true, &norm);
   if (sh("command -v arm-none-eabi-gcc").code != 0) GTEST_SKIP() << "arm-none-eabi-gcc not installed";
   for (const ArchSpec& a : {arch, patched}) {
     const NetGraph g = lower(space, a);

@@ -1,6 +1,6 @@
 /*
  * Build-time check of the runtime parameter structs' field order that the operators in ops/ (emitted by nas/export/codegen.cpp) assume:
- * it writes tn_conv_params_t, tn_add_params_t, tn_fc_params_t and tn_upsample_params_t as
+ * it writes tn_conv_params_t, tn_add_params_t, tn_fc_params_t, tn_mse_params_t and tn_upsample_params_t as
  * POSITIONAL initialisers, so
  * reordering, inserting or retyping a field in runtime/tn_runtime.h would silently put values in
  * the wrong fields of every exported model. Compiled (C11, for _Static_assert) into the nas test
@@ -87,6 +87,14 @@ TN_I32(tn_fc_params_t, in_features);
 TN_I32(tn_fc_params_t, per_channel);
 TN_PTR(tn_fc_params_t, out_multiplier);
 TN_PTR(tn_fc_params_t, out_shift);
+
+/* tn_mse_params_t: ops/kinds/mse.cpp's mse{i}, 4 values. */
+TN_FIRST(tn_mse_params_t, recon_zero_point);
+TN_NEXT(tn_mse_params_t, recon_zero_point, input_zero_point);
+TN_NEXT(tn_mse_params_t, input_zero_point, recon_multiplier);
+TN_NEXT(tn_mse_params_t, recon_multiplier, recon_shift);
+TN_LAST(tn_mse_params_t, recon_shift);
+_Static_assert(sizeof(tn_mse_params_t) == 4 * sizeof(int32_t), "tn_mse_params_t: 4 int32_t");
 
 /* tn_upsample_params_t: ops/kinds/upsample.cpp's up{i}, 4 values. */
 TN_FIRST(tn_upsample_params_t, h_in);

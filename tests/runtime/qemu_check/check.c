@@ -312,6 +312,34 @@ static void case_add(int i)
     compare("add", &d, rc, g_in);
 }
 
+/* The reconstruction error: random zero points and scale ratios (s_r / s_x in
+ * [1/64, 64), now and then far larger: saturation), sizes to 700, against an
+ * int64 sum of the naive MBQM's squared differences; the int32 compared as its
+ * 4 bytes. */
+static void case_mse(int i)
+{
+    tn_mse_params_t p;
+    p.recon_zero_point = rnd(-128, 127);
+    p.input_zero_point = rnd(-128, 127);
+    p.recon_multiplier = rnd(1 << 30, 0x7FFFFFFF);
+    p.recon_shift = i % 7 == 6 ? rnd(8, 22) : rnd(-5, 6);
+    const int32_t n = rnd(1, 700);
+    fill(g_in, n, -128, 127);
+    fill(g_w, n, -128, 127);
+    int64_t sum = 0;
+    for (int32_t k = 0; k < n && sum <= INT32_MAX; ++k) {
+        const int64_t e = (int64_t)ref_mbqm(g_in[k] - p.recon_zero_point, p.recon_multiplier, p.recon_shift) -
+                          (g_w[k] - p.input_zero_point);
+        sum += e * e;
+    }
+    const int32_t want = sum > INT32_MAX ? INT32_MAX : (int32_t)sum;
+    int32_t got = 0;
+    const int rc = tn_mse_s8(&p, g_in, g_w, n, &got);
+    memcpy(g_ref, &want, 4);
+    tn_conv_params_t d = shape(1, 4, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0);
+    compare("mse", &d, rc, (const int8_t *)&got);
+}
+
 int main(void)
 {
     /* first layers: c_in 1 (the 3x3 stride-1 stem path and the others), 3 */
@@ -383,6 +411,7 @@ int main(void)
         case_dw(shape(h, w, c, c, kh, kw, sh, sw, pt, pl, pb, pr), i % 4 == 3, i % 2);
     }
     for (int i = 0; i < 40; ++i) case_add(i);
+    for (int i = 0; i < 40; ++i) case_mse(i);
     put("qemu_check cases ");
     put_i(g_cases);
     put(" failures ");

@@ -69,6 +69,8 @@ LatencyModel known_model() {
   m.coef[op("mfcc").id()] = {0, 0, 5600, 0, 200000};
   m.coef[op("softmax").id()] = {0, 60, 0, 0, 300};
   m.coef[op("mse").id()] = {0, 9, 0, 0, 60};
+  m.coef[op("logmel").id()] = {0, 0, 900, 0, 150000};
+  m.coef[op("upsample").id()] = {0, 0, 1.5, 0, 80};
   std::fill(m.calibrated.begin(), m.calibrated.end(), 1);
   return m;
 }
@@ -84,7 +86,8 @@ std::vector<ProfileRow> synthetic_profile(const LatencyModel& truth, int rows_pe
   std::uniform_real_distribution<double> ud(-noise, noise);
   std::vector<ProfileRow> rows;
   // The kinds in a fixed order (rows and their random shapes do not depend on the registry's).
-  for (const char* kind : {"conv", "pointwise", "depthwise", "add", "avgpool", "fc", "mfcc", "softmax", "mse"}) {
+  for (const char* kind : {"conv", "pointwise", "depthwise", "add", "avgpool", "fc", "mfcc", "softmax", "mse", "logmel",
+                           "upsample"}) {
     const std::string name = kind;
     for (int n = 0; n < rows_per_kind; ++n) {
       ProfileRow r;
@@ -120,6 +123,14 @@ std::vector<ProfileRow> synthetic_profile(const LatencyModel& truth, int rows_pe
         r.h_in = r.c_in = r.c_out = 1;
         r.w_in = log_pick(480, 64000);
         r.w_out = 10;
+      } else if (name == "logmel") {  // clips of 1 frame to 4 s: frames x 128 mel bins
+        r.stride = 1;
+        r.h_in = r.c_in = r.c_out = 1;
+        r.w_in = log_pick(1024, 64000);
+      } else if (name == "upsample") {  // nearest neighbour by 2 or 3
+        r.stride = pick(2, 3);
+        r.h_in = r.w_in = log_pick(1, 32);
+        r.c_out = r.c_in;
       }
       if (r.op == &op("depthwise")) r.c_out = r.c_in;
       const bool spatial = r.op == &op("conv") || r.op == &op("pointwise") ||
@@ -129,6 +140,14 @@ std::vector<ProfileRow> synthetic_profile(const LatencyModel& truth, int rows_pe
       if (name == "mfcc") {
         r.h_out = 1 + (r.w_in - 480) / 320;
         r.w_out = 10;
+      }
+      if (name == "logmel") {
+        r.h_out = 1 + (r.w_in - 1024) / 512;
+        r.w_out = 128;
+      }
+      if (name == "upsample") {
+        r.h_out = r.h_in * r.stride;
+        r.w_out = r.w_in * r.stride;
       }
       const int64_t pix = int64_t{r.h_out} * r.w_out;
       if (name == "conv") r.macs = pix * r.c_out * r.kh * r.kw * r.c_in;

@@ -99,6 +99,8 @@ struct Options {
   std::string path, type, cache;
   std::vector<std::string> ids;  // as written (e.g. "01"); empty = all
   bool synthesize = false;
+  // scripts/make-machine-sounds's clip counts per machine id (its defaults: 30 / 10 / 10).
+  std::vector<std::string> synth_args;
   int window_hop = 1;
   double scale = 0;
   int zero_point = 0;
@@ -154,7 +156,22 @@ Options read_options(const DataConfig& data, const FrontEndSpec& fe) {
     if (!ids.is_sequence() || ids.size() == 0) ids.fail("expected a non-empty list of machine ids (e.g. [\"01\", \"02\"])");
     for (const ConfigNode& id : ids.items()) o.ids.push_back(id.as_string());
   }
-  o.synthesize = n.get_bool("synthesize", false);
+  // synthesize: true, or the corpus's size: {train: 200, test_normal: 60, test_anomaly: 60}
+  // (clips per machine id; scripts/make-machine-sounds's --train, --test-normal, --test-anomaly).
+  if (n.has("synthesize") && n.at("synthesize").is_map()) {
+    const ConfigNode sz = n.at("synthesize");
+    sz.check_keys({"train", "test_normal", "test_anomaly"});
+    o.synthesize = true;
+    for (const auto& [key, flag] : std::vector<std::pair<const char*, const char*>>{
+             {"train", "--train"}, {"test_normal", "--test-normal"}, {"test_anomaly", "--test-anomaly"}}) {
+      if (sz.has(key)) {
+        o.synth_args.push_back(flag);
+        o.synth_args.push_back(std::to_string(sz.at(key).as_int(1, 100000)));
+      }
+    }
+  } else {
+    o.synthesize = n.get_bool("synthesize", false);
+  }
   if (n.has("cache")) o.cache = n.at("cache").as_path();
   o.window_hop = static_cast<int>(n.get_int("window_hop", 1, 1, 10000));
   return o;
@@ -533,8 +550,9 @@ std::unique_ptr<Dataset> load(const DatasetRequest& r) {
       throw ConfigError(o.path + ": no such folder (data.path); point it at the DCASE 2020 Task 2 "
                         "data, or set data.synthesize: true to build the synthetic corpus there");
     }
-    make_data_with_script("make-machine-sounds", {o.path, "--machine-types", o.type}, o.path,
-                          "data.synthesize");
+    std::vector<std::string> args = {o.path, "--machine-types", o.type};
+    args.insert(args.end(), o.synth_args.begin(), o.synth_args.end());
+    make_data_with_script("make-machine-sounds", args, o.path, "data.synthesize");
   }
   Corpus corpus = scan(o, where);
   fmt::print(stderr, "machine-sounds {}/{}: {}\n", o.path, o.type, corpus.summary());

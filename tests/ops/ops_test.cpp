@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -41,7 +42,9 @@ Layer one_layer(const OpDescriptor& d, int h, int w, int c, int kh, int kw, int 
   l.set_window(window ? kh : 1, window ? kw : 1, d.patch_rule() == PatchRule::Spatial ? stride : 1);
   l.inputs[0] = 0;
   if (d.num_inputs() == 2) l.inputs[1] = 1;
-  d.infer(&l, out_c);
+  // Both inputs of a two-input kind have the input's shape here; mse reads the second one's
+  // element count from out_channels (add ignores it).
+  d.infer(&l, d.num_inputs() == 2 ? static_cast<int>(l.in.elements()) : out_c);
   return l;
 }
 
@@ -57,7 +60,9 @@ TEST(Ops, ShapeRuleCostsAgreeWithWeightsAndLatencyFeatures) {
         EXPECT_GE(d->scratch_bytes(l.kh, l.kw, l.in.h, l.in.w, l.in.c), 0);
         EXPECT_EQ(d->has_weights(), l.weights > 0);
         // The profile's weight bytes (latency fit) are the layer's int8 weights.
-        EXPECT_EQ(d->weight_bytes(l.kh, l.kw, l.in.c, l.out.c), l.weights);
+        // (A Global kind reads its whole input: fc's c_in is the flattened h x w x c.)
+        const int c_in = d->patch_rule() == PatchRule::Global ? static_cast<int>(l.in.elements()) : l.in.c;
+        EXPECT_EQ(d->weight_bytes(l.kh, l.kw, c_in, l.out.c), l.weights);
         if (d->patch_rule() == PatchRule::Spatial) {
           // k/2 padding of odd kernels and SAME padding alike: out = ceil(in / stride).
           EXPECT_EQ(l.out.h, (l.in.h + stride - 1) / stride);
@@ -165,7 +170,9 @@ TEST(Ops, Int8ReferenceFollowsTheFloatReference) {
       QuantParams qout = range_params(y);
       Int8Layer q;
       d->quantize(l, f, qin, &qout, &q);
-      std::vector<int8_t> i0(x0.size()), i1(x1.size()), iy(y.size());
+      // Outputs of output_element_bytes() each (an int32 score: 4, native order).
+      const int ob = d->output_element_bytes();
+      std::vector<int8_t> i0(x0.size()), i1(x1.size()), iy(y.size() * ob);
       for (std::size_t j = 0; j < x0.size(); ++j) {
         i0[j] = qin[0].quantize(x0[j]);
         i1[j] = qin[1].quantize(x1[j]);
@@ -182,7 +189,9 @@ TEST(Ops, Int8ReferenceFollowsTheFloatReference) {
       }
       const double tol = in_err + 1.5 * qout.scale + 1e-6;
       for (std::size_t j = 0; j < y.size(); ++j) {
-        ASSERT_NEAR(qout.dequantize(iy[j]), y[j], tol) << "output " << j;
+        int32_t v = iy[j];
+        if (ob == 4) std::memcpy(&v, iy.data() + 4 * j, 4);
+        ASSERT_NEAR(qout.scale * (v - qout.zero_point), y[j], tol) << "output " << j;
       }
     }
   }

@@ -141,12 +141,12 @@ TEST(DatasetRegistry, KnowsFashionMnistAndNamesTheKeyForAnUnknownName) {
   d.where = "x.yaml: data.dataset";
   const std::string e = error_of([&] { make_dataset(d); });
   EXPECT_EQ(e, "x.yaml: data.dataset: unknown dataset 'cifar-11'; expected one of: fashion-mnist, "
-               "image-folder, speech-commands");
+               "fashion-mnist-oneclass, image-folder, machine-sounds, speech-commands");
   // The config reader checks it where the name is written.
   const ConfigNode node = ConfigNode::parse("data:\n  dataset: cifar-11\n", "C");
   const std::string c = error_of([&] { DataConfig::from_config(node.section("data")); });
   EXPECT_EQ(c, "C: data.dataset: unknown dataset 'cifar-11'; expected one of: fashion-mnist, "
-               "image-folder, speech-commands (line 2)");
+               "fashion-mnist-oneclass, image-folder, machine-sounds, speech-commands (line 2)");
   d.dataset.clear();
   EXPECT_NE(error_of([&] { make_dataset(d); }).find("x.yaml: data.dataset: missing"), std::string::npos);
 }
